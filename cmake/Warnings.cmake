@@ -1,0 +1,8 @@
+# shido_warnings: the warning set every target of ours links. Third-party headers come
+# in as SYSTEM includes, so -Werror judges only our own code.
+add_library(shido_warnings INTERFACE)
+target_compile_options(shido_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Werror
+  -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused
+  -Woverloaded-virtual
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)

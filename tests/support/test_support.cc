@@ -1,0 +1,44 @@
+#include "support/test_support.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+namespace shido::test {
+
+std::string vector_path(std::string_view name) {
+  return std::string(SHIDO_TEST_VECTORS_DIR) + "/" + std::string(name);
+}
+
+Json load_vectors(std::string_view name) {
+  const std::string path = vector_path(name);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open test vectors " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  Json json = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) throw std::runtime_error("test vectors are not JSON: " + path);
+  return json;
+}
+
+Bytes hex(std::string_view text) {
+  auto bytes = from_hex(text);
+  if (!bytes.ok()) throw std::invalid_argument("bad hex in test data: " + std::string(text));
+  return std::move(bytes).value();
+}
+
+void report_cases(std::string_view what, std::size_t checked, std::string_view detail) {
+  std::cout << "[ KAT      ] " << what << ": " << checked << " vector cases checked";
+  if (!detail.empty()) std::cout << " (" << detail << ")";
+  std::cout << std::endl;
+}
+
+void PinnedRandom::fill(std::span<std::uint8_t> out) {
+  if (out.size() > remaining()) throw std::runtime_error("PinnedRandom: out of pinned bytes");
+  std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(offset_), out.size(), out.begin());
+  offset_ += out.size();
+}
+
+}  // namespace shido::test

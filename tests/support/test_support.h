@@ -1,0 +1,41 @@
+// Helpers shared by the tests.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "shido/bytes.h"
+#include "shido/crypto/random.h"
+#include "shido/protocol/json.h"
+
+namespace shido::test {
+
+// Path of a file under tests/vectors/.
+std::string vector_path(std::string_view name);
+
+// Parses a JSON file under tests/vectors/. Throws std::runtime_error when the file is
+// missing or not JSON, so a test can never pass by reading nothing.
+Json load_vectors(std::string_view name);
+
+// Hex to bytes; throws std::invalid_argument on bad hex (test data is trusted to be hex).
+Bytes hex(std::string_view text);
+
+// Prints "[ KAT ] <what>: <n> vector cases checked (...)" so that the test log records how
+// many cases each known-answer test ran.
+void report_cases(std::string_view what, std::size_t checked, std::string_view detail = {});
+
+// A RandomSource that hands out fixed bytes, in order; throws std::runtime_error when asked
+// for more than it holds, so a test notices a change in how much randomness is drawn.
+class PinnedRandom : public RandomSource {
+ public:
+  explicit PinnedRandom(Bytes bytes) : bytes_(std::move(bytes)) {}
+  void fill(std::span<std::uint8_t> out) override;
+  std::size_t remaining() const { return bytes_.size() - offset_; }
+
+ private:
+  Bytes bytes_;
+  std::size_t offset_ = 0;
+};
+
+}  // namespace shido::test
