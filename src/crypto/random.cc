@@ -1,1 +1,64 @@
-// placeholder: being written
+#include "shido/crypto/random.h"
+
+#include <limits>
+#include <stdexcept>
+
+#include <openssl/rand.h>
+
+#include "crypto/ossl_ptr.h"
+
+namespace shido {
+namespace {
+
+class SystemRandom final : public RandomSource {
+ public:
+  void fill(std::span<std::uint8_t> out) override {
+    // RAND_bytes takes an int; draw in chunks so any size works.
+    constexpr std::size_t kChunk = 1 << 30;
+    for (std::size_t done = 0; done < out.size();) {
+      const std::size_t n = std::min(kChunk, out.size() - done);
+      if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
+        throw std::runtime_error(internal::drain_openssl_errors("RAND_bytes failed"));
+      }
+      done += n;
+    }
+  }
+};
+
+}  // namespace
+
+RandomSource& system_random() {
+  static SystemRandom source;
+  return source;
+}
+
+Bytes random_bytes(std::size_t n, RandomSource& rng) {
+  Bytes out(n);
+  rng.fill(out);
+  return out;
+}
+
+SecretBytes random_code(RandomSource& rng) {
+  constexpr std::uint32_t kCodes = 1000000;
+  // The largest multiple of 10^6 that fits in 32 bits: values at or above it would make
+  // the low codes slightly likelier, so they are drawn again.
+  constexpr std::uint32_t kLimit = std::numeric_limits<std::uint32_t>::max() / kCodes * kCodes;
+  std::uint32_t value = 0;
+  do {
+    std::uint8_t draw[4];
+    rng.fill(draw);
+    value = (std::uint32_t{draw[0]} << 24) | (std::uint32_t{draw[1]} << 16) |
+            (std::uint32_t{draw[2]} << 8) | std::uint32_t{draw[3]};
+    wipe(draw, sizeof draw);
+  } while (value >= kLimit);
+  value %= kCodes;
+
+  SecretBytes code(6);
+  for (std::size_t i = 6; i-- > 0;) {
+    code.data()[i] = static_cast<std::uint8_t>('0' + value % 10);
+    value /= 10;
+  }
+  return code;
+}
+
+}  // namespace shido

@@ -54,17 +54,22 @@ class KeyPair {
   // P-256 and checks it. Fails with kInvalidKey.
   static Result<KeyPair> from_pkcs8_pem(std::string_view pem);
 
+  // Builds a key pair from a big-endian private scalar (1 to 33 bytes, as test vectors
+  // give them; the value must lie in [1, n-1]). Fails with kInvalidKey.
+  static Result<KeyPair> from_private_scalar(ByteView scalar);
+
   // PKCS#8 PEM of the private key: a secret.
   SecretBytes pkcs8_pem() const;
 
   const PublicKey& public_key() const { return public_key_; }
 
-  // For the library's own use (the OpenSSL key inside).
+  // For the library's own use (the OpenSSL key inside; PrivateKeyData is opaque outside
+  // the library, so nobody else can make one).
   const PrivateKeyData& data() const { return *data_; }
-
- private:
   KeyPair(std::shared_ptr<const PrivateKeyData> data, PublicKey public_key)
       : data_(std::move(data)), public_key_(std::move(public_key)) {}
+
+ private:
   std::shared_ptr<const PrivateKeyData> data_;
   PublicKey public_key_;
 };
