@@ -1,0 +1,123 @@
+#include "server/code_delivery.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "shido/files.h"
+
+extern char** environ;
+
+namespace shido::server {
+namespace {
+
+class LogDelivery final : public CodeDelivery {
+ public:
+  explicit LogDelivery(Logger& logger) : logger_(logger) {}
+  Status deliver(const CodeNotice& notice) override {
+    logger_.log(LogLevel::kInfo, "", notice.phone,
+                "code " + std::string(notice.code.as_string_view()) + " for " + notice.email +
+                    " (server key fingerprint " + notice.server_fingerprint + ")");
+    return {};
+  }
+
+ private:
+  Logger& logger_;
+};
+
+class OutboxDelivery final : public CodeDelivery {
+ public:
+  explicit OutboxDelivery(std::string directory) : directory_(std::move(directory)) {}
+  Status deliver(const CodeNotice& notice) override {
+    if (::mkdir(directory_.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Error{Errc::kIo, "cannot create outbox " + directory_ + ": " + std::strerror(errno)};
+    }
+    SecretBytes text(notice.code.size() + notice.server_fingerprint.size() + 2);
+    std::uint8_t* out = text.data();
+    out = std::copy(notice.code.data(), notice.code.data() + notice.code.size(), out);
+    *out++ = '\n';
+    out = std::copy(notice.server_fingerprint.begin(), notice.server_fingerprint.end(), out);
+    *out = '\n';
+    // The phone passed is_valid_phone ("+" and digits), so it is safe in a file name.
+    return write_file_atomic(directory_ + "/" + notice.phone + ".code", text.view(), 0600);
+  }
+
+ private:
+  std::string directory_;
+};
+
+class CommandDelivery final : public CodeDelivery {
+ public:
+  CommandDelivery(std::string command, int timeout_seconds)
+      : command_(std::move(command)), timeout_seconds_(timeout_seconds) {}
+
+  Status deliver(const CodeNotice& notice) override {
+    // The child's environment: ours plus the four variables (any old values replaced).
+    std::vector<std::string> variables = {
+        "SHIDO_PHONE=" + notice.phone, "SHIDO_EMAIL=" + notice.email,
+        "SHIDO_CODE=" + std::string(notice.code.as_string_view()),
+        "SHIDO_SERVER_FINGERPRINT=" + notice.server_fingerprint};
+    std::vector<char*> envp;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      if (std::strncmp(*entry, "SHIDO_", 6) != 0) envp.push_back(*entry);
+    }
+    for (std::string& variable : variables) envp.push_back(variable.data());
+    envp.push_back(nullptr);
+
+    std::string shell = "/bin/sh", dash_c = "-c", command = command_;
+    char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
+    pid_t pid = 0;
+    const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data());
+    wipe(variables[2].data(), variables[2].size());
+    if (spawned != 0) {
+      return Error{Errc::kIo, std::string("cannot start the code command: ") + std::strerror(spawned)};
+    }
+    return wait_for(pid);
+  }
+
+ private:
+  Status wait_for(pid_t pid) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds_);
+    int status = 0;
+    for (;;) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid) break;
+      if (done < 0 && errno != EINTR) return Error{Errc::kIo, "lost the code command"};
+      if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        return Error{Errc::kIo, "the code command did not finish in time"};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+    return Error{Errc::kIo, "the code command failed (status " + std::to_string(status) + ")"};
+  }
+
+  std::string command_;
+  int timeout_seconds_;
+};
+
+}  // namespace
+
+std::unique_ptr<CodeDelivery> make_log_delivery(Logger& logger) {
+  return std::make_unique<LogDelivery>(logger);
+}
+
+std::unique_ptr<CodeDelivery> make_outbox_delivery(std::string directory) {
+  return std::make_unique<OutboxDelivery>(std::move(directory));
+}
+
+std::unique_ptr<CodeDelivery> make_command_delivery(std::string command, int timeout_seconds) {
+  return std::make_unique<CommandDelivery>(std::move(command), timeout_seconds);
+}
+
+}  // namespace shido::server

@@ -1,0 +1,42 @@
+// Out-of-band delivery of registration codes (protocol.md section 7). Every channel
+// carries the server key fingerprint beside the code, so the person can check the key
+// their client pinned.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "server/log.h"
+#include "shido/bytes.h"
+#include "shido/result.h"
+
+namespace shido::server {
+
+struct CodeNotice {
+  const std::string& phone;
+  const std::string& email;
+  const SecretBytes& code;  // 6 ASCII digits
+  const std::string& server_fingerprint;
+};
+
+class CodeDelivery {
+ public:
+  virtual ~CodeDelivery() = default;
+  // Hands the code over; fails with a message for the log (never holding the code).
+  virtual Status deliver(const CodeNotice& notice) = 0;
+};
+
+// The default, as in the original: one log line with the code. The only place a code is
+// ever logged.
+std::unique_ptr<CodeDelivery> make_log_delivery(Logger& logger);
+
+// Writes OUTBOX/<phone>.code atomically with mode 0600: line 1 the code, line 2 the
+// server key fingerprint. The directory is created (0700) if missing.
+std::unique_ptr<CodeDelivery> make_outbox_delivery(std::string directory);
+
+// Runs `/bin/sh -c command` with SHIDO_PHONE, SHIDO_EMAIL, SHIDO_CODE and
+// SHIDO_SERVER_FINGERPRINT added to its environment; a non-zero exit, or no exit within
+// `timeout_seconds`, is a failure.
+std::unique_ptr<CodeDelivery> make_command_delivery(std::string command, int timeout_seconds = 10);
+
+}  // namespace shido::server

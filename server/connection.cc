@@ -1,0 +1,98 @@
+#include "server/connection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <exception>
+
+#include "shido/protocol/messages.h"
+
+namespace shido::server {
+namespace {
+
+// Writes replies to the socket; after the first failure it stops trying.
+class SocketSink final : public ReplySink {
+ public:
+  explicit SocketSink(int fd) : fd_(fd) {}
+  Status send(const Json& reply) override {
+    if (broken_) return Error{Errc::kIo, "connection already broken"};
+    Status written = write_frame(fd_, dump_json(reply));
+    if (!written.ok()) broken_ = true;
+    return written;
+  }
+  bool broken() const { return broken_; }
+
+ private:
+  int fd_;
+  bool broken_ = false;
+};
+
+Json error_json(Code code, std::string description) {
+  return ErrorReply{code, std::move(description), std::nullopt, std::nullopt}.to_json();
+}
+
+constexpr std::chrono::milliseconds kLinger{500};
+
+}  // namespace
+
+void half_close_and_drain(int fd, std::chrono::milliseconds linger) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + linger;
+  char discard[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    pollfd waiting{fd, POLLIN, 0};
+    const int ready = ::poll(&waiting, 1, static_cast<int>(left.count()));
+    if (ready <= 0) return;
+    const ssize_t n = ::recv(fd, discard, sizeof discard, 0);
+    if (n <= 0) return;  // the peer has read our reply and closed, or an error
+  }
+}
+
+void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
+                      const std::string& peer) {
+  Logger& logger = context.logger;
+  try {
+    Session session(context, peer);
+    SocketSink sink(fd);
+    logger.log(LogLevel::kDebug, peer, "", "connected");
+    for (;;) {
+      auto frame = read_frame(fd, limits);
+      if (!frame.ok()) {
+        const Errc error = frame.error().code;
+        if (error == Errc::kFrameTooLarge || error == Errc::kFrameEmpty) {
+          logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
+          (void)sink.send(error_json(Code::kFrameTooLarge, frame.error().message));
+          half_close_and_drain(fd, kLinger);
+        } else if (error != Errc::kConnectionClosed) {
+          logger.log(LogLevel::kInfo, peer, session.phone(), "closing: " + frame.error().message);
+        }
+        break;
+      }
+      auto request = parse_frame_json(frame.value());
+      if (!request.ok()) {
+        (void)sink.send(error_json(Code::kBadRequest, request.error().message));
+        continue;
+      }
+      After after = After::kContinue;
+      try {
+        after = session.handle(request.value(), sink);
+      } catch (const std::exception& error) {
+        // A bug, or the machine out of resources: this request fails, the server goes on.
+        logger.log(LogLevel::kError, peer, session.phone(), std::string("request failed: ") + error.what());
+        (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
+      }
+      if (after == After::kClose || sink.broken()) break;
+    }
+    logger.log(LogLevel::kDebug, peer, session.phone(), "disconnected");
+  } catch (const std::exception& error) {
+    logger.log(LogLevel::kError, peer, "", std::string("connection failed: ") + error.what());
+  } catch (...) {
+    logger.log(LogLevel::kError, peer, "", "connection failed");
+  }
+}
+
+}  // namespace shido::server

@@ -1,0 +1,163 @@
+// shido-server: parses options, loads or makes the server key, and runs the server until
+// SIGINT or SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "server/code_delivery.h"
+#include "server/server.h"
+#include "server/store.h"
+#include "shido/crypto/keys.h"
+
+namespace {
+
+using namespace shido;
+using namespace shido::server;
+
+struct Options {
+  ListenOptions listen;
+  std::string data_dir = "./shido-data";
+  std::string outbox;
+  std::string code_command;
+  std::size_t max_frame = kDefaultMaxFrame;
+  int frame_timeout = 30;
+  int idle_timeout = 300;
+  std::string log_level = "info";
+  int code_ttl = 600;
+  int lock_base = 60;
+};
+
+// The server key lives in the data directory: made on first start, reused afterwards.
+Result<KeyPair> load_or_create_server_key(const std::string& data_dir, Logger& logger) {
+  if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{Errc::kIo, "cannot create " + data_dir + ": " + std::strerror(errno)};
+  }
+  const std::string path = data_dir + "/server_key.pem";
+  auto existing = load_private_key(path);
+  if (existing.ok() || existing.error().code != Errc::kNotFound) return existing;
+  KeyPair key = KeyPair::generate();
+  if (auto saved = save_private_key(key, path); !saved.ok()) return saved.error();
+  logger.log(LogLevel::kInfo, "", "", "made a new server key in " + path);
+  return key;
+}
+
+// Room for every connection plus the server's own descriptors.
+void raise_file_limit(std::size_t connections, Logger& logger) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(connections) + 64;
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted) {
+    logger.log(LogLevel::kWarn, "", "", "open-file limit " + std::to_string(limit.rlim_cur) +
+                                            " is below --max-connections; some connections may fail");
+  }
+}
+
+std::unique_ptr<CodeDelivery> make_delivery(const Options& options, Logger& logger) {
+  if (!options.code_command.empty()) return make_command_delivery(options.code_command);
+  if (!options.outbox.empty()) return make_outbox_delivery(options.outbox);
+  return make_log_delivery(logger);
+}
+
+int serve(const Options& options) {
+  Logger logger(*parse_log_level(options.log_level));
+  auto key = load_or_create_server_key(options.data_dir, logger);
+  if (!key.ok()) {
+    std::cerr << "shido-server: " << key.error().message << "\n";
+    return 1;
+  }
+  raise_file_limit(options.listen.max_connections, logger);
+
+  // Signals go to one thread that waits for them; every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  SystemTime time;
+  Limits limits;
+  limits.lock_base = std::chrono::seconds(options.lock_base);
+  auto store = make_memory_store(time, limits);
+  auto delivery = make_delivery(options, logger);
+  ServerContext context{key.value(), *store, *delivery, logger, time};
+  context.code_ttl = std::chrono::seconds(options.code_ttl);
+
+  Server server(context, options.listen);
+  if (auto listening = server.listen(); !listening.ok()) {
+    std::cerr << "shido-server: " << listening.error().message << "\n";
+    return 1;
+  }
+  std::cout << "shido-server listening on " << options.listen.host << ":" << server.port()
+            << " server key fingerprint " << key.value().public_key().fingerprint() << std::endl;
+
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    logger.log(LogLevel::kInfo, "", "", std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    server.stop();
+  });
+  server.run();
+  // run() only returns after stop(); if stop() came from elsewhere, wake the waiter.
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+  logger.log(LogLevel::kInfo, "", "", "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"shido-server: the Shido end-to-end-encrypted messenger server.\n"
+               "Accounts and mailboxes live in memory; only the server key is kept on disk.",
+               "shido-server"};
+  app.set_config("--config", "", "Read options from a TOML/INI file (key = value, names as the long options)");
+  app.set_version_flag("--version", "shido-server 0.1.0 (protocol 1)");
+  app.add_option("--host", options.listen.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", options.listen.port, "TCP port; 0 picks a free one")->capture_default_str();
+  app.add_option("--data-dir", options.data_dir, "Directory for the server key (server_key.pem, mode 0600)")
+      ->capture_default_str();
+  auto* outbox = app.add_option("--outbox", options.outbox,
+                                "Deliver codes as files OUTBOX/<phone>.code instead of the log");
+  app.add_option("--code-command", options.code_command,
+                 "Deliver codes by running CMD with SHIDO_PHONE, SHIDO_EMAIL, SHIDO_CODE and "
+                 "SHIDO_SERVER_FINGERPRINT in its environment")
+      ->excludes(outbox);
+  app.add_option("--max-connections", options.listen.max_connections, "Connections served at once")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--max-frame", options.max_frame, "Largest frame in bytes")
+      ->capture_default_str()->check(CLI::Range(1024, 1 << 30));
+  app.add_option("--frame-timeout", options.frame_timeout, "Seconds a frame may take to arrive whole")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
+  app.add_option("--idle-timeout", options.idle_timeout, "Seconds before an idle connection is closed")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
+  app.add_option("--log-level", options.log_level, "debug, info, warn or error")
+      ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--code-ttl", options.code_ttl, "Seconds a registration code stays valid (protocol: 600)")
+      ->capture_default_str()->check(CLI::Range(1, 86400))->group("Testing");
+  app.add_option("--lock-base", options.lock_base,
+                 "Seconds of the first connect lock; doubles up to 3600 (protocol: 60)")
+      ->capture_default_str()->check(CLI::Range(1, 3600))->group("Testing");
+  CLI11_PARSE(app, argc, argv);
+
+  options.listen.frame_limits.max_size = options.max_frame;
+  options.listen.frame_limits.frame_timeout = std::chrono::seconds(options.frame_timeout);
+  options.listen.frame_limits.idle_timeout = std::chrono::seconds(options.idle_timeout);
+  try {
+    return serve(options);
+  } catch (const std::exception& error) {
+    std::cerr << "shido-server: " << error.what() << "\n";
+    return 1;
+  }
+}

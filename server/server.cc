@@ -1,0 +1,204 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "server/connection.h"
+#include "shido/protocol/messages.h"
+
+namespace shido::server {
+namespace {
+
+std::string peer_name(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  std::uint16_t port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+  }
+  return "unknown";
+}
+
+void tune_socket(int fd, const FrameLimits& limits) {
+  // Replies are small frames answered one by one: without TCP_NODELAY, Nagle and delayed
+  // ACKs add tens of milliseconds to pipelined requests.
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A client that stops reading must not hold a thread for ever in send().
+  if (limits.frame_timeout.count() > 0) {
+    const auto ms = limits.frame_timeout.count();
+    timeval timeout{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  }
+}
+
+constexpr std::chrono::milliseconds kRefusalLinger{200};
+
+}  // namespace
+
+Server::Server(ServerContext& context, ListenOptions options)
+    : context_(context), options_(std::move(options)) {}
+
+Server::~Server() {
+  stop();
+  join_all();
+}
+
+void Server::join_all() {
+  std::list<Connection> remaining;
+  {
+    std::lock_guard lock(mutex_);
+    remaining.swap(connections_);
+  }
+  for (Connection& connection : remaining) {
+    if (connection.thread.joinable()) connection.thread.join();
+  }
+}
+
+Status Server::listen() {
+  auto listener = listen_tcp(options_.host, options_.port);
+  if (!listener.ok()) return listener.error();
+  listener_ = std::move(listener).value();
+  auto port = local_port(listener_.get());
+  if (!port.ok()) return port.error();
+  port_ = port.value();
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return Error{Errc::kIo, std::string("cannot create a pipe: ") + std::strerror(errno)};
+  }
+  wake_read_.reset(pipe_fds[0]);
+  wake_write_.reset(pipe_fds[1]);
+  return {};
+}
+
+void Server::wake() {
+  const char byte = 1;
+  // A full pipe already holds a wake-up, so a failed write loses nothing.
+  [[maybe_unused]] const ssize_t n = ::write(wake_write_.get(), &byte, 1);
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  context_.store.shutdown();
+  {
+    std::lock_guard lock(mutex_);
+    for (Connection& connection : connections_) {
+      if (connection.fd >= 0) ::shutdown(connection.fd, SHUT_RDWR);
+    }
+  }
+  if (wake_write_.valid()) wake();
+}
+
+void Server::run() {
+  while (!stopping_) {
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
+    const int ready = ::poll(fds, 2, -1);
+    if (ready < 0 && errno != EINTR) {
+      context_.logger.log(LogLevel::kError, "", "", std::string("poll failed: ") + std::strerror(errno));
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      char drain[64];
+      while (::read(wake_read_.get(), drain, sizeof drain) > 0) {
+      }
+    }
+    reap_finished();
+    if (!stopping_ && (fds[0].revents & POLLIN)) accept_one();
+  }
+  stop();
+  listener_.reset();
+
+  // Every connection has been shut down; wait for their threads.
+  join_all();
+}
+
+void Server::accept_one() {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  UniqueFd fd(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&address), &size, SOCK_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == EMFILE || errno == ENFILE) {
+      // Out of descriptors: log and carry on; the pending connection waits in the backlog.
+      context_.logger.log(LogLevel::kError, "", "", "out of file descriptors; cannot accept");
+      ::poll(nullptr, 0, 100);
+    } else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+      context_.logger.log(LogLevel::kWarn, "", "", std::string("accept failed: ") + std::strerror(errno));
+    }
+    return;
+  }
+  const std::string peer = peer_name(address);
+  tune_socket(fd.get(), options_.frame_limits);
+
+  std::unique_lock lock(mutex_);
+  if (active_ >= options_.max_connections) {
+    lock.unlock();
+    refuse(std::move(fd), peer);
+    return;
+  }
+  connections_.emplace_back();
+  Connection& connection = connections_.back();
+  connection.fd = fd.release();
+  active_ += 1;
+  try {
+    connection.thread = std::thread([this, &connection, peer] {
+      serve_connection(context_, options_.frame_limits, connection.fd, peer);
+      {
+        std::lock_guard done(mutex_);
+        ::close(connection.fd);
+        connection.fd = -1;
+        connection.finished = true;
+        active_ -= 1;
+      }
+      wake();
+    });
+  } catch (const std::system_error& error) {
+    // No thread could be made: treat it as the connection cap.
+    const int raw = connection.fd;
+    connections_.pop_back();
+    active_ -= 1;
+    lock.unlock();
+    context_.logger.log(LogLevel::kError, peer, "", std::string("cannot start a thread: ") + error.what());
+    refuse(UniqueFd(raw), peer);
+  }
+}
+
+void Server::refuse(UniqueFd fd, const std::string& peer) {
+  context_.logger.log(LogLevel::kWarn, peer, "", "refused: too many connections");
+  const ErrorReply busy{Code::kServerBusy, "the server is at its connection limit; try again later",
+                        std::nullopt, std::nullopt};
+  if (write_frame(fd.get(), dump_json(busy.to_json())).ok()) {
+    half_close_and_drain(fd.get(), kRefusalLinger);
+  }
+}
+
+void Server::reap_finished() {
+  std::list<Connection> finished;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      auto next = std::next(it);
+      if (it->finished) finished.splice(finished.end(), connections_, it);
+      it = next;
+    }
+  }
+  for (Connection& connection : finished) connection.thread.join();
+}
+
+}  // namespace shido::server

@@ -1,0 +1,346 @@
+#include "server/session.h"
+
+#include <utility>
+
+#include "shido/base64.h"
+#include "shido/crypto/digest.h"
+#include "shido/crypto/envelope.h"
+#include "shido/protocol/messages.h"
+#include "shido/protocol/validation.h"
+
+namespace shido::server {
+namespace {
+
+constexpr std::size_t kNonceSize = 32;
+constexpr std::size_t kCodeSaltSize = 16;
+constexpr int kRegisterAttempts = 5;
+
+void send_error(ReplySink& out, Code code, std::string description,
+                std::optional<int> attempts_left = std::nullopt,
+                std::optional<int> retry_after = std::nullopt) {
+  ErrorReply reply{code, std::move(description), attempts_left, retry_after};
+  (void)out.send(reply.to_json());
+}
+
+template <class Message>
+void send(ReplySink& out, const Message& message) {
+  (void)out.send(message.to_json());
+}
+
+// Decodes a request of type T, answering 124 (naming the member) when it does not fit.
+template <class T>
+std::optional<T> decode(const Json& request, ReplySink& out) {
+  auto decoded = T::from_json(request);
+  if (!decoded.ok()) {
+    send_error(out, Code::kBadRequest, decoded.error().message);
+    return std::nullopt;
+  }
+  return std::move(decoded).value();
+}
+
+Bytes code_hash(ByteView salt, ByteView code) {
+  Bytes input(salt.begin(), salt.end());
+  input.insert(input.end(), code.begin(), code.end());
+  Bytes hash = sha256(input);
+  wipe(input.data(), input.size());
+  return hash;
+}
+
+// Opens a register or connect proof; nullopt for any failure (one answer, no oracle).
+std::optional<SecretBytes> open_proof(const KeyPair& server_key, const PublicKey& client_key,
+                                      const WireEnvelope& wire, Purpose purpose,
+                                      const std::string& phone, const Bytes& nonce) {
+  auto envelope = from_wire(wire, EnvelopeKind::kSecretCode);
+  if (!envelope.ok()) return std::nullopt;
+  auto code = open(server_key, client_key, envelope.value(), purpose, Context{to_bytes(phone), nonce});
+  if (!code.ok()) return std::nullopt;
+  return std::move(code).value();
+}
+
+bool needs_login(Code code) {
+  return code == Code::kCommunicationRequest || code == Code::kSendMessage ||
+         code == Code::kCheckWaitingMessages || code == Code::kAckMessages;
+}
+
+}  // namespace
+
+Session::Session(ServerContext& context, std::string peer)
+    : context_(context), peer_(std::move(peer)) {}
+
+void Session::log(LogLevel level, const std::string& phone, const std::string& event) {
+  context_.logger.log(level, peer_, phone, event);
+}
+
+After Session::handle(const Json& request, ReplySink& out) {
+  const long long number = frame_code(request);
+  const std::optional<Code> code = code_from_int(number);
+
+  // The code and the session's state come first (protocol.md section 8).
+  if (code == Code::kBye) return After::kClose;
+  if (code == Code::kGeneralClientError) {
+    on_general_client_error(request);
+    return After::kContinue;
+  }
+  if (!code || !is_client_code(*code)) {
+    send_error(out, Code::kUnexpectedCode, "unknown request code " + std::to_string(number));
+    return After::kContinue;
+  }
+  if (!greeted_ && code != Code::kHello) {
+    send_error(out, Code::kUnexpectedCode, "send HELLO (200) first");
+    return After::kContinue;
+  }
+  if (needs_login(*code) && phone_.empty()) {
+    send_error(out, Code::kNotAuthenticated, "log in first: register or connect");
+    return After::kContinue;
+  }
+
+  switch (*code) {
+    case Code::kHello: on_hello(request, out); break;
+    case Code::kSendPhoneNumber: on_send_phone_number(request, out); break;
+    case Code::kSendPublicKey: on_send_public_key(request, out); break;
+    case Code::kConnectRequest: on_connect_request(request, out); break;
+    case Code::kCommunicationRequest: on_communication_request(request, out); break;
+    case Code::kSendMessage: on_send_message(request, out); break;
+    case Code::kCheckWaitingMessages: on_check_waiting_messages(request, out); break;
+    case Code::kAckMessages: on_ack_messages(request, out); break;
+    default: send_error(out, Code::kUnexpectedCode, "unexpected request code"); break;
+  }
+  return After::kContinue;
+}
+
+void Session::on_hello(const Json& request, ReplySink& out) {
+  auto hello = decode<Hello>(request, out);
+  if (!hello) return;
+  if (hello->protocol != kProtocolVersion) {
+    send_error(out, Code::kUnsupportedProtocol, "this server speaks protocol version 1 only");
+    return;
+  }
+  greeted_ = true;
+  nonce_ = random_bytes(kNonceSize, context_.rng);
+  send(out, ServerHello{kProtocolVersion, context_.server_key.public_key().pem(), base64_encode(*nonce_)});
+}
+
+void Session::on_send_phone_number(const Json& request, ReplySink& out) {
+  auto message = decode<SendPhoneNumber>(request, out);
+  if (!message) return;
+  if (!is_valid_phone(message->phone_number)) {
+    send_error(out, Code::kInvalidPhoneNumber, "phone_number must be E.164, e.g. +972501234567");
+    return;
+  }
+  if (!is_valid_email(message->email)) {
+    send_error(out, Code::kInvalidEmail, "email is not a valid address");
+    return;
+  }
+  const std::string& phone = message->phone_number;
+  // A new 102 replaces this connection's pending registration, whatever comes next.
+  pending_.reset();
+  // The rate limit answers before the account check (protocol.md section 8).
+  if (auto wait = context_.store.take_code_slot(phone)) {
+    log(LogLevel::kWarn, phone, "code rate limit reached");
+    send_error(out, Code::kRateLimited, "too many codes for this phone; try again later",
+               std::nullopt, whole_seconds_up(*wait));
+    return;
+  }
+  if (context_.store.find_user(phone)) {
+    send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
+    return;
+  }
+
+  PendingRegistration pending{phone, message->email, random_code(context_.rng),
+                              context_.time.now() + context_.code_ttl, kRegisterAttempts};
+  const std::string fingerprint = context_.server_key.public_key().fingerprint();
+  if (auto delivered = context_.delivery.deliver({phone, pending.email, pending.code, fingerprint});
+      !delivered.ok()) {
+    log(LogLevel::kError, phone, "code delivery failed: " + delivered.error().message);
+    send_error(out, Code::kGeneralServerError, "the code could not be delivered; try again later");
+    return;
+  }
+  pending_ = std::move(pending);
+  log(LogLevel::kInfo, phone, "registration started, code delivered");
+  send(out, CodeSent{static_cast<int>(context_.code_ttl.count())});
+}
+
+void Session::on_send_public_key(const Json& request, ReplySink& out) {
+  // Every proof spends the nonce, whatever its outcome.
+  const std::optional<Bytes> nonce = std::exchange(nonce_, std::nullopt);
+  auto message = decode<SendPublicKey>(request, out);
+  if (!message) return;
+  auto client_key = PublicKey::from_pem(message->public_key);
+  if (!client_key.ok()) {
+    send_error(out, Code::kBadRequest, "invalid public key: " + client_key.error().message);
+    return;
+  }
+  if (!nonce) {
+    send_error(out, Code::kUnexpectedCode, "no unspent nonce: send HELLO (200) again");
+    return;
+  }
+  if (pending_ && pending_->expires_at <= context_.time.now()) {
+    log(LogLevel::kInfo, pending_->phone, "registration code expired");
+    pending_.reset();
+  }
+  if (!pending_) {
+    send_error(out, Code::kUnexpectedCode,
+               "no registration pending on this connection (or its code expired): send 102 first");
+    return;
+  }
+  const std::string phone = pending_->phone;
+  if (context_.store.find_user(phone)) {
+    pending_.reset();
+    send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
+    return;
+  }
+
+  auto code = open_proof(context_.server_key, client_key.value(), message->proof, Purpose::kRegister,
+                         phone, *nonce);
+  if (!code || !constant_time_equal(code->view(), pending_->code.view())) {
+    const int left = --pending_->attempts_left;
+    log(LogLevel::kWarn, phone, "wrong registration code, " + std::to_string(left) + " attempts left");
+    if (left <= 0) pending_.reset();
+    send_error(out, Code::kInvalidSecretCode, "wrong code", left);
+    return;
+  }
+
+  User user{phone, pending_->email, client_key.value(), random_bytes(kCodeSaltSize, context_.rng), {}};
+  user.code_hash = code_hash(user.code_salt, code->view());
+  pending_.reset();
+  if (!context_.store.add_user(user)) {
+    send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
+    return;
+  }
+  phone_ = phone;
+  user_ = std::move(user);
+  log(LogLevel::kInfo, phone, "registered");
+  send(out, RegisterSuccess{});
+}
+
+void Session::on_connect_request(const Json& request, ReplySink& out) {
+  const std::optional<Bytes> nonce = std::exchange(nonce_, std::nullopt);
+  auto message = decode<ConnectRequest>(request, out);
+  if (!message) return;
+  const std::string& phone = message->phone_number;
+  if (!is_valid_phone(phone)) {
+    send_error(out, Code::kInvalidPhoneNumber, "phone_number must be E.164, e.g. +972501234567");
+    return;
+  }
+  if (!nonce) {
+    send_error(out, Code::kUnexpectedCode, "no unspent nonce: send HELLO (200) again");
+    return;
+  }
+  if (auto locked = context_.store.lock_remaining(phone)) {
+    send_error(out, Code::kConnectRequestNotAccepted, "account locked after failed attempts",
+               std::nullopt, whole_seconds_up(*locked));
+    return;
+  }
+  std::optional<User> user = context_.store.find_user(phone);
+  if (!user) {
+    send_error(out, Code::kUserNotFound, "no account with this phone number");
+    return;
+  }
+
+  auto code = open_proof(context_.server_key, user->public_key, message->proof, Purpose::kConnect,
+                         phone, *nonce);
+  if (!code || !constant_time_equal(code_hash(user->code_salt, code->view()), user->code_hash)) {
+    const FailureResult failure = context_.store.record_connect_failure(phone);
+    log(LogLevel::kWarn, phone,
+        failure.attempts_left == 0 ? "failed connect proof, account locked"
+                                   : "failed connect proof, " + std::to_string(failure.attempts_left) +
+                                         " attempts left");
+    send_error(out, Code::kInvalidSecretCode, "wrong code or key", failure.attempts_left);
+    return;
+  }
+  context_.store.record_connect_success(phone);
+  phone_ = phone;
+  user_ = std::move(user);
+  log(LogLevel::kInfo, phone, "connected");
+  send(out, ConnectAccepted{});
+}
+
+void Session::on_communication_request(const Json& request, ReplySink& out) {
+  auto message = decode<CommunicationRequest>(request, out);
+  if (!message) return;
+  const std::string& recipient = message->recipients_phone_number;
+  if (!is_valid_phone(recipient)) {
+    send_error(out, Code::kInvalidPhoneNumber, "recipients_phone_number must be E.164");
+    return;
+  }
+  std::optional<User> user = context_.store.find_user(recipient);
+  if (!user) {
+    send_error(out, Code::kUserNotFound, "no account with this phone number");
+    return;
+  }
+  send(out, RecipientKey{recipient, user->public_key.pem()});
+}
+
+void Session::on_send_message(const Json& request, ReplySink& out) {
+  auto message = decode<SendMessage>(request, out);
+  if (!message) return;
+  auto envelope = from_wire(message->envelope, EnvelopeKind::kMessage);
+  if (!envelope.ok()) {
+    send_error(out, Code::kBadRequest, envelope.error().message);
+    return;
+  }
+  // The sender key is always the registered one; a client may only name it, not choose it.
+  if (message->sender_public_key) {
+    auto named = PublicKey::from_pem(*message->sender_public_key);
+    if (!named.ok() || !(named.value() == user_->public_key)) {
+      send_error(out, Code::kBadRequest, "sender_public_key is not your registered key");
+      return;
+    }
+  }
+  const std::string& recipient = message->recipients_phone_number;
+  if (!is_valid_phone(recipient)) {
+    send_error(out, Code::kInvalidPhoneNumber, "recipients_phone_number must be E.164");
+    return;
+  }
+
+  StoredMessage stored;
+  stored.sender_phone = phone_;
+  stored.sender_public_key_pem = user_->public_key.pem();
+  stored.ciphertext_size = envelope.value().ciphertext.size();
+  stored.envelope = std::move(message->envelope);
+  std::string id;
+  switch (context_.store.put_message(recipient, std::move(stored), id)) {
+    case PutResult::kNoSuchUser:
+      send_error(out, Code::kUserNotFound, "no account with this phone number");
+      return;
+    case PutResult::kMailboxFull:
+      log(LogLevel::kWarn, phone_, "mailbox of " + recipient + " is full");
+      send_error(out, Code::kMailboxFull, "the recipient's mailbox is full; try again later");
+      return;
+    case PutResult::kStored: break;
+  }
+  log(LogLevel::kDebug, phone_, "stored message " + id + " for " + recipient);
+  send(out, MessageStored{id});
+}
+
+void Session::on_check_waiting_messages(const Json& request, ReplySink& out) {
+  auto message = decode<CheckWaitingMessages>(request, out);
+  if (!message) return;
+  const auto messages = context_.store.fetch(phone_, static_cast<std::size_t>(message->max),
+                                             std::chrono::seconds(message->wait_seconds));
+  const int count = static_cast<int>(messages.size());
+  if (!out.send(WaitingApproved{count}.to_json()).ok()) return;
+  for (int i = 0; i < count; ++i) {
+    const StoredMessage& stored = *messages[static_cast<std::size_t>(i)];
+    WaitingMessage waiting{stored.id, stored.sender_phone, stored.sender_public_key_pem,
+                           stored.stored_at_ms, stored.envelope, count - 1 - i};
+    if (!out.send(waiting.to_json()).ok()) return;
+  }
+  if (count > 0) log(LogLevel::kDebug, phone_, "delivered " + std::to_string(count) + " messages");
+}
+
+void Session::on_ack_messages(const Json& request, ReplySink& out) {
+  auto message = decode<AckMessages>(request, out);
+  if (!message) return;
+  const AckResult result = context_.store.ack(phone_, message->message_ids);
+  send(out, AckOk{result.deleted, result.waiting});
+}
+
+void Session::on_general_client_error(const Json& request) {
+  auto message = GeneralClientError::from_json(request);
+  const std::string description = message.ok() ? message.value().error_description : "";
+  log(LogLevel::kWarn, phone_, "client reported an error: " + description.substr(0, 200));
+  pending_.reset();
+}
+
+}  // namespace shido::server

@@ -1,0 +1,82 @@
+// One connection's protocol state machine (protocol.md sections 4-8), free of sockets so
+// that it can be tested in-process: requests go in as parsed JSON, replies come out
+// through a ReplySink in order.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "server/clock.h"
+#include "server/code_delivery.h"
+#include "server/log.h"
+#include "server/store.h"
+#include "shido/crypto/keys.h"
+#include "shido/crypto/random.h"
+#include "shido/protocol/json.h"
+
+namespace shido::server {
+
+// What every session shares. Everything referenced outlives the sessions.
+struct ServerContext {
+  const KeyPair& server_key;
+  Store& store;
+  CodeDelivery& delivery;
+  Logger& logger;
+  const TimeSource& time;
+  RandomSource& rng = system_random();
+  std::chrono::seconds code_ttl{600};
+};
+
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  // Sends one reply frame. A failure means the peer is gone; the session stops sending.
+  virtual Status send(const Json& reply) = 0;
+};
+
+enum class After { kContinue, kClose };
+
+class Session {
+ public:
+  Session(ServerContext& context, std::string peer);
+
+  // Handles one request (a JSON object with an integer "code", as parse_frame_json
+  // guarantees). Never throws for anything a client can send.
+  After handle(const Json& request, ReplySink& out);
+
+  // The phone this connection is logged in as, or empty.
+  const std::string& phone() const { return phone_; }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  struct PendingRegistration {
+    std::string phone;
+    std::string email;
+    SecretBytes code;
+    TimePoint expires_at;
+    int attempts_left = 5;
+  };
+
+  void on_hello(const Json& request, ReplySink& out);
+  void on_send_phone_number(const Json& request, ReplySink& out);
+  void on_send_public_key(const Json& request, ReplySink& out);
+  void on_connect_request(const Json& request, ReplySink& out);
+  void on_communication_request(const Json& request, ReplySink& out);
+  void on_send_message(const Json& request, ReplySink& out);
+  void on_check_waiting_messages(const Json& request, ReplySink& out);
+  void on_ack_messages(const Json& request, ReplySink& out);
+  void on_general_client_error(const Json& request);
+
+  void log(LogLevel level, const std::string& phone, const std::string& event);
+
+  ServerContext& context_;
+  const std::string peer_;
+  bool greeted_ = false;
+  std::optional<Bytes> nonce_;  // unspent HELLO nonce
+  std::optional<PendingRegistration> pending_;
+  std::string phone_;               // logged-in account, or empty
+  std::optional<User> user_;        // its record, once logged in
+};
+
+}  // namespace shido::server

@@ -1,0 +1,102 @@
+// The server's state: accounts, the code rate limit, connect lockouts and mailboxes.
+// Store is the interface the sessions use, so that another backend can be added later;
+// MemoryStore keeps everything in memory (protocol v1 keeps no accounts across restarts).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/clock.h"
+#include "shido/bytes.h"
+#include "shido/crypto/keys.h"
+#include "shido/protocol/messages.h"
+
+namespace shido::server {
+
+struct User {
+  std::string phone;
+  std::string email;
+  PublicKey public_key;
+  Bytes code_salt;  // 16 random bytes
+  Bytes code_hash;  // SHA-256(code_salt || code): the code itself is never kept
+};
+
+// A message waiting in a mailbox. Immutable once stored, so fetches share it.
+struct StoredMessage {
+  std::string id;
+  std::string sender_phone;
+  std::string sender_public_key_pem;
+  std::int64_t stored_at_ms = 0;
+  WireEnvelope envelope;           // checked for shape before it was stored
+  std::size_t ciphertext_size = 0;  // decoded bytes of encrypted_message
+};
+using MessagePtr = std::shared_ptr<const StoredMessage>;
+
+struct Limits {
+  int codes_per_window = 3;
+  std::chrono::seconds code_window{600};
+  int failures_before_lock = 5;
+  std::chrono::seconds lock_base{60};
+  std::chrono::seconds lock_max{3600};
+  std::size_t mailbox_max_messages = 10000;
+  std::size_t mailbox_max_bytes = 64u << 20;
+};
+
+enum class PutResult { kStored, kNoSuchUser, kMailboxFull };
+
+struct AckResult {
+  int deleted = 0;
+  int waiting = 0;
+};
+
+// The outcome of a failed connect proof.
+struct FailureResult {
+  int attempts_left = 0;  // 0 when this failure started a lock
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- Accounts
+  virtual std::optional<User> find_user(const std::string& phone) const = 0;
+  // Adds a user; false when the phone is taken (the caller answers 114).
+  virtual bool add_user(User user) = 0;
+
+  // --- Code rate limit
+  // Takes one of the phone's code slots; when all are used in the window, returns how
+  // long until one frees instead.
+  virtual std::optional<Clock::duration> take_code_slot(const std::string& phone) = 0;
+
+  // --- Connect lockout
+  // How long the account stays locked, or nullopt when it is not locked.
+  virtual std::optional<Clock::duration> lock_remaining(const std::string& phone) const = 0;
+  virtual FailureResult record_connect_failure(const std::string& phone) = 0;
+  virtual void record_connect_success(const std::string& phone) = 0;
+
+  // --- Mailboxes
+  // Stores a message for recipient, filling in its id; kMailboxFull past the limits.
+  virtual PutResult put_message(const std::string& recipient, StoredMessage message,
+                                std::string& id_out) = 0;
+  // Up to max of phone's messages, oldest first, without removing them. When none are
+  // waiting, waits until one arrives, `wait` passes, or shutdown() is called.
+  virtual std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
+                                        Clock::duration wait) = 0;
+  // Deletes the listed messages of phone's mailbox; ids not there are ignored.
+  virtual AckResult ack(const std::string& phone, const std::vector<std::string>& ids) = 0;
+  // How many messages wait for phone.
+  virtual std::size_t waiting(const std::string& phone) const = 0;
+
+  // Wakes every fetch that waits, now and later: the server is stopping.
+  virtual void shutdown() = 0;
+};
+
+// A Store in memory, safe for any number of threads. time must outlive the store.
+std::unique_ptr<Store> make_memory_store(const TimeSource& time, Limits limits = {});
+
+}  // namespace shido::server
