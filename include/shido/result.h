@@ -45,14 +45,15 @@ struct Error {
   std::string message;  // a sentence for people; never holds secrets
 };
 
-// Holds either a T or an Error. Check ok() before value(); value() on an error, or
-// error() on a value, is a bug and throws std::bad_variant_access.
-template <class T>
+// Holds either a T or an error (an Error unless E says otherwise). Check ok() before
+// value(); value() on an error, or error() on a value, is a bug and throws
+// std::bad_variant_access.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}              // NOLINT: implicit on purpose
-  Result(Error error) : state_(std::move(error)) {}          // NOLINT: implicit on purpose
-  Result(Errc code, std::string message) : state_(Error{code, std::move(message)}) {}
+  Result(E error) : state_(std::move(error)) {}              // NOLINT: implicit on purpose
+  Result(Errc code, std::string message) : state_(E{code, std::move(message)}) {}
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -60,10 +61,10 @@ class [[nodiscard]] Result {
   T& value() & { return std::get<0>(state_); }
   const T& value() const& { return std::get<0>(state_); }
   T&& value() && { return std::get<0>(std::move(state_)); }
-  const Error& error() const { return std::get<1>(state_); }
+  const E& error() const { return std::get<1>(state_); }
 
  private:
-  std::variant<T, Error> state_;
+  std::variant<T, E> state_;
 };
 
 // Result of an operation that has no value to give back.

@@ -1,0 +1,203 @@
+#include "client/commands.h"
+
+#include <ctime>
+#include <iostream>
+#include <iterator>
+
+#include "shido/protocol/validation.h"
+
+namespace shido::client {
+namespace {
+
+ClientError refused(std::string message) {
+  ClientError error;
+  error.kind = Failure::kRefused;
+  error.message = std::move(message);
+  return error;
+}
+
+std::string local_time(std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+// Reads the code line from stdin (terminal or pipe).
+std::optional<std::string> read_code_line(const std::string& fingerprint, const std::string& retry_reason) {
+  if (!retry_reason.empty()) std::cerr << retry_reason << "\n";
+  std::cerr << "Server key fingerprint (compare it with the one sent with your code):\n  "
+            << fingerprint << "\nCode: " << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) return std::nullopt;
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+bool is_six_digits(const std::string& text) {
+  return text.size() == 6 && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
+
+int report_failure(const ClientError& error, std::ostream& err) {
+  err << "shido-client: " << error.message;
+  if (error.attempts_left) err << " (" << *error.attempts_left << " attempts left)";
+  if (error.retry_after) err << " (retry after " << *error.retry_after << " s)";
+  err << "\n";
+  return exit_status(error);
+}
+
+ClientResult<Profile> open_profile(const CommonOptions& options) {
+  std::string phone = options.phone;
+  if (phone.empty()) {
+    const auto phones = Profile::list(options.home);
+    if (phones.empty()) return refused("no account in " + options.home + ": register first");
+    if (phones.size() > 1) return refused("several accounts in " + options.home + ": choose one with --phone");
+    phone = phones.front();
+  }
+  auto profile = Profile::open(options.home, phone);
+  if (!profile.ok()) {
+    ClientError error = refused(profile.error().message);
+    if (profile.error().code == Errc::kInvalidKey) error.kind = Failure::kSecurity;
+    return error;
+  }
+  if (options.host || options.port) profile.value().set_address(options.host, options.port);
+  return std::move(profile).value();
+}
+
+int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code,
+                 std::optional<std::string> expected_fingerprint) {
+  if (!is_valid_phone(options.phone)) {
+    std::cerr << "shido-client: --phone must be E.164, e.g. +972501234567\n";
+    return kExitUsage;
+  }
+  if (!is_valid_email(email)) {
+    std::cerr << "shido-client: --email is not a valid address\n";
+    return kExitUsage;
+  }
+  if (code && !is_six_digits(*code)) {
+    std::cerr << "shido-client: --code must be 6 digits\n";
+    return kExitUsage;
+  }
+  RegisterRequest request{options.home, options.phone, email, options.host.value_or("127.0.0.1"),
+                          options.port.value_or(5000), std::move(expected_fingerprint)};
+  auto reader = [&](const std::string& fingerprint, const std::string& retry) -> std::optional<std::string> {
+    if (code) {
+      std::cout << "Server key fingerprint (pinned): " << fingerprint << "\n";
+      return code;
+    }
+    return read_code_line(fingerprint, retry);
+  };
+  auto profile = register_account(request, reader, 1);
+  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  std::cout << "Registered " << options.phone << ". Your key fingerprint: "
+            << profile.value().key().public_key().fingerprint() << "\n";
+  return kExitOk;
+}
+
+int run_send(const CommonOptions& options, const std::string& to, std::optional<std::string> message) {
+  if (!is_valid_phone(to)) {
+    std::cerr << "shido-client: --to must be E.164, e.g. +972501234567\n";
+    return kExitUsage;
+  }
+  if (!message) {
+    message = std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (!message->empty() && message->back() == '\n') message->pop_back();
+  }
+  auto profile = open_profile(options);
+  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  auto messenger = Messenger::connect(std::move(profile).value());
+  if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
+  auto id = messenger.value().send(to, *message);
+  if (!id.ok()) return report_failure(id.error(), std::cerr);
+  messenger.value().bye();
+  std::cout << "Sent to " << to << " (message " << id.value() << ")\n";
+  return kExitOk;
+}
+
+void print_message(const ReceivedMessage& message, std::ostream& out) {
+  out << "[" << local_time(message.message.sent_at) << "] " << message.from << ": " << message.message.body << "\n";
+}
+
+void print_fetch_notes(const FetchReport& report, std::ostream& err) {
+  for (const std::string& warning : report.warnings) err << "WARNING: " << warning << "\n";
+}
+
+int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
+  auto profile = open_profile(options);
+  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  auto messenger = Messenger::connect(std::move(profile).value(),
+                                      std::chrono::seconds(30));
+  if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
+  auto report = messenger.value().fetch(wait_seconds);
+  if (!report.ok()) return report_failure(report.error(), std::cerr);
+  messenger.value().bye();
+  for (const ReceivedMessage& message : report.value().messages) {
+    if (json) {
+      std::cout << dump_json({{"id", message.id}, {"from", message.from}, {"body", message.message.body},
+                              {"sent_at", message.message.sent_at}, {"stored_at", message.stored_at_ms}})
+                << "\n";
+    } else {
+      print_message(message, std::cout);
+    }
+  }
+  if (!json && report.value().messages.empty()) std::cout << "No new messages.\n";
+  print_fetch_notes(report.value(), std::cerr);
+  std::cout << std::flush;
+  return report.value().failed_authentication > 0 || report.value().held > 0 ? kExitSecurity : kExitOk;
+}
+
+int run_fingerprint(const CommonOptions& options, std::optional<std::string> contact) {
+  auto profile = open_profile(options);
+  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  if (!contact) {
+    std::cout << "Your fingerprint (" << profile.value().phone() << "):\n  "
+              << profile.value().key().public_key().fingerprint() << "\nServer fingerprint:\n  "
+              << profile.value().server().key.fingerprint() << "\n";
+    return kExitOk;
+  }
+  auto pinned = profile.value().contact(*contact);
+  if (!pinned) {
+    std::cerr << "shido-client: no pinned key for " << *contact << " yet (send to or hear from them first)\n";
+    return kExitRefused;
+  }
+  std::cout << *contact << (pinned->verified ? " (verified)" : " (not verified)") << ":\n  "
+            << pinned->key.fingerprint() << "\n";
+  return kExitOk;
+}
+
+int run_contacts(const CommonOptions& options, std::optional<std::string> verify,
+                 std::optional<std::string> accept) {
+  auto profile = open_profile(options);
+  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  if (verify) {
+    if (auto marked = profile.value().set_verified(*verify, true); !marked.ok()) {
+      std::cerr << "shido-client: " << marked.error().message << "\n";
+      return kExitRefused;
+    }
+    std::cout << "Marked " << *verify << " as verified.\n";
+    return kExitOk;
+  }
+  if (accept) {
+    auto messenger = Messenger::connect(std::move(profile).value());
+    if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
+    auto report = messenger.value().accept_new_key(*accept);
+    if (!report.ok()) return report_failure(report.error(), std::cerr);
+    messenger.value().bye();
+    std::cout << "Accepted the new key of " << *accept << ".\n";
+    for (const ReceivedMessage& message : report.value().messages) print_message(message, std::cout);
+    return kExitOk;
+  }
+  const auto contacts = profile.value().contacts();
+  if (contacts.empty()) std::cout << "No contacts yet.\n";
+  for (const Contact& contact : contacts) {
+    std::cout << contact.phone << (contact.verified ? "  verified" : "  not verified") << "  first seen "
+              << local_time(contact.first_seen_ms) << "\n  " << contact.key.fingerprint() << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace shido::client

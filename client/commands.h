@@ -1,0 +1,46 @@
+// The scriptable subcommands of shido-client. Each prints what it did and returns the exit
+// status: 0 ok, 1 usage, 2 network or server refusal, 3 security failure.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "client/messenger.h"
+
+namespace shido::client {
+
+struct CommonOptions {
+  std::string home = default_home();
+  std::string phone;                       // which local account
+  std::optional<std::string> host;         // default: the profile's pinned server, else 127.0.0.1
+  std::optional<std::uint16_t> port;       // default: the profile's pinned server, else 5000
+};
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 1;
+inline constexpr int kExitRefused = 2;
+inline constexpr int kExitSecurity = 3;
+
+// Prints a failure to err and returns its exit status.
+int report_failure(const ClientError& error, std::ostream& err);
+
+// Opens the account named by options.phone, or the only one under the home. With a
+// host or port given, they replace the pinned address (the pinned key still applies).
+ClientResult<Profile> open_profile(const CommonOptions& options);
+
+int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code,
+                 std::optional<std::string> expected_fingerprint);
+int run_send(const CommonOptions& options, const std::string& to, std::optional<std::string> message);
+int run_fetch(const CommonOptions& options, int wait_seconds, bool json);
+int run_fingerprint(const CommonOptions& options, std::optional<std::string> contact);
+int run_contacts(const CommonOptions& options, std::optional<std::string> verify,
+                 std::optional<std::string> accept);
+
+// Prints one received message for people: "[2026-11-26 23:10:48] +972501234567: hello".
+void print_message(const ReceivedMessage& message, std::ostream& out);
+// Prints warnings and counts of a fetch that are not messages.
+void print_fetch_notes(const FetchReport& report, std::ostream& err);
+
+}  // namespace shido::client

@@ -1,0 +1,242 @@
+#include "client/messenger.h"
+
+#include <chrono>
+
+namespace shido::client {
+namespace {
+
+ClientError failure(Failure kind, std::string message) {
+  ClientError error;
+  error.kind = kind;
+  error.message = std::move(message);
+  return error;
+}
+
+ClientError local_error(const Error& error) {
+  // A key file others can read is a security matter; anything else local is refused use.
+  if (error.code == Errc::kInvalidKey) return failure(Failure::kSecurity, error.message);
+  return failure(Failure::kRefused, error.message);
+}
+
+ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered) {
+  return failure(Failure::kSecurity,
+                 "THE SERVER KEY HAS CHANGED. Someone may be impersonating the server.\n"
+                 "  pinned:  " + pinned.fingerprint() + "\n  offered: " + offered.fingerprint() +
+                     "\nNothing was sent. If the server operator confirms a new key, register again.");
+}
+
+Json history_entry(const WaitingMessage& wire, const TextMessage& message) {
+  return {{"direction", "in"},         {"id", wire.message_id},   {"from", wire.senders_phone_number},
+          {"body", message.body},      {"sent_at", message.sent_at}, {"stored_at", wire.stored_at},
+          {"received_at", now_ms()}};
+}
+
+Json dropped_entry(const WaitingMessage& wire, const std::string& reason) {
+  return {{"direction", "in"}, {"id", wire.message_id}, {"from", wire.senders_phone_number},
+          {"status", "dropped"}, {"reason", reason}, {"received_at", now_ms()}};
+}
+
+}  // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+ClientResult<Profile> register_account(const RegisterRequest& request, const CodeReader& read_code,
+                                       int tries) {
+  auto connection = ProtocolClient::connect(request.host, request.port);
+  if (!connection.ok()) return connection.error();
+  auto greeting = connection.value().hello();
+  if (!greeting.ok()) return greeting.error();
+  const PublicKey server_key = greeting.value().server_key;
+  if (request.expected_fingerprint && *request.expected_fingerprint != server_key.fingerprint()) {
+    return failure(Failure::kSecurity, "the server key fingerprint is " + server_key.fingerprint() +
+                                           ", not the expected " + *request.expected_fingerprint);
+  }
+  auto sent = connection.value().request_code(request.phone, request.email);
+  if (!sent.ok()) return sent.error();
+
+  // The key and the server pin are on disk before the proof goes out, so an account the
+  // server accepts is never one whose key we lost.
+  const KeyPair key = KeyPair::generate();
+  auto profile = Profile::create(request.home, request.phone, request.email, key,
+                                 ServerPin{request.host, request.port, server_key});
+  if (!profile.ok()) return local_error(profile.error());
+
+  std::string retry_reason;
+  for (int attempt = 0; attempt < tries; ++attempt) {
+    auto typed = read_code(server_key.fingerprint(), retry_reason);
+    if (!typed) return failure(Failure::kRefused, "registration abandoned");
+    SecretBytes code(as_bytes(*typed));
+    auto registered = connection.value().register_key(key, greeting.value(), request.phone, code.view());
+    if (registered.ok()) {
+      if (auto saved = profile.value().save_code(code.view()); !saved.ok()) return local_error(saved.error());
+      return std::move(profile).value();
+    }
+    const ClientError& error = registered.error();
+    const bool can_retry = error.server_code == Code::kInvalidSecretCode && error.attempts_left.value_or(0) > 0;
+    if (!can_retry || attempt + 1 == tries) return error;
+    retry_reason = "wrong code, " + std::to_string(*error.attempts_left) + " attempts left";
+    // Each proof spends the connection's nonce: greet again for a fresh one.
+    greeting = connection.value().hello();
+    if (!greeting.ok()) return greeting.error();
+    if (!(greeting.value().server_key == server_key)) return server_key_changed(server_key, greeting.value().server_key);
+  }
+  return failure(Failure::kRefused, "registration failed");
+}
+
+ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::milliseconds timeout) {
+  auto code = profile.code();
+  if (!code.ok()) {
+    return failure(Failure::kRefused, "the account " + profile.phone() + " has no code: " + code.error().message);
+  }
+  auto connection = ProtocolClient::connect(profile.server().host, profile.server().port, timeout);
+  if (!connection.ok()) return connection.error();
+  auto greeting = connection.value().hello();
+  if (!greeting.ok()) return greeting.error();
+  if (!(greeting.value().server_key == profile.server().key)) {
+    return server_key_changed(profile.server().key, greeting.value().server_key);
+  }
+  auto login = connection.value().login(profile.key(), greeting.value(), profile.phone(), code.value().view());
+  if (!login.ok()) return login.error();
+  return Messenger(std::move(profile), std::move(connection).value());
+}
+
+ClientResult<PublicKey> Messenger::contact_key(const std::string& phone) {
+  auto key = connection_.recipient_key(phone);
+  if (!key.ok()) return key.error();
+  auto pinned = profile_.contact(phone);
+  if (!pinned) {
+    if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
+  } else if (!(pinned->key == key.value())) {
+    return failure(Failure::kSecurity,
+                   "THE KEY OF " + phone + " HAS CHANGED.\n  pinned:  " + pinned->key.fingerprint() +
+                       "\n  offered: " + key.value().fingerprint() +
+                       "\nNothing was sent. Check the new fingerprint with " + phone +
+                       ", then accept it (contacts --accept " + phone + ").");
+  }
+  return key;
+}
+
+ClientResult<std::string> Messenger::send(const std::string& to, const std::string& body) {
+  const TextMessage message{body, now_ms()};
+  if (auto encoded = encode_text_message(message); !encoded.ok()) {
+    return failure(Failure::kRefused, encoded.error().message);
+  }
+  auto key = contact_key(to);
+  if (!key.ok()) return key.error();
+  auto envelope = seal_text_message(profile_.key(), profile_.phone(), key.value(), to, message);
+  if (!envelope.ok()) return failure(Failure::kSecurity, envelope.error().message);
+  auto id = connection_.send_envelope(to, envelope.value());
+  if (!id.ok()) return id.error();
+  const Json entry = {{"direction", "out"}, {"id", id.value()}, {"to", to},
+                      {"body", body},       {"sent_at", message.sent_at}};
+  if (auto saved = profile_.append_history({entry}); !saved.ok()) return local_error(saved.error());
+  return id;
+}
+
+ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
+  constexpr int kBatch = 100;
+  FetchReport report;
+  std::set<std::string> known = profile_.known_message_ids();
+  for (int wait = wait_seconds;; wait = 0) {
+    auto batch = connection_.fetch(kBatch, wait);
+    if (!batch.ok()) return batch.error();
+    std::vector<Json> history;
+    std::vector<Json> held;
+    std::vector<std::string> ids;
+    std::vector<ReceivedMessage> opened;
+    for (const WaitingMessage& wire : batch.value()) {
+      ids.push_back(wire.message_id);
+      if (!known.insert(wire.message_id).second) {
+        report.duplicates += 1;
+        continue;
+      }
+      auto sender_key = PublicKey::from_pem(wire.senders_public_key);
+      auto pinned = profile_.contact(wire.senders_phone_number);
+      if (sender_key.ok() && pinned && !(pinned->key == sender_key.value())) {
+        report.held += 1;
+        report.warnings.push_back("the key of " + wire.senders_phone_number +
+                                  " has changed; their message is held back until you accept the new key");
+        held.push_back(wire.to_json());
+        continue;
+      }
+      auto envelope = from_wire(wire.envelope, EnvelopeKind::kMessage);
+      Result<TextMessage> message = Error{Errc::kAuthenticationFailed, "authentication failed"};
+      if (sender_key.ok() && envelope.ok()) {
+        message = open_text_message(profile_.key(), profile_.phone(), sender_key.value(),
+                                    wire.senders_phone_number, envelope.value());
+      }
+      if (!message.ok()) {
+        report.failed_authentication += 1;
+        report.warnings.push_back("a message claiming to be from " + wire.senders_phone_number +
+                                  " failed authentication and was dropped");
+        history.push_back(dropped_entry(wire, "authentication failed"));
+        continue;
+      }
+      if (!pinned) {
+        if (auto saved = profile_.pin_contact(wire.senders_phone_number, sender_key.value(), now_ms()); !saved.ok()) {
+          return local_error(saved.error());
+        }
+      }
+      history.push_back(history_entry(wire, message.value()));
+      opened.push_back({wire.message_id, wire.senders_phone_number, std::move(message).value(), wire.stored_at});
+    }
+    // On disk first, acknowledged second: a crash in between only brings duplicates.
+    if (!held.empty()) {
+      if (auto saved = profile_.append_held(held); !saved.ok()) return local_error(saved.error());
+    }
+    if (!history.empty()) {
+      if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
+    }
+    for (ReceivedMessage& message : opened) report.messages.push_back(std::move(message));
+    if (!ids.empty()) {
+      auto acked = connection_.ack(ids);
+      if (!acked.ok()) return acked.error();
+    }
+    if (static_cast<int>(batch.value().size()) < kBatch) break;
+  }
+  return report;
+}
+
+ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
+  auto key = connection_.recipient_key(phone);
+  if (!key.ok()) return key.error();
+  if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
+
+  FetchReport report;
+  std::vector<Json> still_held;
+  std::vector<Json> history;
+  for (const Json& entry : profile_.held()) {
+    auto wire = WaitingMessage::from_json(entry);
+    if (!wire.ok() || wire.value().senders_phone_number != phone) {
+      still_held.push_back(entry);
+      continue;
+    }
+    auto sender_key = PublicKey::from_pem(wire.value().senders_public_key);
+    if (!sender_key.ok() || !(sender_key.value() == key.value())) {
+      still_held.push_back(entry);  // sent under yet another key: stays held
+      continue;
+    }
+    auto envelope = from_wire(wire.value().envelope, EnvelopeKind::kMessage);
+    Result<TextMessage> message = Error{Errc::kAuthenticationFailed, "authentication failed"};
+    if (envelope.ok()) {
+      message = open_text_message(profile_.key(), profile_.phone(), sender_key.value(), phone, envelope.value());
+    }
+    if (!message.ok()) {
+      report.failed_authentication += 1;
+      history.push_back(dropped_entry(wire.value(), "authentication failed"));
+      continue;
+    }
+    history.push_back(history_entry(wire.value(), message.value()));
+    report.messages.push_back({wire.value().message_id, phone, std::move(message).value(), wire.value().stored_at});
+  }
+  if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
+  if (auto saved = profile_.replace_held(still_held); !saved.ok()) return local_error(saved.error());
+  report.held = static_cast<int>(still_held.size());
+  return report;
+}
+
+}  // namespace shido::client

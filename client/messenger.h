@@ -1,0 +1,89 @@
+// What a person does with an account: register, then log in and send, fetch, manage
+// contacts. Combines the protocol (ProtocolClient) with the local profile (Profile) and
+// enforces the pins: a changed server key stops everything; a changed contact key holds
+// that contact's messages back until the person accepts the new key.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/profile.h"
+#include "client/protocol_client.h"
+#include "shido/protocol/text_message.h"
+
+namespace shido::client {
+
+struct RegisterRequest {
+  std::string home;
+  std::string phone;
+  std::string email;
+  std::string host;
+  std::uint16_t port = 5000;
+  std::optional<std::string> expected_fingerprint;  // refuse a server with another key
+};
+
+// Called once the server has sent the code, with the fingerprint the client pinned and,
+// on a retry, the reason; returns the code the person typed, or nullopt to give up.
+using CodeReader = std::function<std::optional<std::string>(const std::string& server_fingerprint,
+                                                            const std::string& retry_reason)>;
+
+// Registers a new account and creates its profile. `tries` bounds how often a wrong code
+// is asked for again (the server allows five).
+ClientResult<Profile> register_account(const RegisterRequest& request, const CodeReader& read_code,
+                                       int tries = 1);
+
+struct ReceivedMessage {
+  std::string id;
+  std::string from;
+  TextMessage message;
+  std::int64_t stored_at_ms = 0;
+};
+
+// The outcome of a fetch, for the person to see.
+struct FetchReport {
+  std::vector<ReceivedMessage> messages;    // new, authenticated, in order
+  std::vector<std::string> warnings;        // key changes, dropped envelopes
+  int held = 0;                             // held back: the sender's key changed
+  int failed_authentication = 0;            // reported, acknowledged and dropped
+  int duplicates = 0;                       // seen before, acknowledged again
+};
+
+class Messenger {
+ public:
+  // Connects to the profile's server, checks the server key against the pin, logs in.
+  static ClientResult<Messenger> connect(Profile profile,
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  const Profile& profile() const { return profile_; }
+  Profile& profile() { return profile_; }
+
+  // Seals body to `to` and stores it on the server; returns the message id.
+  ClientResult<std::string> send(const std::string& to, const std::string& body);
+
+  // Fetches every waiting message (waiting up to wait_seconds when none are), writes them
+  // to the history, then acknowledges them.
+  ClientResult<FetchReport> fetch(int wait_seconds);
+
+  // Pins the key the server now has for `phone` and opens the messages held back for it.
+  ClientResult<FetchReport> accept_new_key(const std::string& phone);
+
+  // The key the server has for phone (pinning it if new); kSecurity if it differs from
+  // the pin.
+  ClientResult<PublicKey> contact_key(const std::string& phone);
+
+  void bye() { connection_.bye(); }
+
+ private:
+  Messenger(Profile profile, ProtocolClient connection)
+      : profile_(std::move(profile)), connection_(std::move(connection)) {}
+
+  Profile profile_;
+  ProtocolClient connection_;
+};
+
+// Current unix time in milliseconds.
+std::int64_t now_ms();
+
+}  // namespace shido::client

@@ -1,0 +1,95 @@
+// The client side of the protocol over one TCP connection: each call sends a request and
+// reads its replies. Shared by shido-client, the end-to-end tests and the benchmark.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "shido/crypto/keys.h"
+#include "shido/net/socket.h"
+#include "shido/protocol/frame.h"
+#include "shido/protocol/messages.h"
+
+namespace shido::client {
+
+// Why a call failed. The CLI turns the kind into its exit status.
+enum class Failure {
+  kNetwork,   // could not connect, or the connection broke or timed out
+  kRefused,   // the server answered with an error code
+  kSecurity,  // a key changed, or something did not authenticate
+  kProtocol,  // the server sent something the protocol does not allow
+};
+
+struct ClientError {
+  Failure kind = Failure::kNetwork;
+  std::string message;
+  std::optional<Code> server_code;  // with kRefused
+  std::optional<int> attempts_left;
+  std::optional<int> retry_after;
+};
+
+template <class T>
+using ClientResult = Result<T, ClientError>;
+using Done = std::monostate;
+
+// HELLO's answer: the server's key and this connection's nonce.
+struct Greeting {
+  PublicKey server_key;
+  Bytes nonce;
+};
+
+class ProtocolClient {
+ public:
+  // Connects; `timeout` bounds each later wait for a reply (long-polls add their wait).
+  static ClientResult<ProtocolClient> connect(const std::string& host, std::uint16_t port,
+                                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // 200 -> 101. The server key is validated like any network key.
+  ClientResult<Greeting> hello();
+  // 102 -> 115.
+  ClientResult<CodeSent> request_code(const std::string& phone, const std::string& email);
+  // 103 -> 104: proves the code and own private key to the greeted server.
+  ClientResult<Done> register_key(const KeyPair& own, const Greeting& greeting,
+                                  const std::string& phone, ByteView code);
+  // 201 -> 106.
+  ClientResult<Done> login(const KeyPair& own, const Greeting& greeting, const std::string& phone,
+                           ByteView code);
+  // 203 -> 111: the recipient's registered key.
+  ClientResult<PublicKey> recipient_key(const std::string& phone);
+  // 110 -> 118: the message id.
+  ClientResult<std::string> send_envelope(const std::string& recipient, const Envelope& envelope);
+  // 202 -> 112 + 119s.
+  ClientResult<std::vector<WaitingMessage>> fetch(int max, int wait_seconds);
+  // 120 -> 121.
+  ClientResult<AckOk> ack(const std::vector<std::string>& ids);
+  // 199: the server closes the connection.
+  void bye();
+
+  // Low level: one frame out, one frame in (for tests and pipelining).
+  ClientResult<Done> send(const Json& request);
+  ClientResult<Json> receive(std::chrono::milliseconds extra_wait = std::chrono::milliseconds(0));
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  ProtocolClient(UniqueFd fd, std::chrono::milliseconds timeout)
+      : fd_(std::move(fd)), timeout_(timeout) {}
+  // Sends request and reads one reply of type T; an error reply becomes kRefused.
+  template <class T>
+  ClientResult<T> call(const Json& request, std::chrono::milliseconds extra_wait = {});
+  template <class T>
+  ClientResult<T> expect(const Json& reply);
+
+  UniqueFd fd_;
+  std::chrono::milliseconds timeout_;
+};
+
+// Exit status for a failure: 2 for network or server refusal, 3 for security failures
+// (including a refused proof: 109 and 107).
+int exit_status(const ClientError& error);
+
+}  // namespace shido::client
