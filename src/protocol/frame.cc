@@ -1,1 +1,193 @@
-// placeholder: being written
+#include "shido/protocol/frame.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+
+namespace shido {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = std::optional<Clock::time_point>;
+
+constexpr std::size_t kHeaderSize = 4;
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
+
+Deadline deadline_after(std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) return std::nullopt;
+  return Clock::now() + timeout;
+}
+
+// Milliseconds left until the deadline for poll(): -1 for none, 0 once it has passed,
+// rounded up so that poll never wakes before the deadline.
+int poll_timeout(const Deadline& deadline) {
+  if (!deadline) return -1;
+  const auto left = *deadline - Clock::now();
+  if (left <= Clock::duration::zero()) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+enum class ReadStatus { kDone, kEof, kTimeout, kIo };
+
+struct ReadOutcome {
+  ReadStatus status;
+  int err = 0;  // errno for kIo
+};
+
+// Waits until fd is readable (or hung up) or the deadline passes.
+ReadOutcome wait_readable(int fd, const Deadline& deadline) {
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    const int timeout = poll_timeout(deadline);
+    const int n = poll(&p, 1, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return {ReadStatus::kIo, errno};
+    }
+    if (n == 0) {
+      if (timeout == 0) return {ReadStatus::kTimeout};
+      continue;  // woke early: poll_timeout decides again
+    }
+    if ((p.revents & POLLNVAL) != 0) return {ReadStatus::kIo, EBADF};
+    return {ReadStatus::kDone};  // POLLIN, POLLHUP or POLLERR: recv tells which
+  }
+}
+
+// Reads exactly size bytes into out before the deadline.
+ReadOutcome read_exact(int fd, char* out, std::size_t size, const Deadline& deadline) {
+  std::size_t got = 0;
+  while (got < size) {
+    const ReadOutcome ready = wait_readable(fd, deadline);
+    if (ready.status != ReadStatus::kDone) return ready;
+    const ssize_t n = recv(fd, out + got, size - got, 0);
+    if (n == 0) return {ReadStatus::kEof};
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return {ReadStatus::kIo, errno};
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return {ReadStatus::kDone};
+}
+
+Error io_error(const char* what, int err) {
+  return Error{Errc::kIo, std::string(what) + ": " + errno_text(err)};
+}
+
+// Maps a failure inside a frame (after its first byte) to its error.
+Error inside_frame_error(const ReadOutcome& outcome, std::chrono::milliseconds frame_timeout) {
+  switch (outcome.status) {
+    case ReadStatus::kEof:
+      return Error{Errc::kFrameTruncated, "the peer closed the connection inside a frame"};
+    case ReadStatus::kTimeout:
+      return Error{Errc::kFrameTimeout, "the frame did not arrive whole within " +
+                                            std::to_string(frame_timeout.count()) + " ms"};
+    default:
+      return io_error("reading a frame", outcome.err);
+  }
+}
+
+std::uint32_t decode_length(const unsigned char* header) {
+  return std::uint32_t{header[0]} << 24 | std::uint32_t{header[1]} << 16 |
+         std::uint32_t{header[2]} << 8 | std::uint32_t{header[3]};
+}
+
+// Waits until fd can take more bytes (for non-blocking sockets).
+Status wait_writable(int fd) {
+  for (;;) {
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, -1) >= 0) return {};
+    if (errno != EINTR) return io_error("waiting to write a frame", errno);
+  }
+}
+
+}  // namespace
+
+std::string encode_frame(std::string_view payload) {
+  if (payload.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::length_error("frame payload longer than 4 GiB - 1");
+  }
+  const auto size = static_cast<std::uint32_t>(payload.size());
+  std::string frame;
+  frame.reserve(kHeaderSize + payload.size());
+  frame.push_back(static_cast<char>(size >> 24 & 0xff));
+  frame.push_back(static_cast<char>(size >> 16 & 0xff));
+  frame.push_back(static_cast<char>(size >> 8 & 0xff));
+  frame.push_back(static_cast<char>(size & 0xff));
+  frame.append(payload);
+  return frame;
+}
+
+Status write_frame(int fd, std::string_view payload) {
+  if (fd < 0) return io_error("writing a frame", EBADF);
+  const std::string frame = encode_frame(payload);
+  std::size_t sent = 0;
+  while (sent < frame.size()) {
+    // MSG_NOSIGNAL: a vanished peer is an EPIPE error here, not a SIGPIPE that kills us.
+    const ssize_t n = send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (n >= 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (Status waited = wait_writable(fd); !waited.ok()) return waited;
+      continue;
+    }
+    return io_error("writing a frame", errno);
+  }
+  return {};
+}
+
+Result<std::string> read_frame(int fd, const FrameLimits& limits) {
+  // poll() ignores a negative descriptor, so without this check we would wait for ever.
+  if (fd < 0) return io_error("reading a frame", EBADF);
+  unsigned char header[kHeaderSize];
+  char* header_chars = reinterpret_cast<char*>(header);
+
+  // The first byte: waiting for it is idle time, and EOF here is an orderly close.
+  const ReadOutcome first = read_exact(fd, header_chars, 1, deadline_after(limits.idle_timeout));
+  switch (first.status) {
+    case ReadStatus::kDone:
+      break;
+    case ReadStatus::kEof:
+      return Error{Errc::kConnectionClosed, "the peer closed the connection"};
+    case ReadStatus::kTimeout:
+      return Error{Errc::kIdleTimeout, "no frame started within " +
+                                           std::to_string(limits.idle_timeout.count()) + " ms"};
+    case ReadStatus::kIo:
+      return io_error("reading a frame", first.err);
+  }
+
+  // From the first byte on, the whole frame shares one deadline.
+  const Deadline frame_deadline = deadline_after(limits.frame_timeout);
+  const ReadOutcome rest = read_exact(fd, header_chars + 1, kHeaderSize - 1, frame_deadline);
+  if (rest.status != ReadStatus::kDone) return inside_frame_error(rest, limits.frame_timeout);
+
+  const std::uint32_t size = decode_length(header);
+  if (size == 0) return Error{Errc::kFrameEmpty, "the frame is empty (length 0)"};
+  // Refused before anything is allocated or read: the length is the peer's word.
+  if (size > limits.max_size) {
+    return Error{Errc::kFrameTooLarge, "the frame announces " + std::to_string(size) +
+                                           " bytes, more than the limit of " +
+                                           std::to_string(limits.max_size)};
+  }
+
+  std::string payload(size, '\0');
+  const ReadOutcome body = read_exact(fd, payload.data(), payload.size(), frame_deadline);
+  if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
+  return payload;
+}
+
+}  // namespace shido

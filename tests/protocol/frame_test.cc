@@ -1,0 +1,233 @@
+#include "shido/protocol/frame.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "shido/net/socket.h"
+
+namespace shido {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Two connected stream sockets: what one end sends, the other reads.
+struct SocketPair {
+  UniqueFd a;
+  UniqueFd b;
+};
+
+SocketPair socket_pair() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    ADD_FAILURE() << "socketpair failed";
+    return {};
+  }
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+void send_raw(int fd, std::string_view bytes) {
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(bytes.size()));
+}
+
+std::string header(std::uint32_t length) {
+  return {static_cast<char>(length >> 24), static_cast<char>(length >> 16 & 0xff),
+          static_cast<char>(length >> 8 & 0xff), static_cast<char>(length & 0xff)};
+}
+
+void expect_error(const Result<std::string>& result, Errc expected) {
+  ASSERT_FALSE(result.ok()) << "read a frame of " << result.value().size() << " bytes";
+  EXPECT_EQ(result.error().code, expected)
+      << errc_name(result.error().code) << ": " << result.error().message;
+}
+
+TEST(FrameTest, EncodeWritesBigEndianLength) {
+  EXPECT_EQ(encode_frame("abc"), std::string("\0\0\0\3abc", 7));
+  const std::string payload(0x012c, 'x');
+  const std::string frame = encode_frame(payload);
+  EXPECT_EQ(frame.substr(0, 4), std::string("\0\0\x01\x2c", 4));
+  EXPECT_EQ(frame.substr(4), payload);
+}
+
+TEST(FrameTest, RoundTrip) {
+  SocketPair pair = socket_pair();
+  const std::string payload = R"({"code":200,"protocol":1})";
+  ASSERT_TRUE(write_frame(pair.a.get(), payload).ok());
+  auto read = read_frame(pair.b.get());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value(), payload);
+}
+
+TEST(FrameTest, FramesKeepTheirBoundaries) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), encode_frame("one") + encode_frame("two") + encode_frame("3"));
+  for (std::string_view expected : {"one", "two", "3"}) {
+    auto read = read_frame(pair.b.get());
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_EQ(read.value(), expected);
+  }
+}
+
+TEST(FrameTest, PayloadMayHoldAnyBytes) {
+  SocketPair pair = socket_pair();
+  const std::string payload("\0\xff\n\0", 4);
+  ASSERT_TRUE(write_frame(pair.a.get(), payload).ok());
+  auto read = read_frame(pair.b.get());
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read.value(), payload);
+}
+
+TEST(FrameTest, ZeroLengthIsRefused) {
+  SocketPair pair = socket_pair();
+  ASSERT_TRUE(write_frame(pair.a.get(), "").ok());
+  expect_error(read_frame(pair.b.get()), Errc::kFrameEmpty);
+}
+
+TEST(FrameTest, ExactlyMaxSizeIsAccepted) {
+  SocketPair pair = socket_pair();
+  const std::string payload(16, 'a');
+  ASSERT_TRUE(write_frame(pair.a.get(), payload).ok());
+  auto read = read_frame(pair.b.get(), FrameLimits{.max_size = 16});
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read.value(), payload);
+}
+
+TEST(FrameTest, OversizedIsRefusedWithoutReadingThePayload) {
+  SocketPair pair = socket_pair();
+  const std::string payload(17, 'z');
+  ASSERT_TRUE(write_frame(pair.a.get(), payload).ok());
+  expect_error(read_frame(pair.b.get(), FrameLimits{.max_size = 16}), Errc::kFrameTooLarge);
+  // The payload is still in the socket: only the 4-byte header was consumed.
+  std::string rest(64, '\0');
+  const ssize_t n = recv(pair.b.get(), rest.data(), rest.size(), MSG_DONTWAIT);
+  ASSERT_EQ(n, 17);
+  EXPECT_EQ(rest.substr(0, 17), payload);
+}
+
+TEST(FrameTest, HugeLengthIsRefusedAtOnce) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), header(0xffffffff));
+  // Were the payload read, this would end in kFrameTimeout instead.
+  expect_error(read_frame(pair.b.get(), FrameLimits{.frame_timeout = milliseconds(2000)}),
+               Errc::kFrameTooLarge);
+  send_raw(pair.a.get(), header(kDefaultMaxFrame + 1));
+  expect_error(read_frame(pair.b.get(), FrameLimits{.frame_timeout = milliseconds(2000)}),
+               Errc::kFrameTooLarge);
+}
+
+TEST(FrameTest, ClosedPeerBetweenFrames) {
+  SocketPair pair = socket_pair();
+  pair.a.reset();
+  expect_error(read_frame(pair.b.get()), Errc::kConnectionClosed);
+}
+
+TEST(FrameTest, ClosedPeerAfterACompleteFrame) {
+  SocketPair pair = socket_pair();
+  ASSERT_TRUE(write_frame(pair.a.get(), "last").ok());
+  pair.a.reset();
+  auto read = read_frame(pair.b.get());
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read.value(), "last");
+  expect_error(read_frame(pair.b.get()), Errc::kConnectionClosed);
+}
+
+TEST(FrameTest, TruncatedHeader) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), std::string("\0\0", 2));
+  pair.a.reset();
+  expect_error(read_frame(pair.b.get()), Errc::kFrameTruncated);
+}
+
+TEST(FrameTest, TruncatedPayload) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), header(10) + "12345");
+  pair.a.reset();
+  expect_error(read_frame(pair.b.get()), Errc::kFrameTruncated);
+}
+
+TEST(FrameTest, IdleTimeout) {
+  SocketPair pair = socket_pair();
+  expect_error(read_frame(pair.b.get(), FrameLimits{.idle_timeout = milliseconds(50)}),
+               Errc::kIdleTimeout);
+}
+
+TEST(FrameTest, IdleTimeoutDoesNotHitAWaitingFrame) {
+  SocketPair pair = socket_pair();
+  ASSERT_TRUE(write_frame(pair.a.get(), "ready").ok());
+  auto read = read_frame(pair.b.get(), FrameLimits{.idle_timeout = milliseconds(50),
+                                                   .frame_timeout = milliseconds(50)});
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value(), "ready");
+}
+
+TEST(FrameTest, FrameTimeoutInsideTheHeader) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), std::string("\0", 1));
+  expect_error(read_frame(pair.b.get(), FrameLimits{.idle_timeout = milliseconds(200),
+                                                    .frame_timeout = milliseconds(100)}),
+               Errc::kFrameTimeout);
+}
+
+TEST(FrameTest, FrameTimeoutInsideThePayload) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), header(100) + "partial");
+  expect_error(read_frame(pair.b.get(), FrameLimits{.frame_timeout = milliseconds(100)}),
+               Errc::kFrameTimeout);
+}
+
+TEST(FrameTest, WritingToAClosedPeerIsIoWithoutSigpipe) {
+  SocketPair pair = socket_pair();
+  pair.b.reset();
+  // Without MSG_NOSIGNAL, SIGPIPE would end this test process here.
+  Status status = write_frame(pair.a.get(), "hello");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, Errc::kIo);
+}
+
+TEST(FrameTest, BadDescriptorIsIo) {
+  expect_error(read_frame(-1), Errc::kIo);
+  Status status = write_frame(-1, "x");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, Errc::kIo);
+}
+
+std::string big_payload() {
+  std::string payload(kDefaultMaxFrame, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  return payload;
+}
+
+// A frame much larger than the socket buffer: the writer must loop over short writes.
+void round_trip_large(SocketPair& pair) {
+  const std::string payload = big_payload();
+  Status written;
+  std::thread writer([&] { written = write_frame(pair.a.get(), payload); });
+  auto read = read_frame(pair.b.get(), FrameLimits{.frame_timeout = milliseconds(30000)});
+  writer.join();
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value().size(), payload.size());
+  EXPECT_TRUE(read.value() == payload);
+}
+
+TEST(FrameTest, OneMebibyteFrame) {
+  SocketPair pair = socket_pair();
+  round_trip_large(pair);
+}
+
+TEST(FrameTest, OneMebibyteFrameOnNonBlockingSockets) {
+  SocketPair pair = socket_pair();
+  for (int fd : {pair.a.get(), pair.b.get()}) {
+    ASSERT_EQ(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+  }
+  round_trip_large(pair);
+}
+
+}  // namespace
+}  // namespace shido
