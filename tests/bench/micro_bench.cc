@@ -1,0 +1,158 @@
+// Micro-benchmarks of libshido's building blocks and of the server store (Google Benchmark).
+//   build/<dir>/tests/bench/shido-micro-bench [--benchmark_filter=Envelope]
+#include <benchmark/benchmark.h>
+
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include <memory>
+
+#include "server/clock.h"
+#include "server/store.h"
+#include "shido/crypto/aes_cbc.h"
+#include "shido/crypto/digest.h"
+#include "shido/crypto/ecdh.h"
+#include "shido/crypto/envelope.h"
+#include "shido/crypto/hkdf.h"
+#include "shido/protocol/frame.h"
+#include "shido/protocol/messages.h"
+#include "shido/protocol/text_message.h"
+
+namespace {
+
+using namespace shido;
+
+const KeyPair& alice() {
+  static const KeyPair key = KeyPair::generate();
+  return key;
+}
+const KeyPair& bob() {
+  static const KeyPair key = KeyPair::generate();
+  return key;
+}
+const Context& message_context() {
+  static const Context context{to_bytes("+972501111111"), to_bytes("+972502222222")};
+  return context;
+}
+
+void BM_Ecdh(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(ecdh(alice(), bob().public_key()));
+}
+BENCHMARK(BM_Ecdh);
+
+void BM_EnvelopeSeal(benchmark::State& state) {
+  const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_EnvelopeSeal)->Arg(64)->Arg(1024)->Arg(65536);
+
+void BM_EnvelopeOpen(benchmark::State& state) {
+  const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
+  const Envelope envelope = seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()).value();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(open(bob(), alice().public_key(), envelope, Purpose::kMessage, message_context()));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_EnvelopeOpen)->Arg(64)->Arg(1024)->Arg(65536);
+
+void BM_EnvelopeSealAndOpen(benchmark::State& state) {
+  const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
+  for (auto _ : state) {
+    auto envelope = seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context());
+    benchmark::DoNotOptimize(open(bob(), alice().public_key(), envelope.value(), Purpose::kMessage, message_context()));
+  }
+}
+BENCHMARK(BM_EnvelopeSealAndOpen)->Arg(1024);
+
+void BM_HkdfSha256(benchmark::State& state) {
+  const Bytes ikm(32, 1), salt(16, 2);
+  for (auto _ : state) benchmark::DoNotOptimize(hkdf_sha256(ikm, salt, as_bytes("shido/1 message"), 64));
+}
+BENCHMARK(BM_HkdfSha256);
+
+// The original design derived its key with PBKDF2-HMAC-SHA256 at 1,000,000 iterations.
+void BM_Pbkdf2Sha256Million(benchmark::State& state) {
+  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "PBKDF2", nullptr), EVP_KDF_free);
+  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), EVP_KDF_CTX_free);
+  Bytes password(32, 1), salt(16, 2), out(32);
+  char digest[] = "SHA256";
+  unsigned int iterations = 1000000;
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string("pass", password.data(), password.size()),
+      OSSL_PARAM_construct_octet_string("salt", salt.data(), salt.size()),
+      OSSL_PARAM_construct_uint("iter", &iterations),
+      OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  for (auto _ : state) {
+    if (!ctx || EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
+      state.SkipWithError("PBKDF2 failed");
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_Pbkdf2Sha256Million)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_Aes256CbcEncrypt(benchmark::State& state) {
+  const Bytes key(32, 7), iv(16, 9), plaintext(static_cast<std::size_t>(state.range(0)), 'x');
+  for (auto _ : state) benchmark::DoNotOptimize(aes_cbc_encrypt(key, iv, plaintext));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_Aes256CbcEncrypt)->Arg(1024)->Arg(65536);
+
+void BM_HmacSha256(benchmark::State& state) {
+  const Bytes key(32, 7), data(static_cast<std::size_t>(state.range(0)), 'x');
+  for (auto _ : state) benchmark::DoNotOptimize(hmac_sha256(key, data));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_HmacSha256)->Arg(1024)->Arg(65536);
+
+SendMessage sample_send_message(std::size_t body_size) {
+  auto envelope = seal_text_message(alice(), "+972501111111", bob().public_key(), "+972502222222",
+                                    {std::string(body_size, 'x'), 0});
+  return SendMessage{"+972502222222", to_wire(envelope.value()), std::nullopt};
+}
+
+void BM_SendMessageEncode(benchmark::State& state) {
+  const SendMessage message = sample_send_message(256);
+  for (auto _ : state) benchmark::DoNotOptimize(encode_frame(dump_json(message.to_json())));
+}
+BENCHMARK(BM_SendMessageEncode);
+
+void BM_SendMessageDecode(benchmark::State& state) {
+  const std::string text = dump_json(sample_send_message(256).to_json());
+  for (auto _ : state) {
+    auto json = parse_frame_json(text);
+    auto message = SendMessage::from_json(json.value());
+    benchmark::DoNotOptimize(from_wire(message.value().envelope, EnvelopeKind::kMessage));
+  }
+}
+BENCHMARK(BM_SendMessageDecode);
+
+// One message through the store: put, fetch, ack.
+void BM_StorePutFetchAck(benchmark::State& state) {
+  server::SystemTime time;
+  auto store = server::make_memory_store(time);
+  (void)store->add_user({"+972502222222", "b@example.com", bob().public_key(), Bytes(16), Bytes(32)});
+  const SendMessage message = sample_send_message(256);
+  for (auto _ : state) {
+    server::StoredMessage stored;
+    stored.sender_phone = "+972501111111";
+    stored.envelope = message.envelope;
+    stored.ciphertext_size = 288;
+    std::string id;
+    (void)store->put_message("+972502222222", std::move(stored), id);
+    auto fetched = store->fetch("+972502222222", 100, std::chrono::seconds(0));
+    benchmark::DoNotOptimize(store->ack("+972502222222", {id}));
+  }
+}
+BENCHMARK(BM_StorePutFetchAck);
+
+}  // namespace
+
+BENCHMARK_MAIN();
