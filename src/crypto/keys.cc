@@ -59,6 +59,11 @@ std::string pem_armor(std::string_view label, ByteView der) {
 // The single PEM block in text with the given label, as DER. Only white space may
 // surround it.
 Result<SecretBytes> pem_unarmor(std::string_view text, const char* label) {
+  // PEM_read_bio skips any text before the block; we accept only white space there.
+  const auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos || text.substr(begin).rfind("-----BEGIN ", 0) != 0) {
+    return invalid_key("not PEM text (it must start with -----BEGIN)");
+  }
   OsslPtr<BIO> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   if (!bio) return internal::openssl_error("BIO_new_mem_buf failed");
   char* raw_name = nullptr;

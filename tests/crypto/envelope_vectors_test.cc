@@ -26,12 +26,15 @@ TEST(EnvelopeVectors, SealMatchesIndependentImplementation) {
   for (const Json& vector : file.at("vectors")) {
     const std::string purpose_text = vector.at("purpose");
     SCOPED_TRACE("purpose " + purpose_text);
-    auto own = KeyPair::from_private_scalar(hex(vector.at("own_private_scalar").get<std::string>()));
-    auto peer = KeyPair::from_private_scalar(hex(vector.at("peer_private_scalar").get<std::string>()));
+    auto own =
+        KeyPair::from_private_scalar(hex(vector.at("own_private_scalar").get<std::string>()));
+    auto peer =
+        KeyPair::from_private_scalar(hex(vector.at("peer_private_scalar").get<std::string>()));
     ASSERT_TRUE(own.ok() && peer.ok());
     EXPECT_EQ(own.value().public_key().pem(), vector.at("own_public_key_pem").get<std::string>());
     EXPECT_EQ(peer.value().public_key().pem(), vector.at("peer_public_key_pem").get<std::string>());
-    EXPECT_EQ(own.value().public_key().fingerprint(), vector.at("own_fingerprint").get<std::string>());
+    EXPECT_EQ(own.value().public_key().fingerprint(),
+              vector.at("own_fingerprint").get<std::string>());
 
     auto shared = ecdh(own.value(), peer.value().public_key());
     ASSERT_TRUE(shared.ok());
@@ -45,19 +48,23 @@ TEST(EnvelopeVectors, SealMatchesIndependentImplementation) {
     for (const Json& item : vector.at("context")) context.push_back(hex(item.get<std::string>()));
     const Bytes plaintext = hex(vector.at("plaintext").get<std::string>());
     test::PinnedRandom rng(hex(vector.at("random").get<std::string>()));
-    auto sealed = seal(own.value(), peer.value().public_key(), plaintext, purpose_from(purpose_text), context, rng);
+    auto sealed = seal(own.value(), peer.value().public_key(), plaintext,
+                       purpose_from(purpose_text), context, rng);
     ASSERT_TRUE(sealed.ok());
     EXPECT_EQ(rng.remaining(), 0u);
     const Envelope& envelope = sealed.value();
     EXPECT_EQ(to_hex(envelope.salt), vector.at("salt").get<std::string>());
-    EXPECT_EQ(to_hex(envelope.iv_for_wrapped_key), vector.at("iv_for_wrapped_key").get<std::string>());
+    EXPECT_EQ(to_hex(envelope.iv_for_wrapped_key),
+              vector.at("iv_for_wrapped_key").get<std::string>());
     EXPECT_EQ(to_hex(envelope.wrapped_aes_key), vector.at("wrapped_aes_key").get<std::string>());
-    EXPECT_EQ(to_hex(envelope.iv_for_ciphertext), vector.at("iv_for_ciphertext").get<std::string>());
+    EXPECT_EQ(to_hex(envelope.iv_for_ciphertext),
+              vector.at("iv_for_ciphertext").get<std::string>());
     EXPECT_EQ(to_hex(envelope.ciphertext), vector.at("ciphertext").get<std::string>());
     EXPECT_EQ(to_hex(envelope.mac), vector.at("mac").get<std::string>());
 
     // The recipient opens it with its own key and the sender's public key.
-    auto opened = open(peer.value(), own.value().public_key(), envelope, purpose_from(purpose_text), context);
+    auto opened =
+        open(peer.value(), own.value().public_key(), envelope, purpose_from(purpose_text), context);
     ASSERT_TRUE(opened.ok());
     EXPECT_EQ(to_hex(opened.value().view()), vector.at("plaintext").get<std::string>());
     ++checked;
