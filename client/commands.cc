@@ -4,6 +4,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "shido/files.h"
 #include "shido/protocol/validation.h"
 
 namespace shido::client {
@@ -68,7 +69,7 @@ ClientResult<Profile> open_profile(const CommonOptions& options) {
   return std::move(profile).value();
 }
 
-int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code,
+int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code_file,
                  std::optional<std::string> expected_fingerprint) {
   if (!is_valid_phone(options.phone)) {
     std::cerr << "shido-client: --phone must be E.164, e.g. +972501234567\n";
@@ -78,18 +79,22 @@ int run_register(const CommonOptions& options, const std::string& email, std::op
     std::cerr << "shido-client: --email is not a valid address\n";
     return kExitUsage;
   }
-  if (code && !is_six_digits(*code)) {
-    std::cerr << "shido-client: --code must be 6 digits\n";
-    return kExitUsage;
-  }
   RegisterRequest request{options.home, options.phone, email, options.host.value_or("127.0.0.1"),
                           options.port.value_or(5000), std::move(expected_fingerprint)};
   auto reader = [&](const std::string& fingerprint, const std::string& retry) -> std::optional<std::string> {
-    if (code) {
-      std::cout << "Server key fingerprint (pinned): " << fingerprint << "\n";
-      return code;
+    if (!code_file) return read_code_line(fingerprint, retry);
+    std::cout << "Server key fingerprint (pinned): " << fingerprint << "\n";
+    auto text = read_file(*code_file, 4096);
+    if (!text.ok()) {
+      std::cerr << "shido-client: cannot read the code: " << text.error().message << "\n";
+      return std::nullopt;
     }
-    return read_code_line(fingerprint, retry);
+    const std::string line = text.value().substr(0, text.value().find('\n'));
+    if (!is_six_digits(line)) {
+      std::cerr << "shido-client: " << *code_file << " does not start with a 6-digit code\n";
+      return std::nullopt;
+    }
+    return line;
   };
   auto profile = register_account(request, reader, 1);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
@@ -112,7 +117,11 @@ int run_send(const CommonOptions& options, const std::string& to, std::optional<
   auto messenger = Messenger::connect(std::move(profile).value());
   if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
   auto id = messenger.value().send(to, *message);
-  if (!id.ok()) return report_failure(id.error(), std::cerr);
+  if (!id.ok()) {
+    ClientError error = id.error();
+    if (error.server_code == Code::kUserNotFound) error.message = "no account with the phone number " + to;
+    return report_failure(error, std::cerr);
+  }
   messenger.value().bye();
   std::cout << "Sent to " << to << " (message " << id.value() << ")\n";
   return kExitOk;

@@ -30,7 +30,10 @@ int report_failure(const ClientError& error, std::ostream& err);
 // host or port given, they replace the pinned address (the pinned key still applies).
 ClientResult<Profile> open_profile(const CommonOptions& options);
 
-int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code,
+// The code is read after the server has sent it: from code_file when given (its first
+// line), else from the terminal or stdin. (A code cannot be given up front: each code
+// belongs to the connection that asked for it.)
+int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code_file,
                  std::optional<std::string> expected_fingerprint);
 int run_send(const CommonOptions& options, const std::string& to, std::optional<std::string> message);
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json);

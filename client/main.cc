@@ -38,13 +38,15 @@ int main(int argc, char** argv) {
   app.add_option("--phone", common.phone, "Which local account (default: the only one)");
 
   std::string email;
-  std::optional<std::string> code, server_fingerprint, to, message, contact, verify, accept;
+  std::optional<std::string> code_file, server_fingerprint, to, message, contact, verify, accept;
   int wait = 0;
   bool json = false;
 
   auto* reg = app.add_subcommand("register", "Register a new account (needs --phone)");
   reg->add_option("--email", email, "E-mail address")->required();
-  reg->add_option("--code", code, "The 6-digit code (else read from the terminal or stdin)");
+  reg->add_option("--code-file", code_file,
+                  "Read the code from the first line of this file once the server has sent it, "
+                  "e.g. the server's OUTBOX/<phone>.code (else the code is read from the terminal or stdin)");
   reg->add_option("--server-fingerprint", server_fingerprint, "Refuse a server with another key fingerprint");
 
   auto* send = app.add_subcommand("send", "Send a message");
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*reg) return run_register(common, email, code, server_fingerprint);
+    if (*reg) return run_register(common, email, code_file, server_fingerprint);
     if (*send) return run_send(common, *to, message);
     if (*fetch) return run_fetch(common, wait, json);
     if (*fingerprint) return run_fingerprint(common, contact);

@@ -1,5 +1,6 @@
 #include "client/messenger.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace shido::client {
@@ -22,7 +23,8 @@ ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered
   return failure(Failure::kSecurity,
                  "THE SERVER KEY HAS CHANGED. Someone may be impersonating the server.\n"
                  "  pinned:  " + pinned.fingerprint() + "\n  offered: " + offered.fingerprint() +
-                     "\nNothing was sent. If the server operator confirms a new key, register again.");
+                     "\nNothing was sent. If the server operator confirms a new key, move this account's\n"
+                     "directory away and register again.");
 }
 
 Json history_entry(const WaitingMessage& wire, const TextMessage& message) {
@@ -46,6 +48,12 @@ std::int64_t now_ms() {
 
 ClientResult<Profile> register_account(const RegisterRequest& request, const CodeReader& read_code,
                                        int tries) {
+  // Checked before the server is asked, so a refusal costs none of the phone's codes.
+  const auto accounts = Profile::list(request.home);
+  if (std::find(accounts.begin(), accounts.end(), request.phone) != accounts.end()) {
+    return failure(Failure::kRefused, request.phone + " is already registered in " + request.home + "/" +
+                                          request.phone + "; move that directory away to register again");
+  }
   auto connection = ProtocolClient::connect(request.host, request.port);
   if (!connection.ok()) return connection.error();
   auto greeting = connection.value().hello();
@@ -90,6 +98,8 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
 ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::milliseconds timeout) {
   auto code = profile.code();
   if (!code.ok()) {
+    // A code file others can read is refused like such a key file: a security failure.
+    if (code.error().code == Errc::kInvalidKey) return local_error(code.error());
     return failure(Failure::kRefused, "the account " + profile.phone() + " has no code: " + code.error().message);
   }
   auto connection = ProtocolClient::connect(profile.server().host, profile.server().port, timeout);

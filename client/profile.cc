@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include "shido/files.h"
 #include "shido/net/socket.h"
@@ -43,8 +45,17 @@ Result<Json> read_json(const std::string& path) {
 Status append_lines(const std::string& path, const std::vector<Json>& entries) {
   std::string text;
   for (const Json& entry : entries) text += dump_json(entry) + "\n";
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return io_error("cannot open", path);
+  // A crash mid-append may have left a last line without its newline: end it first, or
+  // the first new entry would be glued to the broken line and lost with it.
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return io_error("cannot stat", path);
+  if (info.st_size > 0) {
+    char last = '\n';
+    if (::pread(fd.get(), &last, 1, info.st_size - 1) != 1) return io_error("cannot read", path);
+    if (last != '\n') text.insert(0, "\n");
+  }
   std::string_view rest = text;
   while (!rest.empty()) {
     const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
@@ -87,7 +98,10 @@ std::vector<std::string> Profile::list(const std::string& home) {
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     struct stat info {};
-    if (is_valid_phone(name) && ::stat((home + "/" + name + "/server.json").c_str(), &info) == 0) {
+    // Only accounts whose registration finished (they have a code); a failed attempt
+    // leaves a key and a server pin behind that must not count as an account.
+    if (is_valid_phone(name) && ::stat((home + "/" + name + "/server.json").c_str(), &info) == 0 &&
+        ::stat((home + "/" + name + "/code").c_str(), &info) == 0) {
       phones.push_back(name);
     }
   }
@@ -99,7 +113,9 @@ std::vector<std::string> Profile::list(const std::string& home) {
 Result<Profile> Profile::create(const std::string& home, const std::string& phone,
                                 const std::string& email, const KeyPair& key, const ServerPin& server) {
   if (!is_valid_phone(phone)) return Error{Errc::kBadValue, "not an E.164 phone number: " + phone};
-  if (auto made = make_directory(home); !made.ok()) return made.error();
+  std::error_code error;
+  std::filesystem::create_directories(home, error);  // a missing parent of --home is made too
+  if (error) return Error{Errc::kIo, "cannot create " + home + ": " + error.message()};
   const std::string directory = home + "/" + phone;
   if (auto made = make_directory(directory); !made.ok()) return made.error();
   Profile profile(directory, phone, email, key, server);
@@ -213,10 +229,11 @@ std::vector<Json> Profile::history() const { return read_lines(path("history.jso
 
 std::set<std::string> Profile::known_message_ids() const {
   std::set<std::string> ids;
-  for (const auto* file : {"history.jsonl", "held.jsonl"}) {
+  // History entries name their id "id"; held.jsonl keeps the 119 frames, with "message_id".
+  for (const auto& [file, member] : {std::pair{"history.jsonl", "id"}, std::pair{"held.jsonl", "message_id"}}) {
     for (const Json& entry : read_lines(path(file))) {
-      if (entry.value("direction", "") != "out" && entry.contains("id") && entry["id"].is_string()) {
-        ids.insert(entry["id"].get<std::string>());
+      if (entry.value("direction", "") != "out" && entry.contains(member) && entry[member].is_string()) {
+        ids.insert(entry[member].get<std::string>());
       }
     }
   }

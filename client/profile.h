@@ -38,7 +38,7 @@ struct Contact {
 
 class Profile {
  public:
-  // The phones with a profile under home (sorted).
+  // The phones with a registered profile (one with a code) under home (sorted).
   static std::vector<std::string> list(const std::string& home);
 
   // Creates the profile directory (0700) and saves key and server pin. Refuses an

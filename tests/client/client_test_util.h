@@ -1,0 +1,379 @@
+// Helpers for the client tests: a real shido-server (SHIDO_SERVER_BINARY) on a free port,
+// client homes in temporary directories, and the real shido-client binary
+// (SHIDO_CLIENT_BINARY) run as a child process with its stdin, stdout, stderr and exit
+// status in the test's hands. Nothing here sleeps: every wait is on a pipe or a process,
+// bounded by a deadline. Helpers that cannot use ASSERT throw std::runtime_error, which
+// GoogleTest reports as a failure of the test.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "client/messenger.h"
+#include "client/profile.h"
+#include "client/protocol_client.h"
+#include "shido/net/socket.h"
+#include "shido/protocol/json.h"
+#include "support/server_process.h"
+
+#ifndef SHIDO_SERVER_BINARY
+#error "SHIDO_SERVER_BINARY must name the shido-server binary"
+#endif
+#ifndef SHIDO_CLIENT_BINARY
+#error "SHIDO_CLIENT_BINARY must name the shido-client binary"
+#endif
+
+extern char** environ;
+
+namespace shido::client_test {
+
+using test::ServerProcess;
+using test::TempDir;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+// How long one run of the client may take before the test kills it and fails.
+inline constexpr std::chrono::seconds kClientTimeout{30};
+
+inline ServerProcess::Options server_options(std::string data_dir = {}) {
+  ServerProcess::Options options;
+  options.binary = SHIDO_SERVER_BINARY;
+  options.data_dir = std::move(data_dir);
+  return options;
+}
+
+// "+1555" and 7 digits: a valid E.164 number per n.
+inline std::string phone_number(int n) {
+  std::string digits = std::to_string(n);
+  return "+1555" + std::string(7 - std::min<std::size_t>(7, digits.size()), '0') + digits;
+}
+
+inline std::string read_file_or_empty(const std::string& path) {
+  return test::read_text_file(path).value_or("");
+}
+
+// Replaces a file's contents in place (the file keeps its mode), as a person editing it would.
+inline void overwrite_file(const std::string& path, std::string_view contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write " + path);
+  out << contents;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+inline unsigned file_mode(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) throw std::runtime_error("cannot stat " + path);
+  return static_cast<unsigned>(info.st_mode & 07777);
+}
+
+// Lines of a text, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// A code that is surely not `code` (same shape: 6 digits).
+inline std::string other_code(const std::string& code) { return code == "000000" ? "111111" : "000000"; }
+
+// --- The real shido-client as a child process -----------------------------------------
+
+struct RunResult {
+  bool exited = false;  // exited normally (status is its exit code)
+  int status = -1;      // the exit code, or -signal
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const RunResult& result) {
+  return os << "exit " << result.status << (result.timed_out ? " (timed out)" : "") << "\n--- stdout:\n"
+            << result.out << "--- stderr:\n" << result.err;
+}
+
+class ClientProcess {
+ public:
+  // Starts shido-client with args (argv[1...]).
+  explicit ClientProcess(const std::vector<std::string>& args) {
+    static const bool ignore_sigpipe = [] {
+      ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test
+      return true;
+    }();
+    (void)ignore_sigpipe;
+
+    std::vector<std::string> all = {SHIDO_CLIENT_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : all) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+      throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int spawned = ::posix_spawn(&pid_, all[0].c_str(), &actions, &attributes, argv.data(), environ);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    stdin_fd_ = in[1];
+    stdout_fd_ = out[0];
+    stderr_fd_ = err[0];
+    if (spawned != 0) {
+      pid_ = -1;
+      close_all();
+      throw std::runtime_error("cannot start " + all[0] + ": " + std::strerror(spawned));
+    }
+  }
+
+  ~ClientProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    close_all();
+  }
+  ClientProcess(const ClientProcess&) = delete;
+  ClientProcess& operator=(const ClientProcess&) = delete;
+
+  // Writes to the child's stdin (small texts: they fit the pipe).
+  void write(std::string_view text) {
+    if (stdin_fd_ < 0) throw std::runtime_error("stdin already closed");
+    while (!text.empty()) {
+      const ssize_t n = ::write(stdin_fd_, text.data(), text.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return;  // the child is gone (EPIPE): what it said tells the test why
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  void close_stdin() {
+    if (stdin_fd_ >= 0) ::close(stdin_fd_);
+    stdin_fd_ = -1;
+  }
+
+  const std::string& out() const { return result_.out; }
+  const std::string& err() const { return result_.err; }
+
+  // Reads the child's output until stderr holds `needle`; false at the deadline or when
+  // both outputs ended first.
+  bool wait_for_stderr(std::string_view needle, std::chrono::milliseconds timeout = kClientTimeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (result_.err.find(needle) == std::string::npos) {
+      if (!pump(deadline)) return result_.err.find(needle) != std::string::npos;
+    }
+    return true;
+  }
+
+  // Closes stdin, reads everything the child writes and waits for it to end; kills it at
+  // the deadline (timed_out).
+  RunResult finish(std::chrono::milliseconds timeout = kClientTimeout) {
+    close_stdin();
+    const auto deadline = SteadyClock::now() + timeout;
+    while (pump(deadline)) {
+    }
+    int status = 0;
+    bool reaped = false;
+    if (!result_.timed_out) reaped = wait_until(deadline, status);
+    if (!reaped) {
+      result_.timed_out = true;
+      ::kill(pid_, SIGKILL);
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    pid_ = -1;
+    if (WIFEXITED(status)) {
+      result_.exited = true;
+      result_.status = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      result_.status = -WTERMSIG(status);
+    }
+    return result_;
+  }
+
+ private:
+  static int milliseconds_left(SteadyClock::time_point deadline) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 1'000'000));
+  }
+
+  // Reads what is available on stdout and stderr; false once both ended or at the deadline.
+  bool pump(SteadyClock::time_point deadline) {
+    if (stdout_fd_ < 0 && stderr_fd_ < 0) return false;
+    pollfd fds[2] = {{stdout_fd_, POLLIN, 0}, {stderr_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, milliseconds_left(deadline));
+    if (ready < 0 && errno == EINTR) return true;
+    if (ready <= 0) {
+      result_.timed_out = true;
+      return false;
+    }
+    drain(fds[0], stdout_fd_, result_.out);
+    drain(fds[1], stderr_fd_, result_.err);
+    return stdout_fd_ >= 0 || stderr_fd_ >= 0;
+  }
+
+  static void drain(const pollfd& polled, int& fd, std::string& into) {
+    if (fd < 0 || polled.revents == 0) return;
+    char buffer[4096];
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) return;
+    if (n <= 0) {
+      ::close(fd);
+      fd = -1;
+      return;
+    }
+    into.append(buffer, static_cast<std::size_t>(n));
+  }
+
+  bool wait_until(SteadyClock::time_point deadline, int& status) {
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd >= 0) {
+      for (;;) {
+        pollfd p{pidfd, POLLIN, 0};
+        const int ready = ::poll(&p, 1, milliseconds_left(deadline));
+        if (ready < 0 && errno == EINTR) continue;
+        break;
+      }
+      ::close(pidfd);
+      return ::waitpid(pid_, &status, WNOHANG) == pid_;
+    }
+    // Both outputs have ended, so the child is exiting: a blocking wait is short.
+    return ::waitpid(pid_, &status, 0) == pid_;
+  }
+
+  void close_all() {
+    for (int* fd : {&stdin_fd_, &stdout_fd_, &stderr_fd_}) {
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
+    }
+  }
+
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  int stderr_fd_ = -1;
+  RunResult result_;
+};
+
+// Runs shido-client with args, stdin_text as its whole input, and returns how it ended.
+inline RunResult run_client(const std::vector<std::string>& args, std::string_view stdin_text = {},
+                            std::chrono::milliseconds timeout = kClientTimeout) {
+  ClientProcess client(args);
+  client.write(stdin_text);
+  return client.finish(timeout);
+}
+
+// The options that point a client home at a server.
+inline std::vector<std::string> at(const std::string& home, const ServerProcess& server,
+                                   std::vector<std::string> rest) {
+  std::vector<std::string> args = {"--home", home, "--host", server.host(), "--port",
+                                   std::to_string(server.port())};
+  args.insert(args.end(), rest.begin(), rest.end());
+  return args;
+}
+
+// Registers phone in home with the real client: waits for the code prompt on stderr, reads
+// the code from the server's outbox and types it on stdin (the code reaches the outbox
+// only once the client has asked for it). `typed` replaces the code when given.
+inline RunResult register_cli(const ServerProcess& server, const std::string& home, const std::string& phone,
+                              std::optional<std::string> typed = std::nullopt,
+                              std::vector<std::string> extra = {}) {
+  std::vector<std::string> rest = {"register", "--phone", phone, "--email", "someone@example.com"};
+  rest.insert(rest.end(), extra.begin(), extra.end());
+  ClientProcess client(at(home, server, rest));
+  if (!client.wait_for_stderr("Code: ")) return client.finish();
+  auto code = server.read_code(phone);
+  if (!code) throw std::runtime_error("no code in the outbox for " + phone);
+  client.write((typed ? *typed : code->code) + "\n");
+  return client.finish();
+}
+
+// The JSON lines of a file (empty when absent); throws on a line that is not JSON.
+inline std::vector<Json> json_lines(const std::string& text) {
+  std::vector<Json> out;
+  for (const std::string& line : lines_of(text)) {
+    Json json = Json::parse(line, nullptr, false);
+    if (json.is_discarded()) throw std::runtime_error("not a JSON line: " + line);
+    out.push_back(std::move(json));
+  }
+  return out;
+}
+
+// --- The client library in-process -----------------------------------------------------
+
+template <class T>
+T must(client::ClientResult<T> result, std::string_view what) {
+  if (!result.ok()) {
+    std::string message = std::string(what) + " failed: " + result.error().message;
+    if (result.error().server_code) {
+      message += " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
+    }
+    throw std::runtime_error(message);
+  }
+  return std::move(result).value();
+}
+
+// Registers phone in home through register_account, the code read from the outbox.
+inline client::Profile register_in_process(const ServerProcess& server, const std::string& home,
+                                           const std::string& phone) {
+  client::RegisterRequest request{home, phone, "someone@example.com", server.host(), server.port(), std::nullopt};
+  auto reader = [&](const std::string&, const std::string&) -> std::optional<std::string> {
+    auto code = server.read_code(phone);
+    if (!code) return std::nullopt;
+    return code->code;
+  };
+  return must(client::register_account(request, reader), "register_account " + phone);
+}
+
+// A raw protocol connection logged in with a profile's own key and code.
+inline client::ProtocolClient raw_login(const ServerProcess& server, const client::Profile& profile) {
+  auto connection = must(client::ProtocolClient::connect(server.host(), server.port()), "connect");
+  const client::Greeting greeting = must(connection.hello(), "hello");
+  auto code = profile.code();
+  if (!code.ok()) throw std::runtime_error("no code: " + code.error().message);
+  (void)must(connection.login(profile.key(), greeting, profile.phone(), code.value().view()), "login");
+  return connection;
+}
+
+}  // namespace shido::client_test

@@ -1,0 +1,380 @@
+// The real shido-client binary, driven through its subcommands against the real
+// shido-server on a free port, with three client homes: register, send, fetch and
+// acknowledge both ways; fetch --json; wrong code, locked account, unknown recipient and
+// usage errors with their exit statuses (0 ok, 1 usage, 2 refusal, 3 security).
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "client_test_util.h"
+
+namespace shido::client_test {
+namespace {
+
+using testing::HasSubstr;
+using testing::Not;
+
+class CliTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new ServerProcess(server_options()); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static std::string next_phone() { return phone_number(++next_phone_); }
+
+  // Registers a new phone in home; fails the test when that does not work.
+  static std::string registered(const std::string& home) {
+    const std::string phone = next_phone();
+    const RunResult result = register_cli(*server_, home, phone);
+    if (result.status != 0) throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+    return phone;
+  }
+
+  static RunResult client(const std::string& home, std::vector<std::string> rest, std::string_view input = {}) {
+    return run_client(at(home, *server_, std::move(rest)), input);
+  }
+
+  // What the server still holds for the account in home (fetched without acknowledging).
+  static std::size_t waiting_on_server(const std::string& home, const std::string& phone) {
+    auto profile = client::Profile::open(home, phone);
+    if (!profile.ok()) throw std::runtime_error(profile.error().message);
+    client::ProtocolClient raw = raw_login(*server_, profile.value());
+    return must(raw.fetch(100, 0), "raw fetch").size();
+  }
+
+  static ServerProcess* server_;
+  static int next_phone_;
+  TempDir root_{"shido-cli"};
+  std::string alice_home_ = root_.path() + "/alice";
+  std::string bob_home_ = root_.path() + "/bob";
+  std::string carol_home_ = root_.path() + "/carol";
+};
+
+ServerProcess* CliTest::server_ = nullptr;
+int CliTest::next_phone_ = 200;
+
+TEST_F(CliTest, RegisterShowsTheServerFingerprintAndCreatesTheAccount) {
+  const std::string phone = next_phone();
+  const RunResult result = register_cli(*server_, alice_home_, phone);
+  ASSERT_EQ(result.status, 0) << result;
+  // The fingerprint shown before the code prompt is the one sent with the code.
+  EXPECT_THAT(result.err, HasSubstr("Server key fingerprint"));
+  EXPECT_THAT(result.err, HasSubstr(server_->fingerprint()));
+  EXPECT_EQ(server_->read_code(phone)->fingerprint, server_->fingerprint());
+  EXPECT_THAT(result.out, HasSubstr("Registered " + phone + ". Your key fingerprint: "));
+  EXPECT_EQ(client::Profile::list(alice_home_), std::vector<std::string>{phone});
+  EXPECT_EQ(file_mode(alice_home_ + "/" + phone + "/key.pem"), 0600u);
+
+  const RunResult fingerprint = client(alice_home_, {"fingerprint"});
+  ASSERT_EQ(fingerprint.status, 0) << fingerprint;
+  EXPECT_THAT(fingerprint.out, HasSubstr(server_->fingerprint()));
+  const std::string own = client::Profile::open(alice_home_, phone).value().key().public_key().fingerprint();
+  EXPECT_THAT(fingerprint.out, HasSubstr(own));
+  EXPECT_THAT(result.out, HasSubstr(own));
+}
+
+TEST_F(CliTest, RegisterTwiceForOnePhoneIsRefused) {
+  const std::string phone = registered(alice_home_);
+  // Another home: the server refuses the phone (114) before any code is sent.
+  const RunResult again = client(bob_home_, {"register", "--phone", phone, "--email", "x@example.com"});
+  EXPECT_EQ(again.status, 2) << again;
+  EXPECT_THAT(again.err, HasSubstr("already registered"));
+  EXPECT_THAT(again.err, Not(HasSubstr("Code: ")));
+}
+
+TEST_F(CliTest, SendFetchAndAcknowledgeBothWays) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const std::string carol = registered(carol_home_);
+
+  const RunResult sent = client(alice_home_, {"send", "--to", bob, "Hi Bob, this is end-to-end encrypted."});
+  ASSERT_EQ(sent.status, 0) << sent;
+  EXPECT_THAT(sent.out, HasSubstr("Sent to " + bob));
+  // The message from stdin when not given.
+  const RunResult replied = client(bob_home_, {"send", "--to", alice}, "Hi Alice!\n");
+  ASSERT_EQ(replied.status, 0) << replied;
+  const RunResult to_carol = client(alice_home_, {"send", "--to", carol, "Hello Carol"});
+  ASSERT_EQ(to_carol.status, 0) << to_carol;
+
+  const RunResult at_bob = client(bob_home_, {"fetch"});
+  ASSERT_EQ(at_bob.status, 0) << at_bob;
+  EXPECT_THAT(at_bob.out, HasSubstr("] " + alice + ": Hi Bob, this is end-to-end encrypted.\n"));
+  EXPECT_THAT(at_bob.out, Not(HasSubstr("Hello Carol")));  // only the caller's own mailbox
+  EXPECT_EQ(lines_of(at_bob.out).size(), 1u) << at_bob;
+
+  const RunResult at_alice = client(alice_home_, {"fetch"});
+  ASSERT_EQ(at_alice.status, 0) << at_alice;
+  EXPECT_THAT(at_alice.out, HasSubstr("] " + bob + ": Hi Alice!\n"));
+
+  const RunResult at_carol = client(carol_home_, {"fetch"});
+  ASSERT_EQ(at_carol.status, 0) << at_carol;
+  EXPECT_THAT(at_carol.out, HasSubstr("] " + alice + ": Hello Carol\n"));
+
+  // Acknowledged: the server holds nothing more, a second fetch brings nothing.
+  EXPECT_EQ(waiting_on_server(bob_home_, bob), 0u);
+  EXPECT_EQ(waiting_on_server(alice_home_, alice), 0u);
+  const RunResult again = client(bob_home_, {"fetch"});
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_EQ(again.out, "No new messages.\n");
+
+  // Each side keeps both directions in its history and pinned the other's key.
+  const std::vector<Json> history = json_lines(read_file_or_empty(bob_home_ + "/" + bob + "/history.jsonl"));
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["direction"], "out");
+  EXPECT_EQ(history[0]["body"], "Hi Alice!");
+  EXPECT_EQ(history[1]["direction"], "in");
+  EXPECT_EQ(history[1]["body"], "Hi Bob, this is end-to-end encrypted.");
+  const RunResult pinned = client(bob_home_, {"fingerprint", "--contact", alice});
+  ASSERT_EQ(pinned.status, 0) << pinned;
+  EXPECT_THAT(pinned.out, HasSubstr("(not verified)"));
+  EXPECT_THAT(pinned.out,
+              HasSubstr(client::Profile::open(alice_home_, alice).value().key().public_key().fingerprint()));
+}
+
+TEST_F(CliTest, FetchJsonGivesOneObjectPerLine) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const std::vector<std::string> bodies = {"first", "two\nlines", "\"quoted\" \xc3\xa9"};
+  std::set<std::string> ids;
+  for (const std::string& body : bodies) {
+    const RunResult sent = client(alice_home_, {"send", "--to", bob, body});
+    ASSERT_EQ(sent.status, 0) << sent;
+  }
+  const RunResult fetched = client(bob_home_, {"fetch", "--json"});
+  ASSERT_EQ(fetched.status, 0) << fetched;
+  const std::vector<Json> lines = json_lines(fetched.out);
+  ASSERT_EQ(lines.size(), bodies.size()) << fetched;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Json& line = lines[i];
+    ASSERT_TRUE(line.is_object());
+    EXPECT_EQ(line.size(), 5u) << line.dump();
+    ASSERT_TRUE(line.contains("id") && line["id"].is_string()) << line.dump();
+    ids.insert(line["id"].get<std::string>());
+    EXPECT_EQ(line["from"], alice);
+    EXPECT_EQ(line["body"], bodies[i]);
+    ASSERT_TRUE(line.contains("sent_at") && line["sent_at"].is_number_integer());
+    ASSERT_TRUE(line.contains("stored_at") && line["stored_at"].is_number_integer());
+    EXPECT_GT(line["sent_at"].get<std::int64_t>(), 1'600'000'000'000);
+    EXPECT_GT(line["stored_at"].get<std::int64_t>(), 1'600'000'000'000);
+  }
+  EXPECT_EQ(ids.size(), bodies.size());
+  // Nothing left: --json prints nothing at all then (no "No new messages." line).
+  const RunResult again = client(bob_home_, {"fetch", "--json"});
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_EQ(again.out, "");
+}
+
+TEST_F(CliTest, FetchWaitReturnsAMessageSentWhileWaiting) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  ClientProcess waiting(at(bob_home_, *server_, {"fetch", "--wait", "20", "--json"}));
+  const RunResult sent = client(alice_home_, {"send", "--to", bob, "while you wait"});
+  ASSERT_EQ(sent.status, 0) << sent;
+  const RunResult fetched = waiting.finish();
+  ASSERT_EQ(fetched.status, 0) << fetched;
+  const std::vector<Json> lines = json_lines(fetched.out);
+  ASSERT_EQ(lines.size(), 1u) << fetched;
+  EXPECT_EQ(lines[0]["body"], "while you wait");
+}
+
+TEST_F(CliTest, CommonOptionsMayComeAfterTheSubcommandAndPhoneChoosesTheAccount) {
+  const std::string alice = registered(alice_home_);
+  const std::string second = registered(alice_home_);  // two accounts in one home
+
+  const RunResult ambiguous = client(alice_home_, {"fingerprint"});
+  EXPECT_EQ(ambiguous.status, 2) << ambiguous;
+  EXPECT_THAT(ambiguous.err, HasSubstr("--phone"));
+
+  const RunResult chosen = run_client({"fingerprint", "--home", alice_home_, "--phone", second});
+  ASSERT_EQ(chosen.status, 0) << chosen;
+  EXPECT_THAT(chosen.out, HasSubstr("(" + second + ")"));
+  const RunResult sent = run_client({"send", "--to", second, "--phone", alice, "--home", alice_home_, "--port",
+                                     std::to_string(server_->port()), "between my accounts"});
+  ASSERT_EQ(sent.status, 0) << sent;
+  const RunResult fetched = client(alice_home_, {"--phone", second, "fetch"});
+  ASSERT_EQ(fetched.status, 0) << fetched;
+  EXPECT_THAT(fetched.out, HasSubstr(alice + ": between my accounts"));
+}
+
+TEST_F(CliTest, AWrongCodeExitsThreeWithAClearMessage) {
+  const std::string phone = next_phone();
+  // The code exists only once the client has asked for it: type another one then.
+  ASSERT_FALSE(server_->read_code(phone).has_value());
+  const RunResult wrong = [&] {
+    ClientProcess registering(at(alice_home_, *server_, {"register", "--phone", phone, "--email", "a@example.com"}));
+    if (registering.wait_for_stderr("Code: ")) registering.write(other_code(server_->read_code(phone).value().code) + "\n");
+    return registering.finish();
+  }();
+  EXPECT_EQ(wrong.status, 3) << wrong;
+  EXPECT_THAT(wrong.err, HasSubstr("shido-client: wrong code (4 attempts left)"));
+  EXPECT_THAT(wrong.out, Not(HasSubstr("Registered")));
+
+  // The failed attempt is no account.
+  EXPECT_TRUE(client::Profile::list(alice_home_).empty());
+  const RunResult none = client(alice_home_, {"fetch"});
+  EXPECT_EQ(none.status, 2) << none;
+  EXPECT_THAT(none.err, HasSubstr("register first"));
+
+  // Registering again (with a new code) works.
+  const RunResult again = register_cli(*server_, alice_home_, phone);
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_EQ(client::Profile::list(alice_home_), std::vector<std::string>{phone});
+}
+
+TEST_F(CliTest, EndOfInputAtTheCodePromptAbandonsTheRegistration) {
+  const std::string phone = next_phone();
+  const RunResult result = client(alice_home_, {"register", "--phone", phone, "--email", "a@example.com"});
+  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_THAT(result.err, HasSubstr("registration abandoned"));
+  EXPECT_TRUE(client::Profile::list(alice_home_).empty());
+}
+
+TEST_F(CliTest, FiveWrongCodesLockTheAccountWithRetryAfter) {
+  const std::string phone = registered(alice_home_);
+  const std::string code_path = alice_home_ + "/" + phone + "/code";
+  const std::string real = read_file_or_empty(code_path).substr(0, 6);
+  overwrite_file(code_path, other_code(real) + "\n");  // by hand: the file keeps mode 0600
+  ASSERT_EQ(file_mode(code_path), 0600u);
+
+  for (int left = 4; left >= 0; --left) {
+    const RunResult refused = client(alice_home_, {"fetch"});
+    EXPECT_EQ(refused.status, 3) << refused;
+    EXPECT_THAT(refused.err, HasSubstr("(" + std::to_string(left) + " attempts left)")) << refused;
+  }
+  const RunResult locked = client(alice_home_, {"fetch"});
+  EXPECT_EQ(locked.status, 3) << locked;
+  EXPECT_THAT(locked.err, HasSubstr("locked"));
+  EXPECT_THAT(locked.err, HasSubstr("(retry after "));
+
+  // Even the right code is refused while the lock lasts.
+  overwrite_file(code_path, real);
+  const RunResult still = client(alice_home_, {"send", "--to", phone, "hello?"});
+  EXPECT_EQ(still.status, 3) << still;
+  EXPECT_THAT(still.err, HasSubstr("retry after"));
+}
+
+TEST_F(CliTest, RegisterReadsTheCodeFromACodeFileOnceTheServerSentIt) {
+  // The outbox file does not exist before the server is asked; --code-file is read only
+  // after the server answered 115, so a script can register without a terminal.
+  const std::string phone = next_phone();
+  const std::string code_file = server_->outbox_dir() + "/" + phone + ".code";
+  const RunResult result = client(alice_home_, {"--phone", phone, "register", "--email", "a@example.com",
+                                                "--code-file", code_file});
+  ASSERT_EQ(result.status, 0) << result;
+  EXPECT_THAT(result.out, HasSubstr(server_->fingerprint()));
+  EXPECT_EQ(client::Profile::list(alice_home_), std::vector<std::string>{phone});
+
+  // Registering the same phone again is refused locally, before the server spends a code.
+  const RunResult again = client(alice_home_, {"--phone", phone, "register", "--email", "a@example.com",
+                                               "--code-file", code_file});
+  EXPECT_EQ(again.status, 2) << again;
+  EXPECT_THAT(again.err, HasSubstr("already registered"));
+}
+
+TEST_F(CliTest, ACodeFileWithoutACodeAbandonsTheRegistration) {
+  const std::string phone = next_phone();
+  const std::string bogus = root_.path() + "/not-a-code";
+  overwrite_file(bogus, "hello\n");
+  const RunResult result = client(alice_home_, {"--phone", phone, "register", "--email", "a@example.com",
+                                                "--code-file", bogus});
+  EXPECT_NE(result.status, 0) << result;
+  EXPECT_THAT(result.err, HasSubstr("does not start with a 6-digit code"));
+  EXPECT_TRUE(client::Profile::list(alice_home_).empty());
+}
+
+TEST_F(CliTest, AnUnknownRecipientExitsTwoWithAClearMessage) {
+  const std::string alice = registered(alice_home_);
+  const std::string nobody = phone_number(9'999'999);
+  const RunResult result = client(alice_home_, {"send", "--to", nobody, "anyone there?"});
+  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_THAT(result.err, HasSubstr("shido-client: "));
+  EXPECT_THAT(result.err, HasSubstr("no account with the phone number " + nobody));
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"), "");
+}
+
+TEST_F(CliTest, NoAccountExitsTwo) {
+  const RunResult result = client(alice_home_, {"fetch"});
+  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_THAT(result.err, HasSubstr("register first"));
+}
+
+TEST_F(CliTest, UsageErrorsExitOne) {
+  const std::string home = alice_home_;
+  const std::vector<std::vector<std::string>> cases = {
+      {"--home", home, "--bogus"},
+      {"--home", home, "send", "hello"},  // --to is required
+      {"--home", home, "send", "--to", "0501234567", "hello"},
+      {"--home", home, "register", "--email", "a@example.com"},  // no --phone
+      {"--home", home, "--phone", "+1555", "register", "--email", "a@example.com"},
+      {"--home", home, "--phone", phone_number(1), "register", "--email", "not-an-address"},
+      {"--home", home, "--phone", phone_number(1), "register", "--email", "a@example.com", "--code", "123456"},
+      {"--home", home, "fetch", "--wait", "61"},
+      {"--home", home, "--port", "70000", "fetch"},
+      {"--home", home, "fetch", "send"},
+  };
+  for (const auto& args : cases) {
+    const RunResult result = run_client(args);
+    EXPECT_EQ(result.status, 1) << testing::PrintToString(args) << "\n" << result;
+    EXPECT_NE(result.err, "") << testing::PrintToString(args);
+  }
+  EXPECT_TRUE(client::Profile::list(home).empty());
+  EXPECT_FALSE(server_->read_code(phone_number(1)).has_value());  // nothing reached the server
+}
+
+TEST_F(CliTest, HelpAndVersionExitZero) {
+  const RunResult help = run_client({"--help"});
+  EXPECT_EQ(help.status, 0) << help;
+  EXPECT_THAT(help.out, HasSubstr("register"));
+  EXPECT_THAT(help.out, HasSubstr("fetch"));
+  const RunResult version = run_client({"--version"});
+  EXPECT_EQ(version.status, 0) << version;
+  EXPECT_THAT(version.out, HasSubstr("shido-client 0.1.0"));
+}
+
+TEST_F(CliTest, ContactsListAndVerify) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const RunResult empty = client(alice_home_, {"contacts"});
+  ASSERT_EQ(empty.status, 0) << empty;
+  EXPECT_EQ(empty.out, "No contacts yet.\n");
+
+  ASSERT_EQ(client(alice_home_, {"send", "--to", bob, "hi"}).status, 0);
+  const RunResult listed = client(alice_home_, {"contacts"});
+  ASSERT_EQ(listed.status, 0) << listed;
+  EXPECT_THAT(listed.out, HasSubstr(bob + "  not verified"));
+  EXPECT_THAT(listed.out, HasSubstr(client::Profile::open(bob_home_, bob).value().key().public_key().fingerprint()));
+
+  const RunResult verified = client(alice_home_, {"contacts", "--verify", bob});
+  ASSERT_EQ(verified.status, 0) << verified;
+  const RunResult after = client(alice_home_, {"fingerprint", "--contact", bob});
+  ASSERT_EQ(after.status, 0) << after;
+  EXPECT_THAT(after.out, HasSubstr("(verified)"));
+
+  const RunResult unknown = client(alice_home_, {"contacts", "--verify", phone_number(9'999'998)});
+  EXPECT_EQ(unknown.status, 2) << unknown;
+  const RunResult no_pin = client(alice_home_, {"fingerprint", "--contact", phone_number(9'999'998)});
+  EXPECT_EQ(no_pin.status, 2) << no_pin;
+}
+
+TEST_F(CliTest, AServerThatIsGoneIsANetworkErrorExitTwo) {
+  const std::string alice = registered(alice_home_);
+  // A port nobody listens on: bind one, learn it, close it.
+  std::uint16_t port = 0;
+  {
+    auto listener = listen_tcp("127.0.0.1", 0);
+    ASSERT_TRUE(listener.ok());
+    port = local_port(listener.value().get()).value();
+  }
+  const RunResult result = run_client({"--home", alice_home_, "--port", std::to_string(port), "fetch"});
+  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_THAT(result.err, HasSubstr("shido-client: "));
+}
+
+}  // namespace
+}  // namespace shido::client_test

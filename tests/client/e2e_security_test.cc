@@ -1,0 +1,243 @@
+// Security behaviour of the real shido-client binary against the real shido-server: a
+// changed server key stops everything with both fingerprints shown; --server-fingerprint
+// refuses another server at registration; a changed contact key holds that contact's
+// messages back until accepted; an envelope that fails authentication is reported,
+// acknowledged and dropped; secret files others can read are refused. Each is exit 3.
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "client_test_util.h"
+#include "shido/base64.h"
+#include "shido/crypto/random.h"
+
+namespace shido::client_test {
+namespace {
+
+using testing::HasSubstr;
+using testing::Not;
+
+class SecurityTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new ServerProcess(server_options()); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static std::string registered(const ServerProcess& server, const std::string& home) {
+    const std::string phone = phone_number(++next_phone_);
+    const RunResult result = register_cli(server, home, phone);
+    if (result.status != 0) throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+    return phone;
+  }
+  static std::string registered(const std::string& home) { return registered(*server_, home); }
+
+  static RunResult client(const std::string& home, std::vector<std::string> rest) {
+    return run_client(at(home, *server_, std::move(rest)));
+  }
+
+  static client::Profile profile(const std::string& home, const std::string& phone) {
+    auto opened = client::Profile::open(home, phone);
+    if (!opened.ok()) throw std::runtime_error(opened.error().message);
+    return std::move(opened).value();
+  }
+
+  static ServerProcess* server_;
+  static int next_phone_;
+  TempDir root_{"shido-security"};
+  std::string alice_home_ = root_.path() + "/alice";
+  std::string bob_home_ = root_.path() + "/bob";
+  std::string carol_home_ = root_.path() + "/carol";
+};
+
+ServerProcess* SecurityTest::server_ = nullptr;
+int SecurityTest::next_phone_ = 300;
+
+TEST_F(SecurityTest, AServerRestartedWithAnotherKeyIsRefusedWithBothFingerprints) {
+  TempDir first_data("shido-data1");
+  TempDir second_data("shido-data2");
+  auto first = std::make_unique<ServerProcess>(server_options(first_data.path()));
+  const std::string old_fingerprint = first->fingerprint();
+  const std::string alice = registered(*first, alice_home_);
+  const std::string bob = registered(*first, bob_home_);
+  ASSERT_EQ(run_client(at(alice_home_, *first, {"send", "--to", bob, "before"})).status, 0);
+  first->stop(SIGTERM);
+  first.reset();
+
+  // Another data directory: another server key, and (with --port 0) another port, which
+  // the old profile is pointed at with --port.
+  ServerProcess second(server_options(second_data.path()));
+  ASSERT_NE(second.fingerprint(), old_fingerprint);
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"fetch"}, std::vector<std::string>{"send", "--to", bob, "secret"},
+        std::vector<std::string>{"contacts", "--accept", bob}}) {
+    const RunResult result = run_client(at(alice_home_, second, command));
+    EXPECT_EQ(result.status, 3) << result;
+    EXPECT_THAT(result.err, HasSubstr("THE SERVER KEY HAS CHANGED"));
+    EXPECT_THAT(result.err, HasSubstr("pinned:  " + old_fingerprint));
+    EXPECT_THAT(result.err, HasSubstr("offered: " + second.fingerprint()));
+    EXPECT_THAT(result.err, HasSubstr("Nothing was sent"));
+  }
+  // The history holds only what was sent before.
+  const std::vector<Json> history = json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0]["body"], "before");
+  // The pin on disk is unchanged.
+  EXPECT_EQ(profile(alice_home_, alice).server().key.fingerprint(), old_fingerprint);
+}
+
+TEST_F(SecurityTest, AServerRestartedOnItsOwnDataDirKeepsItsKey) {
+  TempDir data("shido-data");
+  auto first = std::make_unique<ServerProcess>(server_options(data.path()));
+  const std::string fingerprint = first->fingerprint();
+  const std::string alice = registered(*first, alice_home_);
+  first->stop(SIGTERM);
+  first.reset();
+
+  ServerProcess again(server_options(data.path()));
+  ASSERT_EQ(again.fingerprint(), fingerprint);
+  // The key check passes; the account is gone (v1 keeps accounts in memory only).
+  const RunResult result = run_client(at(alice_home_, again, {"fetch"}));
+  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_THAT(result.err, Not(HasSubstr("SERVER KEY")));
+  EXPECT_THAT(result.err, HasSubstr("no account"));
+}
+
+TEST_F(SecurityTest, ServerFingerprintMismatchIsRefusedAtRegister) {
+  const std::string phone = phone_number(++next_phone_);
+  const std::string wrong = KeyPair::generate().public_key().fingerprint();
+  const RunResult result = client(alice_home_, {"register", "--phone", phone, "--email", "a@example.com",
+                                                "--server-fingerprint", wrong});
+  EXPECT_EQ(result.status, 3) << result;
+  EXPECT_THAT(result.err, HasSubstr(server_->fingerprint()));
+  EXPECT_THAT(result.err, HasSubstr("not the expected " + wrong));
+  EXPECT_THAT(result.err, Not(HasSubstr("Code: ")));
+  EXPECT_FALSE(server_->read_code(phone).has_value());  // no code was asked for
+  EXPECT_TRUE(client::Profile::list(alice_home_).empty());
+
+  // The right fingerprint is accepted.
+  const RunResult right = register_cli(*server_, alice_home_, phone, std::nullopt,
+                                       {"--server-fingerprint", server_->fingerprint()});
+  EXPECT_EQ(right.status, 0) << right;
+}
+
+TEST_F(SecurityTest, AChangedContactKeyIsHeldBackUntilAccepted) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const std::string carol = registered(carol_home_);
+
+  // Alice pins Carol's key by hearing from her, and verifies it.
+  ASSERT_EQ(client(carol_home_, {"send", "--to", alice, "first"}).status, 0);
+  const RunResult first = client(alice_home_, {"fetch"});
+  ASSERT_EQ(first.status, 0) << first;
+  EXPECT_THAT(first.out, HasSubstr(carol + ": first"));
+  ASSERT_EQ(client(alice_home_, {"contacts", "--verify", carol}).status, 0);
+
+  // Then the pin differs from Carol's key: put another valid key (Bob's) in its place.
+  const std::string contacts_path = alice_home_ + "/" + alice + "/contacts.json";
+  Json contacts = Json::parse(read_file_or_empty(contacts_path));
+  ASSERT_TRUE(contacts.contains(carol));
+  const PublicKey bob_key = profile(bob_home_, bob).key().public_key();
+  const PublicKey carol_key = profile(carol_home_, carol).key().public_key();
+  contacts[carol]["public_key"] = bob_key.pem();
+  contacts[carol]["fingerprint"] = bob_key.fingerprint();
+  overwrite_file(contacts_path, contacts.dump(2));
+
+  ASSERT_EQ(client(carol_home_, {"send", "--to", alice, "after the change"}).status, 0);
+  const RunResult held = client(alice_home_, {"fetch"});
+  EXPECT_EQ(held.status, 3) << held;
+  EXPECT_THAT(held.err, HasSubstr("WARNING: the key of " + carol + " has changed"));
+  EXPECT_THAT(held.out, Not(HasSubstr("after the change")));
+  EXPECT_THAT(held.err, Not(HasSubstr("after the change")));
+
+  // Replying is refused too, with both fingerprints.
+  const RunResult reply = client(alice_home_, {"send", "--to", carol, "is that you?"});
+  EXPECT_EQ(reply.status, 3) << reply;
+  EXPECT_THAT(reply.err, HasSubstr("THE KEY OF " + carol + " HAS CHANGED"));
+  EXPECT_THAT(reply.err, HasSubstr(bob_key.fingerprint()));
+  EXPECT_THAT(reply.err, HasSubstr(carol_key.fingerprint()));
+  EXPECT_THAT(reply.err, HasSubstr("contacts --accept " + carol));
+
+  // The held message left the server (it does not block the mailbox) but stays held.
+  const RunResult nothing = client(alice_home_, {"fetch"});
+  EXPECT_EQ(nothing.status, 0) << nothing;
+  EXPECT_EQ(nothing.out, "No new messages.\n");
+
+  const RunResult accepted = client(alice_home_, {"contacts", "--accept", carol});
+  ASSERT_EQ(accepted.status, 0) << accepted;
+  EXPECT_THAT(accepted.out, HasSubstr("Accepted the new key of " + carol));
+  EXPECT_THAT(accepted.out, HasSubstr(carol + ": after the change"));
+
+  const RunResult pinned = client(alice_home_, {"fingerprint", "--contact", carol});
+  ASSERT_EQ(pinned.status, 0) << pinned;
+  EXPECT_THAT(pinned.out, HasSubstr(carol_key.fingerprint()));
+  EXPECT_THAT(pinned.out, HasSubstr("(not verified)"));  // a new key must be verified again
+  EXPECT_EQ(client(alice_home_, {"send", "--to", carol, "now it is"}).status, 0);
+  const std::vector<Json> history = json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[1]["body"], "after the change");
+  EXPECT_EQ(read_file_or_empty(alice_home_ + "/" + alice + "/held.jsonl"), "");
+}
+
+TEST_F(SecurityTest, AnEnvelopeThatFailsAuthenticationIsReportedAcknowledgedAndDropped) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  {
+    client::ProtocolClient raw = raw_login(*server_, profile(alice_home_, alice));
+    Json forged = {{"code", 110},
+                   {"recipients_phone_number", bob},
+                   {"salt", base64_encode(random_bytes(16))},
+                   {"iv_for_wrapped_key", base64_encode(random_bytes(16))},
+                   {"wrapped_aes_key", base64_encode(random_bytes(48))},
+                   {"iv_for_message", base64_encode(random_bytes(16))},
+                   {"encrypted_message", base64_encode(random_bytes(32))},
+                   {"mac", base64_encode(random_bytes(32))}};
+    (void)must(raw.send(forged), "send 110");
+    const Json reply = must(raw.receive(), "receive");
+    ASSERT_EQ(reply.value("code", 0), 118) << reply.dump();
+  }
+  const RunResult fetched = client(bob_home_, {"fetch"});
+  EXPECT_EQ(fetched.status, 3) << fetched;
+  EXPECT_THAT(fetched.err, HasSubstr("WARNING: a message claiming to be from " + alice +
+                                     " failed authentication and was dropped"));
+  EXPECT_EQ(fetched.out, "No new messages.\n");
+
+  const RunResult again = client(bob_home_, {"fetch"});
+  EXPECT_EQ(again.status, 0) << again;  // acknowledged: it does not come back
+  EXPECT_EQ(again.err, "");
+}
+
+TEST_F(SecurityTest, AKeyFileOthersCanReadIsRefused) {
+  const std::string alice = registered(alice_home_);
+  const std::string key_path = alice_home_ + "/" + alice + "/key.pem";
+  ASSERT_EQ(::chmod(key_path.c_str(), 0644), 0);
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"fetch"}, std::vector<std::string>{"send", "--to", alice, "hi"},
+        std::vector<std::string>{"fingerprint"}}) {
+    const RunResult result = client(alice_home_, command);
+    EXPECT_EQ(result.status, 3) << result;
+    EXPECT_THAT(result.err, HasSubstr("key.pem has mode 0644"));
+    EXPECT_THAT(result.err, HasSubstr("chmod 600"));
+    EXPECT_EQ(result.out, "");
+  }
+  ASSERT_EQ(::chmod(key_path.c_str(), 0600), 0);
+  const RunResult fixed = client(alice_home_, {"fetch"});
+  EXPECT_EQ(fixed.status, 0) << fixed;
+}
+
+TEST_F(SecurityTest, ACodeFileOthersCanReadIsRefused) {
+  const std::string alice = registered(alice_home_);
+  const std::string code_path = alice_home_ + "/" + alice + "/code";
+  ASSERT_EQ(::chmod(code_path.c_str(), 0644), 0);
+  const RunResult result = client(alice_home_, {"fetch"});
+  EXPECT_EQ(result.status, 3) << result;
+  EXPECT_THAT(result.err, HasSubstr("code has mode 0644"));
+}
+
+}  // namespace
+}  // namespace shido::client_test

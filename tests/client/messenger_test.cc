@@ -1,0 +1,458 @@
+// The client library in-process (register_account, Messenger) against the real
+// shido-server: registration, login, messages both ways, duplicates, envelopes that fail
+// authentication, key pins, and the rule that nothing is acknowledged before it is in
+// the history.
+#include "client/messenger.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "client_test_util.h"
+#include "shido/crypto/random.h"
+#include "shido/base64.h"
+
+namespace shido::client {
+namespace {
+
+using client_test::must;
+using client_test::phone_number;
+using client_test::raw_login;
+using client_test::register_in_process;
+using client_test::server_options;
+using test::ServerProcess;
+using test::TempDir;
+
+class MessengerTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new ServerProcess(server_options()); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  // A fresh account for each test: phones never repeat within the suite.
+  Profile new_account() { return register_in_process(*server_, home_.path(), phone_number(++next_phone_)); }
+
+  static Messenger connect(const Profile& profile) { return must(Messenger::connect(profile), "connect"); }
+
+  // What the server still holds for profile (fetched without acknowledging).
+  static std::vector<WaitingMessage> waiting_on_server(const Profile& profile) {
+    ProtocolClient raw = raw_login(*server_, profile);
+    return must(raw.fetch(100, 0), "raw fetch");
+  }
+
+  static ServerProcess* server_;
+  static int next_phone_;
+  TempDir home_{"shido-messenger"};
+};
+
+ServerProcess* MessengerTest::server_ = nullptr;
+int MessengerTest::next_phone_ = 100;
+
+TEST_F(MessengerTest, RegisterPinsTheServerKeyAndSavesTheCode) {
+  const std::string phone = phone_number(++next_phone_);
+  std::string shown_fingerprint;
+  int asked = 0;
+  RegisterRequest request{home_.path(), phone, "alice@example.com", server_->host(), server_->port(), std::nullopt};
+  auto profile = register_account(request, [&](const std::string& fingerprint, const std::string& retry)
+                                               -> std::optional<std::string> {
+    ++asked;
+    shown_fingerprint = fingerprint;
+    EXPECT_TRUE(retry.empty());
+    auto code = server_->read_code(phone);
+    if (!code) return std::nullopt;
+    EXPECT_EQ(code->fingerprint, fingerprint);  // what came with the code is what was pinned
+    return code->code;
+  });
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(shown_fingerprint, server_->fingerprint());
+  EXPECT_EQ(profile.value().server().key.fingerprint(), server_->fingerprint());
+  EXPECT_EQ(profile.value().server().port, server_->port());
+
+  auto opened = Profile::open(home_.path(), phone);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_TRUE(opened.value().registered());
+  EXPECT_EQ(opened.value().code().value().as_string_view(), server_->read_code(phone)->code);
+  EXPECT_EQ(opened.value().email(), "alice@example.com");
+}
+
+TEST_F(MessengerTest, RegisterAsksAgainAfterAWrongCodeWhenAllowed) {
+  const std::string phone = phone_number(++next_phone_);
+  std::vector<std::string> reasons;
+  RegisterRequest request{home_.path(), phone, "bob@example.com", server_->host(), server_->port(), std::nullopt};
+  auto profile = register_account(
+      request,
+      [&](const std::string&, const std::string& retry) -> std::optional<std::string> {
+        reasons.push_back(retry);
+        const std::string code = server_->read_code(phone)->code;
+        return reasons.size() == 1 ? client_test::other_code(code) : code;
+      },
+      5);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons[0], "");
+  EXPECT_EQ(reasons[1], "wrong code, 4 attempts left");
+}
+
+TEST_F(MessengerTest, RegisterWithOneTryReportsAWrongCodeAsASecurityFailure) {
+  const std::string phone = phone_number(++next_phone_);
+  RegisterRequest request{home_.path(), phone, "c@example.com", server_->host(), server_->port(), std::nullopt};
+  auto profile = register_account(request, [&](const std::string&, const std::string&) -> std::optional<std::string> {
+    return client_test::other_code(server_->read_code(phone)->code);
+  });
+  ASSERT_FALSE(profile.ok());
+  EXPECT_EQ(profile.error().server_code, Code::kInvalidSecretCode);
+  EXPECT_EQ(profile.error().attempts_left, 4);
+  EXPECT_EQ(exit_status(profile.error()), 3);
+  EXPECT_FALSE(Profile::open(home_.path(), phone).ok() && Profile::open(home_.path(), phone).value().registered());
+}
+
+TEST_F(MessengerTest, RegisterRefusesAnUnexpectedServerFingerprintBeforeAskingForACode) {
+  const std::string phone = phone_number(++next_phone_);
+  RegisterRequest request{home_.path(), phone, "d@example.com", server_->host(), server_->port(),
+                          std::string(79, 'a')};
+  bool asked = false;
+  auto profile = register_account(request, [&](const std::string&, const std::string&) -> std::optional<std::string> {
+    asked = true;
+    return std::nullopt;
+  });
+  ASSERT_FALSE(profile.ok());
+  EXPECT_EQ(profile.error().kind, Failure::kSecurity);
+  EXPECT_NE(profile.error().message.find(server_->fingerprint()), std::string::npos) << profile.error().message;
+  EXPECT_FALSE(asked);
+  EXPECT_FALSE(server_->read_code(phone).has_value());  // no code was even requested
+  EXPECT_TRUE(Profile::list(home_.path()).empty());
+}
+
+TEST_F(MessengerTest, SendAndFetchBothWays) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger a = connect(alice);
+  Messenger b = connect(bob);
+
+  const std::string id_ab = must(a.send(bob.phone(), "Hi Bob, this is end-to-end encrypted."), "send a->b");
+  const std::string id_ba = must(b.send(alice.phone(), "Hi Alice! \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"), "send b->a");
+  EXPECT_NE(id_ab, id_ba);
+
+  FetchReport at_bob = must(b.fetch(0), "fetch bob");
+  ASSERT_EQ(at_bob.messages.size(), 1u);
+  EXPECT_EQ(at_bob.messages[0].id, id_ab);
+  EXPECT_EQ(at_bob.messages[0].from, alice.phone());
+  EXPECT_EQ(at_bob.messages[0].message.body, "Hi Bob, this is end-to-end encrypted.");
+  EXPECT_GT(at_bob.messages[0].message.sent_at, 0);
+  EXPECT_GE(at_bob.messages[0].stored_at_ms, at_bob.messages[0].message.sent_at - 60'000);
+  EXPECT_TRUE(at_bob.warnings.empty());
+  EXPECT_EQ(at_bob.held + at_bob.failed_authentication + at_bob.duplicates, 0);
+
+  FetchReport at_alice = must(a.fetch(0), "fetch alice");
+  ASSERT_EQ(at_alice.messages.size(), 1u);
+  EXPECT_EQ(at_alice.messages[0].id, id_ba);
+  EXPECT_EQ(at_alice.messages[0].from, bob.phone());
+  EXPECT_EQ(at_alice.messages[0].message.body, "Hi Alice! \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
+
+  // Acknowledged: nothing is left on the server, a second fetch brings nothing.
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+  EXPECT_TRUE(must(b.fetch(0), "fetch bob again").messages.empty());
+
+  // Both directions are in each history; each side pinned the other's key.
+  const std::vector<Json> history = bob.history();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["direction"], "out");
+  EXPECT_EQ(history[0]["id"], id_ba);
+  EXPECT_EQ(history[1]["direction"], "in");
+  EXPECT_EQ(history[1]["id"], id_ab);
+  EXPECT_EQ(history[1]["from"], alice.phone());
+  EXPECT_EQ(history[1]["body"], "Hi Bob, this is end-to-end encrypted.");
+  ASSERT_TRUE(bob.contact(alice.phone()).has_value());
+  EXPECT_EQ(bob.contact(alice.phone())->key, alice.key().public_key());
+  ASSERT_TRUE(alice.contact(bob.phone()).has_value());
+  EXPECT_EQ(alice.contact(bob.phone())->key, bob.key().public_key());
+}
+
+TEST_F(MessengerTest, ManyMessagesComeInTheOrderSent) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger a = connect(alice);
+  for (int i = 0; i < 120; ++i) (void)must(a.send(bob.phone(), "message " + std::to_string(i)), "send");
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");  // more than one batch of 100
+  ASSERT_EQ(report.messages.size(), 120u);
+  for (int i = 0; i < 120; ++i) EXPECT_EQ(report.messages[static_cast<std::size_t>(i)].message.body, "message " + std::to_string(i));
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+}
+
+TEST_F(MessengerTest, AMessageToOneselfIsNotTakenForADuplicate) {
+  Profile alice = new_account();
+  Messenger a = connect(alice);
+  const std::string id = must(a.send(alice.phone(), "note to self"), "send");
+  FetchReport report = must(a.fetch(0), "fetch");
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].id, id);
+  EXPECT_EQ(report.messages[0].message.body, "note to self");
+  EXPECT_EQ(report.duplicates, 0);
+}
+
+TEST_F(MessengerTest, FetchWaitsForAMessageThatArrivesLater) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger b = connect(bob);
+  std::thread sender([&] {
+    Messenger a = connect(alice);
+    (void)must(a.send(bob.phone(), "worth the wait"), "send");
+  });
+  FetchReport report = must(b.fetch(20), "fetch with wait");
+  sender.join();
+  // The long poll returns on the first message; the sender may not have finished yet when
+  // it started, but it has when the fetch returns.
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].message.body, "worth the wait");
+}
+
+TEST_F(MessengerTest, AMessageFetchedButNotAcknowledgedComesAgainAndIsShownOnce) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger a = connect(alice);
+  const std::string id = must(a.send(bob.phone(), "once"), "send");
+
+  // Another connection fetched it and died before acknowledging.
+  ASSERT_EQ(waiting_on_server(bob).size(), 1u);
+
+  Messenger b = connect(bob);
+  FetchReport first = must(b.fetch(0), "fetch");
+  ASSERT_EQ(first.messages.size(), 1u);
+  EXPECT_EQ(first.messages[0].id, id);
+  EXPECT_EQ(first.duplicates, 0);
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+  EXPECT_EQ(bob.history().size(), 1u);
+}
+
+TEST_F(MessengerTest, AMessageAlreadyInTheHistoryIsDroppedAsADuplicateAndAcknowledged) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger a = connect(alice);
+  const std::string id = must(a.send(bob.phone(), "seen before"), "send");
+  const std::string fresh = must(a.send(bob.phone(), "new"), "send");
+
+  // As after a crash between writing the history and acknowledging.
+  ASSERT_TRUE(bob.append_history({{{"direction", "in"}, {"id", id}, {"from", alice.phone()}, {"body", "seen before"}}}).ok());
+
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  EXPECT_EQ(report.duplicates, 1);
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].id, fresh);
+  EXPECT_EQ(report.messages[0].message.body, "new");
+  EXPECT_TRUE(waiting_on_server(bob).empty());  // the duplicate was acknowledged too
+  EXPECT_EQ(bob.history().size(), 2u);          // and not written twice
+}
+
+// A well-formed 110 whose envelope members are random bytes of the right sizes: the server
+// stores it (it cannot check the MAC); the recipient cannot open it.
+std::string send_forged(ProtocolClient& raw, const std::string& to) {
+  Json request = {{"code", 110},
+                  {"recipients_phone_number", to},
+                  {"salt", base64_encode(random_bytes(16))},
+                  {"iv_for_wrapped_key", base64_encode(random_bytes(16))},
+                  {"wrapped_aes_key", base64_encode(random_bytes(48))},
+                  {"iv_for_message", base64_encode(random_bytes(16))},
+                  {"encrypted_message", base64_encode(random_bytes(64))},
+                  {"mac", base64_encode(random_bytes(32))}};
+  (void)must(raw.send(request), "send 110");
+  Json reply = must(raw.receive(), "receive 118");
+  if (reply.value("code", 0) != 118) throw std::runtime_error("forged envelope not stored: " + reply.dump());
+  return reply["message_id"].get<std::string>();
+}
+
+TEST_F(MessengerTest, AnEnvelopeThatFailsAuthenticationIsReportedAcknowledgedAndDropped) {
+  Profile mallory = new_account();
+  Profile bob = new_account();
+  ProtocolClient raw = raw_login(*server_, mallory);
+  const std::string forged = send_forged(raw, bob.phone());
+  const std::string genuine = must(connect(mallory).send(bob.phone(), "genuine"), "send");
+  ASSERT_EQ(waiting_on_server(bob).size(), 2u);
+
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  EXPECT_EQ(report.failed_authentication, 1);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("failed authentication"), std::string::npos) << report.warnings[0];
+  EXPECT_NE(report.warnings[0].find(mallory.phone()), std::string::npos) << report.warnings[0];
+  ASSERT_EQ(report.messages.size(), 1u);  // the genuine one still comes through
+  EXPECT_EQ(report.messages[0].id, genuine);
+  EXPECT_EQ(report.messages[0].message.body, "genuine");
+
+  EXPECT_TRUE(waiting_on_server(bob).empty());  // acknowledged: the server no longer has it
+  const std::vector<Json> history = bob.history();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["id"], forged);
+  EXPECT_EQ(history[0]["status"], "dropped");
+  EXPECT_FALSE(history[0].contains("body"));
+
+  // The dropped id is known: should the server hand it out again, it is not re-reported.
+  EXPECT_EQ(bob.known_message_ids().count(forged), 1u);
+}
+
+TEST_F(MessengerTest, NothingIsAcknowledgedBeforeItIsInTheHistory) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  const std::string id = must(connect(alice).send(bob.phone(), "must not be lost"), "send");
+
+  // history.jsonl cannot be written (a directory stands in its place).
+  const std::string history_path = bob.directory() + "/history.jsonl";
+  ASSERT_EQ(::mkdir(history_path.c_str(), 0700), 0);
+  {
+    Messenger b = connect(bob);
+    auto report = b.fetch(0);
+    ASSERT_FALSE(report.ok());
+    EXPECT_NE(report.error().message.find("history.jsonl"), std::string::npos) << report.error().message;
+  }
+  // Not acknowledged: the server still has it.
+  std::vector<WaitingMessage> still = waiting_on_server(bob);
+  ASSERT_EQ(still.size(), 1u);
+  EXPECT_EQ(still[0].message_id, id);
+
+  // Once the history can be written, the message is delivered and then acknowledged.
+  ASSERT_EQ(::rmdir(history_path.c_str()), 0);
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].message.body, "must not be lost");
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+  ASSERT_EQ(bob.history().size(), 1u);
+  EXPECT_EQ(bob.history()[0]["body"], "must not be lost");
+}
+
+TEST_F(MessengerTest, AHeldMessageIsNotAcknowledgedBeforeItIsSavedEither) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Profile carol = new_account();
+  // Bob pinned another key for Alice than the one she has.
+  ASSERT_TRUE(bob.pin_contact(alice.phone(), carol.key().public_key(), now_ms()).ok());
+  (void)must(connect(alice).send(bob.phone(), "held"), "send");
+
+  const std::string held_path = bob.directory() + "/held.jsonl";
+  ASSERT_EQ(::mkdir(held_path.c_str(), 0700), 0);
+  {
+    Messenger b = connect(bob);
+    EXPECT_FALSE(b.fetch(0).ok());
+  }
+  EXPECT_EQ(waiting_on_server(bob).size(), 1u);
+  ASSERT_EQ(::rmdir(held_path.c_str()), 0);
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  EXPECT_EQ(report.held, 1);
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+  EXPECT_EQ(bob.held().size(), 1u);
+}
+
+TEST_F(MessengerTest, AHeldMessageThatComesAgainIsADuplicateNotHeldTwice) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Profile carol = new_account();
+  ASSERT_TRUE(bob.pin_contact(alice.phone(), carol.key().public_key(), now_ms()).ok());
+  (void)must(connect(alice).send(bob.phone(), "only once"), "send");
+
+  // As after a crash between saving the held message and acknowledging it.
+  const std::vector<WaitingMessage> waiting = waiting_on_server(bob);
+  ASSERT_EQ(waiting.size(), 1u);
+  ASSERT_TRUE(bob.append_held({waiting[0].to_json()}).ok());
+
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  EXPECT_EQ(report.held, 0);
+  EXPECT_EQ(report.duplicates, 1);
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+  EXPECT_EQ(bob.held().size(), 1u);
+
+  FetchReport accepted = must(b.accept_new_key(alice.phone()), "accept");
+  ASSERT_EQ(accepted.messages.size(), 1u);
+  EXPECT_EQ(accepted.messages[0].message.body, "only once");
+  EXPECT_EQ(bob.history().size(), 1u);
+}
+
+TEST_F(MessengerTest, AChangedContactKeyHoldsMessagesBackUntilAccepted) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Profile carol = new_account();
+  ASSERT_TRUE(bob.pin_contact(alice.phone(), carol.key().public_key(), now_ms()).ok());
+  const std::string id = must(connect(alice).send(bob.phone(), "behind the new key"), "send");
+
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  EXPECT_TRUE(report.messages.empty());
+  EXPECT_EQ(report.held, 1);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("key of " + alice.phone() + " has changed"), std::string::npos);
+  EXPECT_TRUE(waiting_on_server(bob).empty());  // kept locally, not blocking the mailbox
+  EXPECT_TRUE(bob.history().empty());
+
+  // Sending to the changed contact is refused as well.
+  auto refused = b.send(alice.phone(), "reply");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, Failure::kSecurity);
+  EXPECT_NE(refused.error().message.find(carol.key().public_key().fingerprint()), std::string::npos);
+  EXPECT_NE(refused.error().message.find(alice.key().public_key().fingerprint()), std::string::npos);
+
+  FetchReport accepted = must(b.accept_new_key(alice.phone()), "accept");
+  ASSERT_EQ(accepted.messages.size(), 1u);
+  EXPECT_EQ(accepted.messages[0].id, id);
+  EXPECT_EQ(accepted.messages[0].message.body, "behind the new key");
+  EXPECT_EQ(accepted.held, 0);
+  EXPECT_TRUE(bob.held().empty());
+  EXPECT_EQ(bob.contact(alice.phone())->key, alice.key().public_key());
+  ASSERT_EQ(bob.history().size(), 1u);
+  EXPECT_EQ(bob.history()[0]["body"], "behind the new key");
+  (void)must(b.send(alice.phone(), "reply"), "send after accepting");
+}
+
+TEST_F(MessengerTest, AChangedServerKeyStopsTheLoginWithBothFingerprints) {
+  Profile alice = new_account();
+  // Rewrite the pin on disk, as if the server had been another one at registration.
+  const KeyPair other = KeyPair::generate();
+  const std::string path = alice.directory() + "/server.json";
+  Json pin = Json::parse(client_test::read_file_or_empty(path));
+  pin["server_public_key"] = other.public_key().pem();
+  client_test::overwrite_file(path, pin.dump());
+  auto reopened = Profile::open(home_.path(), alice.phone());
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+
+  auto connected = Messenger::connect(reopened.value());
+  ASSERT_FALSE(connected.ok());
+  EXPECT_EQ(connected.error().kind, Failure::kSecurity);
+  EXPECT_EQ(exit_status(connected.error()), 3);
+  EXPECT_NE(connected.error().message.find(other.public_key().fingerprint()), std::string::npos);
+  EXPECT_NE(connected.error().message.find(server_->fingerprint()), std::string::npos);
+}
+
+TEST_F(MessengerTest, AWrongCodeIsRefusedWithAttemptsLeft) {
+  Profile alice = new_account();
+  const std::string real(alice.code().value().as_string_view());
+  ASSERT_TRUE(alice.save_code(as_bytes(client_test::other_code(real))).ok());
+  auto connected = Messenger::connect(alice);
+  ASSERT_FALSE(connected.ok());
+  EXPECT_EQ(connected.error().server_code, Code::kInvalidSecretCode);
+  EXPECT_EQ(connected.error().attempts_left, 4);
+  EXPECT_EQ(exit_status(connected.error()), 3);
+}
+
+TEST_F(MessengerTest, SendingToAnUnknownPhoneIsRefusedWith131) {
+  Profile alice = new_account();
+  Messenger a = connect(alice);
+  auto sent = a.send(phone_number(999'999), "anyone?");
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.error().server_code, Code::kUserNotFound);
+  EXPECT_EQ(exit_status(sent.error()), 2);
+  EXPECT_TRUE(alice.history().empty());
+  EXPECT_FALSE(alice.contact(phone_number(999'999)).has_value());
+}
+
+}  // namespace
+}  // namespace shido::client
