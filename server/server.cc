@@ -94,15 +94,17 @@ void Server::wake() {
   [[maybe_unused]] const ssize_t n = ::write(wake_write_.get(), &byte, 1);
 }
 
+void Server::shutdown_connections() {
+  std::lock_guard lock(mutex_);
+  for (Connection& connection : connections_) {
+    if (connection.fd >= 0) ::shutdown(connection.fd, SHUT_RDWR);
+  }
+}
+
 void Server::stop() {
   if (stopping_.exchange(true)) return;
   context_.store.shutdown();
-  {
-    std::lock_guard lock(mutex_);
-    for (Connection& connection : connections_) {
-      if (connection.fd >= 0) ::shutdown(connection.fd, SHUT_RDWR);
-    }
-  }
+  shutdown_connections();
   if (wake_write_.valid()) wake();
 }
 
@@ -125,7 +127,12 @@ void Server::run() {
   stop();
   listener_.reset();
 
-  // Every connection has been shut down; wait for their threads.
+  // The accept loop can see stopping_ (set first thing in stop()) and get here while
+  // the thread that called stop() has not yet shut the connections down; join_all()
+  // would then take them out of connections_ before that thread saw them, and wait for
+  // an idle connection until its time-out. So shut them down here too (twice is
+  // harmless), then wait for their threads.
+  shutdown_connections();
   join_all();
 }
 
@@ -147,6 +154,11 @@ void Server::accept_one() {
   tune_socket(fd.get(), options_.frame_limits);
 
   std::unique_lock lock(mutex_);
+  // stop() may have run since the accept loop looked: it has already shut down the
+  // connections it saw, so a connection added now would be served (and joined) until
+  // its idle time-out. stop() sets stopping_ before it takes mutex_, so checking here,
+  // under mutex_, closes that gap.
+  if (stopping_) return;  // fd closes as it goes out of scope
   if (active_ >= options_.max_connections) {
     lock.unlock();
     refuse(std::move(fd), peer);

@@ -50,6 +50,7 @@ class Server {
   void accept_one();
   void refuse(UniqueFd fd, const std::string& peer);
   void reap_finished();
+  void shutdown_connections();  // shuts down (not closes) every open connection
   void join_all();
   void wake();
 

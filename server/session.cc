@@ -132,9 +132,9 @@ void Session::on_send_phone_number(const Json& request, ReplySink& out) {
     return;
   }
   const std::string& phone = message->phone_number;
-  // A new 102 replaces this connection's pending registration, whatever comes next.
-  pending_.reset();
-  // The rate limit answers before the account check (protocol.md section 8).
+  // The rate limit answers before the account check (protocol.md section 8). A refused
+  // 102 leaves the session's state alone (section 4: "the session keeps its state"), so
+  // the pending registration is replaced only once a new code has been delivered.
   if (auto wait = context_.store.take_code_slot(phone)) {
     log(LogLevel::kWarn, phone, "code rate limit reached");
     send_error(out, Code::kRateLimited, "too many codes for this phone; try again later",

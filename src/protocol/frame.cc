@@ -1,5 +1,6 @@
 #include "shido/protocol/frame.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -142,6 +143,9 @@ Status write_frame(int fd, std::string_view payload) {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // On a blocking socket this is SO_SNDTIMEO expiring: the peer stopped reading, and
+      // waiting on would hold this thread for as long as it likes. Give up instead.
+      if ((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0) return io_error("writing a frame (peer not reading)", errno);
       if (Status waited = wait_writable(fd); !waited.ok()) return waited;
       continue;
     }

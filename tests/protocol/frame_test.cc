@@ -190,6 +190,18 @@ TEST(FrameTest, WritingToAClosedPeerIsIoWithoutSigpipe) {
   EXPECT_EQ(status.error().code, Errc::kIo);
 }
 
+TEST(FrameTest, APeerThatStopsReadingFailsTheWriteAfterTheSendTimeout) {
+  // A blocking socket with SO_SNDTIMEO (as the server sets): once the peer's buffers are
+  // full, the write gives up with kIo instead of holding the thread for ever.
+  SocketPair pair = socket_pair();
+  timeval timeout{0, 100 * 1000};
+  ASSERT_EQ(setsockopt(pair.a.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout), 0);
+  const std::string payload(16 << 20, 'x');  // far more than the socket buffers hold
+  Status status = write_frame(pair.a.get(), payload);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, Errc::kIo);
+}
+
 TEST(FrameTest, BadDescriptorIsIo) {
   expect_error(read_frame(-1), Errc::kIo);
   Status status = write_frame(-1, "x");

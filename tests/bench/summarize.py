@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Medians of run_matrix.sh's JSON lines, as the Markdown tables of docs/BENCHMARKS.md.
+   python3 tests/bench/summarize.py < results.jsonl"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+runs = [json.loads(line) for line in sys.stdin if line.startswith("{")]
+groups = defaultdict(list)
+for r in runs:
+    key = (r["tool"], r.get("mode", "echo"), r["clients"], r["window"], r.get("idle", 0))
+    groups[key].append(r)
+
+def med(rows, field):
+    return statistics.median(r[field] for r in rows)
+
+print("| C | window | echo msg/s | relay msg/s | relay / echo | e2e msg/s | relay store p50 / p99 ms | e2e store p99 ms | e2e delivery p99 ms | server peak RSS MiB | lost / dup |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for clients in (1, 4, 16, 64):
+    for window in (1, 16):
+        echo = groups.get(("echo", "echo", clients, window, 0))
+        relay = groups.get(("shido", "relay", clients, window, 0))
+        e2e = groups.get(("shido", "e2e", clients, window, 0))
+        if not (echo and relay and e2e):
+            continue
+        bad = sum(r["lost"] + r["duplicated"] + r["failed_auth"] for r in relay + e2e)
+        print(f"| {clients} | {window} | {med(echo,'messages_per_second'):,.0f} | {med(relay,'messages_per_second'):,.0f} | "
+              f"{med(relay,'messages_per_second')/med(echo,'messages_per_second'):.0%} | {med(e2e,'messages_per_second'):,.0f} | "
+              f"{med(relay,'store_p50_ms'):.2f} / {med(relay,'store_p99_ms'):.2f} | {med(e2e,'store_p99_ms'):.2f} | "
+              f"{med(e2e,'delivery_p99_ms'):.1f} | {max(r['server_peak_rss_bytes'] for r in relay+e2e)/2**20:.0f} | {bad} |")
+print()
+for idle in (0, 2000):
+    rows = groups.get(("shido", "relay", 16, 1, idle))
+    if rows:
+        print(f"idle {idle}: relay C=16 window 1: {med(rows,'messages_per_second'):,.0f} msg/s, store p99 "
+              f"{med(rows,'store_p99_ms'):.2f} ms, delivery p99 {med(rows,'delivery_p99_ms'):.1f} ms, "
+              f"server peak RSS {max(r['server_peak_rss_bytes'] for r in rows)/2**20:.0f} MiB, "
+              f"peak threads {max(r['server_peak_threads'] for r in rows)} ({len(rows)} runs)")
+print(f"\nregistrations/s (median of all runs): {statistics.median(r['registrations_per_second'] for r in runs if r['tool']=='shido'):,.0f}")
+print(f"logins/s (median of all runs): {statistics.median(r['logins_per_second'] for r in runs if r['tool']=='shido'):,.0f}")

@@ -1,0 +1,74 @@
+// Full mailboxes against the real server (protocol.md section 6): 126 at 10,000 waiting
+// messages and at 64 MiB of encrypted_message bytes, and room again once acknowledged.
+#include <map>
+#include <thread>
+
+#include "tests/server/e2e_util.h"
+
+namespace shido::e2e {
+namespace {
+
+class MailboxTest : public E2eTest {};
+
+// Sends `count` copies of frame on client while reading the replies; returns how many of
+// each code came back.
+std::map<int, int> pipeline(ProtocolClient& client, const std::string& frame, int count) {
+  std::thread writer([&] {
+    for (int i = 0; i < count; ++i) send_raw(client.fd(), frame);
+  });
+  std::map<int, int> codes;
+  for (int i = 0; i < count; ++i) {
+    auto reply = client.receive();
+    if (!reply.ok()) {
+      ::shutdown(client.fd(), SHUT_RDWR);  // unblocks the writer
+      break;
+    }
+    codes[code_of(reply.value())] += 1;
+  }
+  writer.join();
+  return codes;
+}
+
+TEST_F(MailboxTest, MailboxFullAtTenThousandMessages) {
+  start();
+  ProtocolClient alice = connect_to(server());
+  const User sender = register_user(server(), alice, phone_number(3));
+  ProtocolClient bob = connect_to(server());
+  const User recipient = register_user(server(), bob, phone_number(4));
+  const Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "spam");
+  const std::string frame =
+      encode_frame(dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
+  auto codes = pipeline(alice, frame, 10001);
+  EXPECT_EQ(codes[118], 10000);
+  EXPECT_EQ(codes[126], 1);
+  // Full for everyone; the sender's own mailbox is not.
+  EXPECT_EQ(refused_code(bob.send_envelope(recipient.phone, envelope)), 126);
+  EXPECT_TRUE(alice.send_envelope(sender.phone, envelope).ok());
+  // Acknowledging makes room for exactly one more.
+  const auto oldest = must(bob.fetch(1, 0), "fetch");
+  ASSERT_EQ(oldest.size(), 1u);
+  EXPECT_EQ(must(bob.ack({oldest[0].message_id}), "ack").waiting, 9999);
+  EXPECT_TRUE(alice.send_envelope(recipient.phone, envelope).ok());
+  EXPECT_EQ(refused_code(alice.send_envelope(recipient.phone, envelope)), 126);
+}
+
+TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
+  start();
+  ProtocolClient alice = connect_to(server());
+  const User sender = register_user(server(), alice, phone_number(5));
+  ProtocolClient bob = connect_to(server());
+  const User recipient = register_user(server(), bob, phone_number(6));
+  Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "x");
+  envelope.ciphertext.assign(kMaxCiphertextSize, 0x42);  // 128 KiB: 512 fill 64 MiB exactly
+  const std::string frame =
+      encode_frame(dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
+  auto codes = pipeline(alice, frame, 513);
+  EXPECT_EQ(codes[118], 512);
+  EXPECT_EQ(codes[126], 1);
+  // A smaller message does not fit either: the bytes are full, not the count.
+  envelope.ciphertext.assign(16, 0x42);
+  EXPECT_EQ(refused_code(alice.send_envelope(recipient.phone, envelope)), 126);
+}
+
+}  // namespace
+}  // namespace shido::e2e

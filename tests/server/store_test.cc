@@ -1,0 +1,379 @@
+// MemoryStore on its own: code slots, connect lockouts, mailboxes and long-polls, with a
+// fake clock so that windows and locks pass without sleeping.
+#include <chrono>
+#include <future>
+#include <latch>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/store.h"
+#include "shido/crypto/keys.h"
+#include "tests/server/fake_time.h"
+
+namespace shido::server {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+using test::FakeTime;
+
+constexpr auto kGenerous = seconds(20);  // how long a woken long-poll may take to return
+
+User make_user(const std::string& phone) {
+  static const KeyPair key = KeyPair::generate();
+  return User{phone, "someone@example.com", key.public_key(), Bytes(16, 1), Bytes(32, 2)};
+}
+
+StoredMessage make_message(const std::string& sender, std::size_t ciphertext_size = 32) {
+  StoredMessage message;
+  message.sender_phone = sender;
+  message.sender_public_key_pem = "PEM";
+  message.envelope.salt = "salt of " + sender;
+  message.ciphertext_size = ciphertext_size;
+  return message;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  explicit StoreTest(Limits limits = {}) : store_(make_memory_store(time_, limits)) {}
+
+  std::string put(const std::string& recipient, StoredMessage message = make_message("+15550000001")) {
+    std::string id;
+    EXPECT_EQ(store_->put_message(recipient, std::move(message), id), PutResult::kStored);
+    return id;
+  }
+
+  static std::vector<std::string> ids_of(const std::vector<MessagePtr>& messages) {
+    std::vector<std::string> ids;
+    for (const MessagePtr& message : messages) ids.push_back(message->id);
+    return ids;
+  }
+
+  FakeTime time_;
+  std::unique_ptr<Store> store_;
+  const std::string alice_ = "+15550000001";
+  const std::string bob_ = "+15550000002";
+};
+
+// --- Accounts
+
+TEST_F(StoreTest, AddUserThenFindReturnsIt) {
+  EXPECT_FALSE(store_->find_user(alice_));
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  auto found = store_->find_user(alice_);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->phone, alice_);
+  EXPECT_EQ(found->email, "someone@example.com");
+  EXPECT_FALSE(store_->find_user(bob_));
+}
+
+TEST_F(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  User second = make_user(alice_);
+  second.email = "other@example.com";
+  EXPECT_FALSE(store_->add_user(second));
+  EXPECT_EQ(store_->find_user(alice_)->email, "someone@example.com");
+}
+
+// --- Code slots: 3 per phone in any 10 minutes
+
+TEST_F(StoreTest, ThreeCodeSlotsThenRetryAfterTheOldestLeavesTheWindow) {
+  EXPECT_FALSE(store_->take_code_slot(alice_));
+  time_.advance(seconds(100));
+  EXPECT_FALSE(store_->take_code_slot(alice_));
+  time_.advance(seconds(100));
+  EXPECT_FALSE(store_->take_code_slot(alice_));
+
+  auto wait = store_->take_code_slot(alice_);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(*wait, seconds(400));  // the first slot (t=0) frees at t=600; now t=200
+  time_.advance(seconds(399));
+  wait = store_->take_code_slot(alice_);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(*wait, seconds(1));
+  EXPECT_EQ(whole_seconds_up(*wait), 1);
+
+  time_.advance(seconds(1));  // t=600: the first slot has left the window
+  EXPECT_FALSE(store_->take_code_slot(alice_));
+  wait = store_->take_code_slot(alice_);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(*wait, seconds(100));  // the second slot (t=100) frees at t=700
+}
+
+TEST_F(StoreTest, RefusedCodeRequestsDoNotTakeSlots) {
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(store_->take_code_slot(alice_));
+  time_.advance(minutes(10));
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_)) << i;
+  EXPECT_TRUE(store_->take_code_slot(alice_));
+}
+
+TEST_F(StoreTest, CodeSlotsAreCountedPerPhone) {
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_));
+  EXPECT_TRUE(store_->take_code_slot(alice_));
+  EXPECT_FALSE(store_->take_code_slot(bob_));
+}
+
+TEST_F(StoreTest, RetryAfterIsRoundedUpToWholeSeconds) {
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_));
+  time_.advance(std::chrono::milliseconds(1500));
+  auto wait = store_->take_code_slot(alice_);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(whole_seconds_up(*wait), 599);  // 598.5 s, rounded up
+}
+
+// --- Connect lockout
+
+TEST_F(StoreTest, FiveFailuresLockForSixtySeconds) {
+  EXPECT_FALSE(store_->lock_remaining(alice_));
+  for (int expected_left = 4; expected_left >= 1; --expected_left) {
+    EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, expected_left);
+    EXPECT_FALSE(store_->lock_remaining(alice_));
+  }
+  EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
+  auto remaining = store_->lock_remaining(alice_);
+  ASSERT_TRUE(remaining);
+  EXPECT_EQ(*remaining, seconds(60));
+  time_.advance(seconds(59));
+  remaining = store_->lock_remaining(alice_);
+  ASSERT_TRUE(remaining);
+  EXPECT_EQ(*remaining, seconds(1));
+  time_.advance(seconds(1));
+  EXPECT_FALSE(store_->lock_remaining(alice_));
+  EXPECT_FALSE(store_->lock_remaining(bob_));
+}
+
+TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
+  const std::vector<int> expected = {60, 120, 240, 480, 960, 1920, 3600, 3600};
+  for (std::size_t n = 0; n < expected.size(); ++n) {
+    // The count restarted when the previous lock began: four failures leave it unlocked.
+    for (int expected_left = 4; expected_left >= 1; --expected_left) {
+      ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, expected_left) << "lock " << n;
+    }
+    ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
+    auto remaining = store_->lock_remaining(alice_);
+    ASSERT_TRUE(remaining);
+    EXPECT_EQ(*remaining, seconds(expected[n])) << "lock number " << n;
+    time_.advance(*remaining);
+    ASSERT_FALSE(store_->lock_remaining(alice_));
+  }
+}
+
+TEST_F(StoreTest, SuccessResetsFailuresAndLockNumber) {
+  for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
+  time_.advance(seconds(60));
+  for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_);
+  store_->record_connect_success(alice_);
+  // The count starts again at 5 attempts and the next lock is number 0 again.
+  EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, 4);
+  for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_);
+  EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
+  EXPECT_EQ(*store_->lock_remaining(alice_), seconds(60));
+}
+
+TEST_F(StoreTest, LockoutsArePerPhone) {
+  for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
+  EXPECT_TRUE(store_->lock_remaining(alice_));
+  EXPECT_FALSE(store_->lock_remaining(bob_));
+  EXPECT_EQ(store_->record_connect_failure(bob_).attempts_left, 4);
+}
+
+// --- Mailboxes
+
+TEST_F(StoreTest, PutForUnknownRecipientIsRefused) {
+  std::string id;
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_), id), PutResult::kNoSuchUser);
+  EXPECT_EQ(store_->waiting(bob_), 0u);
+}
+
+TEST_F(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(put(bob_, make_message(alice_)));
+    time_.advance(seconds(1));
+  }
+  auto first = store_->fetch(bob_, 3, {});
+  EXPECT_EQ(ids_of(first), std::vector<std::string>(ids.begin(), ids.begin() + 3));
+  EXPECT_EQ(first[0]->sender_phone, alice_);
+  EXPECT_EQ(first[0]->envelope.salt, "salt of " + alice_);
+  EXPECT_EQ(first[0]->stored_at_ms, FakeTime::kStartUnixMs);
+  EXPECT_EQ(first[1]->stored_at_ms, FakeTime::kStartUnixMs + 1000);
+  // Nothing was removed: the same messages come again, and all five with a larger max.
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 3, {})), ids_of(first));
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 100, {})), ids);
+  EXPECT_EQ(store_->waiting(bob_), 5u);
+}
+
+TEST_F(StoreTest, FetchSeesOnlyTheCallersMailbox) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  const std::string for_bob = put(bob_, make_message(alice_));
+  const std::string for_alice = put(alice_, make_message(bob_));
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{for_bob});
+  EXPECT_EQ(ids_of(store_->fetch(alice_, 10, {})), std::vector<std::string>{for_alice});
+}
+
+TEST_F(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  const std::string a = put(bob_), b = put(bob_), c = put(bob_);
+  const std::string alices = put(alice_);
+
+  // Unknown ids and another mailbox's id are ignored.
+  AckResult result = store_->ack(bob_, {b, "no-such-id", alices, ""});
+  EXPECT_EQ(result.deleted, 1);
+  EXPECT_EQ(result.waiting, 2);
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), (std::vector<std::string>{a, c}));
+  EXPECT_EQ(store_->waiting(alice_), 1u);
+
+  // Acknowledging again deletes nothing more; a repeated id counts once.
+  result = store_->ack(bob_, {b, a, a});
+  EXPECT_EQ(result.deleted, 1);
+  EXPECT_EQ(result.waiting, 1);
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{c});
+}
+
+TEST_F(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  const std::string id = put(bob_);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{id});
+  EXPECT_EQ(store_->ack(bob_, {id}).deleted, 1);
+  EXPECT_TRUE(store_->fetch(bob_, 10, {}).empty());
+}
+
+TEST_F(StoreTest, IdsAreUniqueAndShort) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = put(i % 2 ? alice_ : bob_);
+    ASSERT_FALSE(id.empty());
+    ASSERT_LE(id.size(), 64u);
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST_F(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  constexpr int kThreads = 8, kEach = 200;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::string>> stored(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string id;
+        if (store_->put_message(bob_, make_message(alice_), id) == PutResult::kStored) {
+          stored[static_cast<std::size_t>(t)].push_back(id);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> expected;
+  for (const auto& ids : stored) expected.insert(ids.begin(), ids.end());
+  ASSERT_EQ(expected.size(), static_cast<std::size_t>(kThreads * kEach));
+  const auto fetched = ids_of(store_->fetch(bob_, kThreads * kEach + 1, {}));
+  EXPECT_EQ(std::set<std::string>(fetched.begin(), fetched.end()), expected);
+  EXPECT_EQ(fetched.size(), expected.size());
+}
+
+class SmallMailboxTest : public StoreTest {
+ protected:
+  static Limits small() {
+    Limits limits;
+    limits.mailbox_max_messages = 3;
+    limits.mailbox_max_bytes = 100;
+    return limits;
+  }
+  SmallMailboxTest() : StoreTest(small()) {}
+};
+
+TEST_F(SmallMailboxTest, FullByCountUntilOneIsAcknowledged) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(put(bob_, make_message(alice_, 16)));
+  std::string id;
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kMailboxFull);
+  EXPECT_EQ(store_->waiting(bob_), 3u);
+  EXPECT_EQ(store_->ack(bob_, {ids[0]}).deleted, 1);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kStored);
+}
+
+TEST_F(SmallMailboxTest, FullByBytesExactlyAtTheLimit) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  const std::string first = put(bob_, make_message(alice_, 48));
+  std::string id;
+  // 48 + 64 = 112 > 100: refused; 48 + 52 = 100: exactly the limit, stored.
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 64), id), PutResult::kMailboxFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 52), id), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id), PutResult::kMailboxFull);
+  // Acknowledging gives the bytes back.
+  EXPECT_EQ(store_->ack(bob_, {first}).deleted, 1);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 48), id), PutResult::kStored);
+}
+
+TEST_F(SmallMailboxTest, AFullMailboxDoesNotAffectOthers) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  for (int i = 0; i < 3; ++i) put(bob_, make_message(alice_, 16));
+  std::string id;
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kMailboxFull);
+  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 16), id), PutResult::kStored);
+}
+
+// --- Long-poll
+
+TEST_F(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(20)).empty());
+}
+
+TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  std::latch started(1);
+  auto polled = std::async(std::launch::async, [&] {
+    started.count_down();
+    return store_->fetch(bob_, 10, seconds(60));
+  });
+  started.wait();
+  const std::string id = put(bob_, make_message(alice_));
+  ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready) << "the put did not wake the fetch";
+  const auto messages = polled.get();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0]->id, id);
+  EXPECT_EQ(messages[0]->sender_phone, alice_);
+}
+
+TEST_F(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  put(alice_, make_message(bob_));
+  // Bob's mailbox stays empty: his short poll runs out and returns nothing.
+  EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(50)).empty());
+}
+
+TEST_F(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  std::latch started(1);
+  auto polled = std::async(std::launch::async, [&] {
+    started.count_down();
+    return store_->fetch(bob_, 10, seconds(60));
+  });
+  started.wait();
+  store_->shutdown();
+  ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready) << "shutdown did not wake the fetch";
+  EXPECT_TRUE(polled.get().empty());
+  // After shutdown a long-poll returns at once.
+  auto later = std::async(std::launch::async, [&] { return store_->fetch(bob_, 10, seconds(60)); });
+  ASSERT_EQ(later.wait_for(kGenerous), std::future_status::ready);
+  EXPECT_TRUE(later.get().empty());
+}
+
+}  // namespace
+}  // namespace shido::server
