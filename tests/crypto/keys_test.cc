@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <string>
 
 #include "shido/crypto/digest.h"
@@ -161,7 +160,7 @@ TEST(KeysTest, FingerprintFormatAndValue) {
   auto key = PublicKey::from_pem(kP256Pem);
   ASSERT_TRUE(key.ok());
   const std::string fp = key.value().fingerprint();
-  EXPECT_TRUE(std::regex_match(fp, std::regex("([0-9a-f]{4} ){15}[0-9a-f]{4}"))) << fp;
+  EXPECT_TRUE(test::is_fingerprint_text(fp)) << fp;
   EXPECT_EQ(fp.size(), 79u);
   std::string digits = fp;
   std::erase(digits, ' ');
@@ -171,7 +170,7 @@ TEST(KeysTest, FingerprintFormatAndValue) {
 
   const KeyPair fresh = KeyPair::generate();
   const std::string fresh_fp = fresh.public_key().fingerprint();
-  EXPECT_TRUE(std::regex_match(fresh_fp, std::regex("([0-9a-f]{4} ){15}[0-9a-f]{4}"))) << fresh_fp;
+  EXPECT_TRUE(test::is_fingerprint_text(fresh_fp)) << fresh_fp;
   std::string fresh_digits = fresh_fp;
   std::erase(fresh_digits, ' ');
   EXPECT_EQ(fresh_digits, to_hex(sha256(fresh.public_key().der())));

@@ -32,6 +32,7 @@
 #include "shido/protocol/messages.h"
 #include "shido/protocol/text_message.h"
 #include "support/server_process.h"
+#include "support/test_support.h"
 
 #ifndef SHIDO_SERVER_BINARY
 #error "SHIDO_SERVER_BINARY must name the shido-server binary"

@@ -29,6 +29,20 @@ Bytes hex(std::string_view text) {
   return std::move(bytes).value();
 }
 
+bool is_fingerprint_text(std::string_view text) {
+  if (text.size() != 79) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ok = (i % 5 == 4) ? c == ' ' : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_six_digits(std::string_view text) {
+  return text.size() == 6 && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 void report_cases(std::string_view what, std::size_t checked, std::string_view detail) {
   std::cout << "[ KAT      ] " << what << ": " << checked << " vector cases checked";
   if (!detail.empty()) std::cout << " (" << detail << ")";

@@ -21,6 +21,13 @@ Json load_vectors(std::string_view name);
 // Hex to bytes; throws std::invalid_argument on bad hex (test data is trusted to be hex).
 Bytes hex(std::string_view text);
 
+// True for 64 lower-case hex digits in 16 groups of 4 separated by single spaces.
+bool is_fingerprint_text(std::string_view text);
+
+// True for exactly 6 ASCII digits. (Hand-written: std::regex trips g++ 12's
+// -Wmaybe-uninitialized under the sanitizers.)
+bool is_six_digits(std::string_view text);
+
 // Prints "[ KAT ] <what>: <n> vector cases checked (...)" so that the test log records how
 // many cases each known-answer test ran.
 void report_cases(std::string_view what, std::size_t checked, std::string_view detail = {});
