@@ -4,6 +4,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "client/terminal_text.h"
 #include "shido/files.h"
 #include "shido/protocol/validation.h"
 
@@ -44,7 +45,7 @@ bool is_six_digits(const std::string& text) {
 }  // namespace
 
 int report_failure(const ClientError& error, std::ostream& err) {
-  err << "shido-client: " << error.message;
+  err << "shido-client: " << for_terminal(error.message);
   if (error.attempts_left) err << " (" << *error.attempts_left << " attempts left)";
   if (error.retry_after) err << " (retry after " << *error.retry_after << " s)";
   err << "\n";
@@ -128,11 +129,12 @@ int run_send(const CommonOptions& options, const std::string& to, std::optional<
 }
 
 void print_message(const ReceivedMessage& message, std::ostream& out) {
-  out << "[" << local_time(message.message.sent_at) << "] " << message.from << ": " << message.message.body << "\n";
+  out << "[" << local_time(message.message.sent_at) << "] " << message.from << ": "
+      << for_terminal(message.message.body) << "\n";
 }
 
 void print_fetch_notes(const FetchReport& report, std::ostream& err) {
-  for (const std::string& warning : report.warnings) err << "WARNING: " << warning << "\n";
+  for (const std::string& warning : report.warnings) err << "WARNING: " << for_terminal(warning) << "\n";
 }
 
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "client/terminal_text.h"
 #include "shido/protocol/validation.h"
 
 namespace shido::client {
@@ -63,7 +64,7 @@ class Menu {
   }
 
   void show_failure(const ClientError& error) {
-    out_ << "Error: " << error.message;
+    out_ << "Error: " << for_terminal(error.message);
     if (error.attempts_left) out_ << " (" << *error.attempts_left << " attempts left)";
     if (error.retry_after) out_ << " (try again in " << *error.retry_after << " s)";
     out_ << "\n";
@@ -169,7 +170,7 @@ class Menu {
     }
     if (report.value().messages.empty()) out_ << "No new messages.\n";
     for (const auto& message : report.value().messages) print_message(message, out_);
-    for (const auto& warning : report.value().warnings) out_ << "WARNING: " << warning << "\n";
+    for (const auto& warning : report.value().warnings) out_ << "WARNING: " << for_terminal(warning) << "\n";
   }
 
   bool contacts(Messenger& messenger) {

@@ -61,10 +61,13 @@ class CommandDelivery final : public CodeDelivery {
 
   Status deliver(const CodeNotice& notice) override {
     // The child's environment: ours plus the four variables (any old values replaced).
-    std::vector<std::string> variables = {
-        "SHIDO_PHONE=" + notice.phone, "SHIDO_EMAIL=" + notice.email,
-        "SHIDO_CODE=" + std::string(notice.code.as_string_view()),
-        "SHIDO_SERVER_FINGERPRINT=" + notice.server_fingerprint};
+    // Built in place, so the code's only copy outside SecretBytes is the one wiped below.
+    std::vector<std::string> variables(4);
+    variables[0] = "SHIDO_PHONE=" + notice.phone;
+    variables[1] = "SHIDO_EMAIL=" + notice.email;
+    variables[2].reserve(11 + notice.code.size());
+    variables[2].append("SHIDO_CODE=").append(notice.code.as_string_view());
+    variables[3] = "SHIDO_SERVER_FINGERPRINT=" + notice.server_fingerprint;
     std::vector<char*> envp;
     for (char** entry = environ; *entry != nullptr; ++entry) {
       if (std::strncmp(*entry, "SHIDO_", 6) != 0) envp.push_back(*entry);
@@ -74,8 +77,19 @@ class CommandDelivery final : public CodeDelivery {
 
     std::string shell = "/bin/sh", dash_c = "-c", command = command_;
     char* argv[] = {shell.data(), dash_c.data(), command.data(), nullptr};
+    // The server blocks SIGINT/SIGTERM and ignores SIGPIPE; the command gets the defaults.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int signal : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, signal);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = 0;
-    const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data());
+    const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, &attributes, argv, envp.data());
+    posix_spawnattr_destroy(&attributes);
     wipe(variables[2].data(), variables[2].size());
     if (spawned != 0) {
       return Error{Errc::kIo, std::string("cannot start the code command: ") + std::strerror(spawned)};

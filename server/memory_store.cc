@@ -2,11 +2,13 @@
 // crypto), so one lock keeps the code simple; long-polls wait on their mailbox's condition
 // variable, which releases it.
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "server/store.h"
 #include "shido/crypto/random.h"
@@ -47,13 +49,19 @@ class MemoryStore final : public Store {
   std::optional<Clock::duration> take_code_slot(const std::string& phone) override {
     std::lock_guard lock(mutex_);
     const TimePoint now = time_.now();
+    forget_old_code_issues(now);
     auto& issued = code_issues_[phone];
-    while (!issued.empty() && now - issued.front() >= limits_.code_window) issued.pop_front();
     if (static_cast<int>(issued.size()) >= limits_.codes_per_window) {
       return issued.front() + limits_.code_window - now;
     }
     issued.push_back(now);
+    code_issue_order_.emplace_back(now, phone);
     return std::nullopt;
+  }
+
+  std::size_t phones_with_recent_codes() const override {
+    std::lock_guard lock(mutex_);
+    return code_issues_.size();
   }
 
   std::optional<Clock::duration> lock_remaining(const std::string& phone) const override {
@@ -73,9 +81,10 @@ class MemoryStore final : public Store {
       return {limits_.failures_before_lock - state.failures};
     }
     // Lock number n lasts min(base * 2^n, max); the failure count restarts with it.
+    // In seconds: base * 2^30 in nanoseconds would overflow.
     const auto doubling = std::min(state.locks, 30);
-    const auto length = std::min<Clock::duration>(limits_.lock_base * (std::int64_t{1} << doubling),
-                                                  limits_.lock_max);
+    const std::chrono::seconds length =
+        std::min<std::chrono::seconds>(limits_.lock_base * (std::int64_t{1} << doubling), limits_.lock_max);
     state.locked_until = time_.now() + length;
     state.locks += 1;
     state.failures = 0;
@@ -85,6 +94,10 @@ class MemoryStore final : public Store {
   void record_connect_success(const std::string& phone) override {
     std::lock_guard lock(mutex_);
     lockouts_.erase(phone);
+  }
+
+  std::mutex& connect_mutex(const std::string& phone) override {
+    return connect_stripes_[std::hash<std::string>{}(phone) % connect_stripes_.size()];
   }
 
   PutResult put_message(const std::string& recipient, StoredMessage message,
@@ -153,12 +166,29 @@ class MemoryStore final : public Store {
   }
 
  private:
+  // Drops code issues older than the window, oldest first, and the records of phones left
+  // with none: without this, every phone ever asked for would stay in memory.
+  void forget_old_code_issues(TimePoint now) {
+    while (!code_issue_order_.empty() && now - code_issue_order_.front().first >= limits_.code_window) {
+      const std::string& phone = code_issue_order_.front().second;
+      auto record = code_issues_.find(phone);
+      if (record != code_issues_.end()) {
+        record->second.pop_front();
+        if (record->second.empty()) code_issues_.erase(record);
+      }
+      code_issue_order_.pop_front();
+    }
+  }
+
   const TimeSource& time_;
   const Limits limits_;
+
+  std::array<std::mutex, 64> connect_stripes_;  // see Store::connect_mutex
 
   mutable std::mutex mutex_;  // guards everything below
   std::unordered_map<std::string, User> users_;
   std::unordered_map<std::string, std::deque<TimePoint>> code_issues_;
+  std::deque<std::pair<TimePoint, std::string>> code_issue_order_;  // every issue, oldest first
   std::unordered_map<std::string, Lockout> lockouts_;
   // std::map: a Mailbox holds a condition variable, so it must never move.
   std::map<std::string, Mailbox> mailboxes_;

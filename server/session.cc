@@ -226,6 +226,8 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
     send_error(out, Code::kUnexpectedCode, "no unspent nonce: send HELLO (200) again");
     return;
   }
+  // From the lock check to the recorded outcome, one proof per account at a time.
+  std::lock_guard serialised(context_.store.connect_mutex(phone));
   if (auto locked = context_.store.lock_remaining(phone)) {
     send_error(out, Code::kConnectRequestNotAccepted, "account locked after failed attempts",
                std::nullopt, whole_seconds_up(*locked));

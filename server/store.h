@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,12 +73,18 @@ class Store {
   // Takes one of the phone's code slots; when all are used in the window, returns how
   // long until one frees instead.
   virtual std::optional<Clock::duration> take_code_slot(const std::string& phone) = 0;
+  // How many phones have codes issued within the window (a bound on that bookkeeping).
+  virtual std::size_t phones_with_recent_codes() const = 0;
 
   // --- Connect lockout
   // How long the account stays locked, or nullopt when it is not locked.
   virtual std::optional<Clock::duration> lock_remaining(const std::string& phone) const = 0;
   virtual FailureResult record_connect_failure(const std::string& phone) = 0;
   virtual void record_connect_success(const std::string& phone) = 0;
+  // Held by a session from its lock check to recording the outcome of a connect proof,
+  // so that proofs sent at once on many connections cannot all pass the lock check
+  // before any failure is counted. (Striped: phones may share a mutex.)
+  virtual std::mutex& connect_mutex(const std::string& phone) = 0;
 
   // --- Mailboxes
   // Stores a message for recipient, filling in its id; kMailboxFull past the limits.

@@ -18,6 +18,7 @@ std::string_view errc_name(Errc code) {
     case Errc::kIo: return "io";
     case Errc::kNotUtf8: return "not utf8";
     case Errc::kTooDeep: return "too deep";
+    case Errc::kTooMany: return "too many values";
     case Errc::kBadJson: return "bad json";
     case Errc::kNotObject: return "not object";
     case Errc::kBadCode: return "bad code";

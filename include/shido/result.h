@@ -28,6 +28,7 @@ enum class Errc {
   // JSON and messages
   kNotUtf8,               // the frame is not valid UTF-8
   kTooDeep,               // JSON nesting deeper than the limit
+  kTooMany,               // more JSON values than the limit
   kBadJson,               // not JSON at all
   kNotObject,             // JSON, but not an object
   kBadCode,               // no integer member "code"

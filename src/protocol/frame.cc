@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -188,9 +189,16 @@ Result<std::string> read_frame(int fd, const FrameLimits& limits) {
                                            std::to_string(limits.max_size)};
   }
 
-  std::string payload(size, '\0');
-  const ReadOutcome body = read_exact(fd, payload.data(), payload.size(), frame_deadline);
-  if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
+  // The buffer grows as bytes arrive, so a peer that announces a megabyte and sends a
+  // byte holds a few kilobytes of our memory, not the megabyte.
+  constexpr std::size_t kChunk = 64 * 1024;
+  std::string payload;
+  while (payload.size() < size) {
+    const std::size_t done = payload.size();
+    payload.resize(std::min<std::size_t>(size, std::max(kChunk, 2 * done)));
+    const ReadOutcome body = read_exact(fd, payload.data() + done, payload.size() - done, frame_deadline);
+    if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
+  }
   return payload;
 }
 

@@ -4,14 +4,16 @@
 
 namespace shido {
 
-int json_depth(std::string_view text, int max_depth) {
-  int depth = 0;
-  int deepest = 0;
+namespace {
+
+// Calls visit(c) for every byte of text outside JSON strings, in order, until it returns
+// false. Inside a string only an unescaped quote matters; "\\" escapes the next byte.
+template <class Visit>
+void for_each_outside_strings(std::string_view text, Visit visit) {
   bool in_string = false;
   bool escaped = false;
   for (const char c : text) {
     if (in_string) {
-      // Inside a string only an unescaped quote matters; "\\" escapes the next byte.
       if (escaped) {
         escaped = false;
       } else if (c == '\\') {
@@ -21,26 +23,44 @@ int json_depth(std::string_view text, int max_depth) {
       }
       continue;
     }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        ++depth;
-        if (depth > max_depth) return max_depth + 1;
-        if (depth > deepest) deepest = depth;
-        break;
-      case ']':
-      case '}':
-        // Unbalanced closers are the parser's concern; only never go below zero here.
-        if (depth > 0) --depth;
-        break;
-      default:
-        break;
+    if (c == '"') {
+      in_string = true;
+      continue;
     }
+    if (!visit(c)) return;
   }
+}
+
+}  // namespace
+
+int json_depth(std::string_view text, int max_depth) {
+  int depth = 0;
+  int deepest = 0;
+  for_each_outside_strings(text, [&](char c) {
+    if (c == '[' || c == '{') {
+      ++depth;
+      if (depth > max_depth) {
+        deepest = max_depth + 1;
+        return false;
+      }
+      if (depth > deepest) deepest = depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;  // unbalanced closers are the parser's concern; never go below zero here
+    }
+    return true;
+  });
   return deepest;
+}
+
+std::size_t json_element_count(std::string_view text, std::size_t max_elements) {
+  // Every value after the first is announced by a ',' or an opening bracket, so this
+  // counts at least every value and member of the document.
+  std::size_t count = 1;
+  for_each_outside_strings(text, [&](char c) {
+    if (c == ',' || c == '[' || c == '{') ++count;
+    return count <= max_elements;
+  });
+  return count;
 }
 
 Result<Json> parse_frame_json(std::string_view text) {
@@ -49,6 +69,12 @@ Result<Json> parse_frame_json(std::string_view text) {
   if (json_depth(text, kMaxJsonDepth) > kMaxJsonDepth) {
     return Error{Errc::kTooDeep,
                  "JSON nesting is deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
+  }
+  // A megabyte of "{}," would make a parse tree of tens of megabytes; no request needs more
+  // than a few hundred values.
+  if (json_element_count(text, kMaxJsonElements) > kMaxJsonElements) {
+    return Error{Errc::kTooMany,
+                 "the frame holds more than " + std::to_string(kMaxJsonElements) + " JSON values"};
   }
   Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return Error{Errc::kBadJson, "the frame is not valid JSON"};

@@ -78,6 +78,29 @@ TEST(ParseFrameJsonTest, AMebibyteOfBracketsIsRefused) {
   EXPECT_EQ(json_depth(frame), kMaxJsonDepth + 1);
 }
 
+TEST(JsonElementCountTest, CountsValuesOutsideStringsAndStopsPastTheLimit) {
+  EXPECT_EQ(json_element_count(R"({"code":200})"), 2u);
+  EXPECT_EQ(json_element_count(R"({"a":[1,2,3],"b":{}})"), 7u);
+  EXPECT_EQ(json_element_count(R"({"a":",,,[[{{"})"), 2u);  // inside a string: nothing
+  EXPECT_EQ(json_element_count(std::string(100, ','), 10), 11u);
+}
+
+TEST(ParseFrameJsonTest, AMebibyteOfEmptyObjectsIsRefusedBeforeParsing) {
+  // 350,000 tiny values would make a parse tree of tens of megabytes per frame.
+  std::string frame = R"({"code":200,"x":[)";
+  while (frame.size() < (1u << 20) - 8) frame += "{},";
+  frame += "{}]}";
+  expect_error(frame, Errc::kTooMany);
+}
+
+TEST(ParseFrameJsonTest, TheLargestRealRequestIsWellUnderTheValueLimit) {
+  // An ACK of 500 ids (the most one fetch can return) is the request with the most values.
+  Json ids = Json::array();
+  for (int i = 0; i < 500; ++i) ids.push_back(std::string(32, 'a'));
+  auto parsed = parse_frame_json(dump_json({{"code", 120}, {"message_ids", ids}}));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+}
+
 TEST(ParseFrameJsonTest, RejectsBadJson) {
   for (std::string_view text : {"", " ", "{", R"({"code":200)", R"({"code":200,})",
                                 R"({code:200})", R"({'code':200})", R"({"code":200} {})",

@@ -163,6 +163,30 @@ TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
   }
 }
 
+TEST_F(StoreTest, EvenTheFortiethLockLastsAnHour) {
+  // 60 s * 2^28 in nanoseconds overflows 64 bits; the length must be capped before that.
+  for (int n = 0; n < 40; ++n) {
+    for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
+    auto remaining = store_->lock_remaining(alice_);
+    ASSERT_TRUE(remaining) << "lock number " << n;
+    EXPECT_EQ(*remaining, n < 6 ? seconds(60 << n) : seconds(3600)) << "lock number " << n;
+    time_.advance(*remaining);
+  }
+}
+
+TEST_F(StoreTest, CodeSlotsOfPastWindowsAreForgotten) {
+  // Every phone ever asked for must not stay in memory: once its window has passed, its
+  // record goes when any later code is asked for.
+  for (int i = 0; i < 1000; ++i) ASSERT_FALSE(store_->take_code_slot("+1555" + std::to_string(1000000 + i)));
+  EXPECT_EQ(store_->phones_with_recent_codes(), 1000u);
+  time_.advance(seconds(600));
+  ASSERT_FALSE(store_->take_code_slot(bob_));
+  EXPECT_EQ(store_->phones_with_recent_codes(), 1u);
+  // And a forgotten phone starts with its full three slots again.
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot("+15551000000"));
+  EXPECT_TRUE(store_->take_code_slot("+15551000000"));
+}
+
 TEST_F(StoreTest, SuccessResetsFailuresAndLockNumber) {
   for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
   time_.advance(seconds(60));

@@ -18,8 +18,14 @@ inline constexpr int kMaxJsonDepth = 32;
 // strings do not count. Stops counting once max_depth is exceeded and returns max_depth+1.
 int json_depth(std::string_view text, int max_depth = kMaxJsonDepth);
 
+inline constexpr std::size_t kMaxJsonElements = 10000;
+
+// An upper bound of the number of values (and members) in JSON text, found by one pass
+// over the bytes: brackets and commas outside strings. Stops counting past max_elements.
+std::size_t json_element_count(std::string_view text, std::size_t max_elements = kMaxJsonElements);
+
 // Parses one frame's payload. Checks in this order, each with its own error: kNotUtf8,
-// kTooDeep (deeper than kMaxJsonDepth), kBadJson, kNotObject, kBadCode (no member "code"
+// kTooDeep (deeper than kMaxJsonDepth), kTooMany (more than kMaxJsonElements values), kBadJson, kNotObject, kBadCode (no member "code"
 // that is a JSON integer: no fraction, no exponent). Never throws.
 Result<Json> parse_frame_json(std::string_view text);
 

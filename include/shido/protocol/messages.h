@@ -44,7 +44,7 @@ Result<Envelope> from_wire(const WireEnvelope& wire, EnvelopeKind kind);
 
 struct Hello {  // 200
   static constexpr Code kCode = Code::kHello;
-  int protocol = kProtocolVersion;
+  std::int64_t protocol = kProtocolVersion;  // any integer: a server answers 132 to all but 1
   Json to_json() const;
   static Result<Hello> from_json(const Json& json);
 };
