@@ -135,6 +135,31 @@ TEST_F(ConnectTest, LockoutAfterFiveFailuresAndItsExpiry) {
   EXPECT_TRUE(client.fetch(10, 0).ok());
 }
 
+TEST_F(ConnectTest, WrongProofsSentAtOnceGetNoMoreThanFiveTries) {
+  // Twenty connections, each greeted, send a wrong proof at the same moment: the lock
+  // check and the recorded failure are one step per account, so exactly five are tried
+  // (109) and the rest find the account locked (107).
+  start();
+  const User alice = make_user(7);
+  constexpr int kConnections = 20;
+  std::vector<ProtocolClient> clients;
+  std::vector<Json> proofs;
+  for (int i = 0; i < kConnections; ++i) {
+    clients.push_back(connect_to(server()));
+    const client::Greeting greeting = must(clients.back().hello(), "hello");
+    proofs.push_back(connect_request(alice, greeting.server_key, greeting.nonce, wrong_code(alice)));
+  }
+  for (int i = 0; i < kConnections; ++i) ASSERT_TRUE(clients[static_cast<std::size_t>(i)].send(proofs[static_cast<std::size_t>(i)]).ok());
+  int tried = 0, locked = 0;
+  for (ProtocolClient& client : clients) {
+    const int code = code_of(must(client.receive(), "receive"));
+    if (code == 109) ++tried;
+    if (code == 107) ++locked;
+  }
+  EXPECT_EQ(tried, 5);
+  EXPECT_EQ(locked, kConnections - 5);
+}
+
 TEST_F(ConnectTest, LockNumberOneLastsTwiceAsLong) {
   start({"--lock-base", "1"});
   const User alice = make_user(6);
