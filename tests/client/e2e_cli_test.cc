@@ -287,6 +287,18 @@ TEST_F(CliTest, ACodeFileWithoutACodeAbandonsTheRegistration) {
   EXPECT_TRUE(client::Profile::list(alice_home_).empty());
 }
 
+TEST_F(CliTest, CommonOptionsMayComeAfterTheSubcommand) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const RunResult sent = run_client({"send", "--to", bob, "--home", alice_home_, "--port",
+                                     std::to_string(server_->port()), "--phone", alice, "late options"});
+  ASSERT_EQ(sent.status, 0) << sent;
+  const RunResult fetched = run_client({"fetch", "--json", "--home", bob_home_, "--host", server_->host(),
+                                        "--port", std::to_string(server_->port())});
+  ASSERT_EQ(fetched.status, 0) << fetched;
+  EXPECT_THAT(fetched.out, HasSubstr("late options"));
+}
+
 TEST_F(CliTest, AnUnknownRecipientExitsTwoWithAClearMessage) {
   const std::string alice = registered(alice_home_);
   const std::string nobody = phone_number(9'999'999);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -216,6 +217,7 @@ TEST_F(LifecycleTest, LogsHoldNoCodesKeysOrMessageContent) {
 
   const std::string log = stop_server();
   ASSERT_NE(log.find("registered"), std::string::npos) << log;  // the log is not empty
+  EXPECT_NE(log.find(alice.phone), std::string::npos) << "the log should name the account";
   for (const User* user : {&alice, &bob}) {
     EXPECT_FALSE(contains_number(log, user->code)) << "the code of " << user->phone << " is logged";
     for (const std::string& line : pem_body_lines(user->key.public_key().pem())) {
@@ -232,6 +234,22 @@ TEST_F(LifecycleTest, LogsHoldNoCodesKeysOrMessageContent) {
   for (const std::string* member : {&wire.ciphertext, &wire.mac, &wire.wrapped_aes_key, &wire.salt}) {
     EXPECT_EQ(log.find(member->substr(0, 16)), std::string::npos) << "envelope bytes are logged";
   }
+}
+
+TEST_F(LifecycleTest, AConfigFileSetsTheOptions) {
+  // Every option can come from --config (key = value, names as the long options).
+  const test::TempDir dir("shido-config");
+  const std::string config = dir.path() + "/server.conf";
+  {
+    std::ofstream file(config);
+    file << "max-connections = 1\nlog-level = debug\n";
+  }
+  start({"--config", config});
+  ProtocolClient first = connect_to(server());
+  must(first.hello(), "hello");
+  ProtocolClient second = connect_to(server());
+  EXPECT_EQ(code_of(must(second.receive(), "receive")), 128);  // the file's cap of 1
+  EXPECT_NE(server().log().find("DEBUG"), std::string::npos);    // the file's log level
 }
 
 }  // namespace
