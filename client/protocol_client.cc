@@ -44,7 +44,7 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
   FrameLimits limits;
   limits.idle_timeout = timeout_ + extra_wait;
   limits.frame_timeout = timeout_;
-  auto frame = read_frame(fd_.get(), limits);
+  auto frame = reader_.next(limits);
   if (!frame.ok()) {
     if (frame.error().code == Errc::kConnectionClosed) return network_error("the server closed the connection");
     if (frame.error().code == Errc::kIdleTimeout) return network_error("the server did not answer in time");
@@ -73,9 +73,9 @@ ClientResult<T> ProtocolClient::expect(const Json& reply) {
 }
 
 template <class T>
-ClientResult<T> ProtocolClient::call(const Json& request, std::chrono::milliseconds extra_wait) {
+ClientResult<T> ProtocolClient::call(const Json& request) {
   if (auto sent = send(request); !sent.ok()) return sent.error();
-  auto reply = receive(extra_wait);
+  auto reply = receive();
   if (!reply.ok()) return reply.error();
   return expect<T>(reply.value());
 }
@@ -128,25 +128,46 @@ ClientResult<std::string> ProtocolClient::send_envelope(const std::string& recip
 }
 
 ClientResult<std::vector<WaitingMessage>> ProtocolClient::fetch(int max, int wait_seconds) {
-  auto approved = call<WaitingApproved>(CheckWaitingMessages{max, wait_seconds}.to_json(),
-                                        std::chrono::seconds(wait_seconds));
+  if (auto sent = send(CheckWaitingMessages{max, wait_seconds}.to_json()); !sent.ok()) return sent.error();
+  return receive_waiting(max, wait_seconds);
+}
+
+ClientResult<AckOk> ProtocolClient::ack(const std::vector<std::string>& ids) {
+  return call<AckOk>(AckMessages{ids}.to_json());
+}
+
+ClientResult<std::vector<WaitingMessage>> ProtocolClient::ack_and_fetch(const std::vector<std::string>& ids,
+                                                                        int max, int wait_seconds) {
+  // Both requests in one write: the server reads them with one recv and answers in order.
+  std::string requests;
+  append_frame(requests, dump_json(AckMessages{ids}.to_json()));
+  append_frame(requests, dump_json(CheckWaitingMessages{max, wait_seconds}.to_json()));
+  if (auto written = write_all(fd_.get(), requests); !written.ok()) {
+    return network_error("connection lost: " + written.error().message);
+  }
+  auto acked = receive();
+  if (!acked.ok()) return acked.error();
+  if (auto ok = expect<AckOk>(acked.value()); !ok.ok()) return ok.error();
+  return receive_waiting(max, wait_seconds);
+}
+
+ClientResult<std::vector<WaitingMessage>> ProtocolClient::receive_waiting(int max, int wait_seconds) {
+  auto reply = receive(std::chrono::seconds(wait_seconds));
+  if (!reply.ok()) return reply.error();
+  auto approved = expect<WaitingApproved>(reply.value());
   if (!approved.ok()) return approved.error();
   if (approved.value().count < 0 || approved.value().count > max) {
     return protocol_error("the server announced an impossible message count");
   }
   std::vector<WaitingMessage> messages;
   for (int i = 0; i < approved.value().count; ++i) {
-    auto reply = receive();
-    if (!reply.ok()) return reply.error();
-    auto message = expect<WaitingMessage>(reply.value());
+    auto frame = receive();
+    if (!frame.ok()) return frame.error();
+    auto message = expect<WaitingMessage>(frame.value());
     if (!message.ok()) return message.error();
     messages.push_back(std::move(message).value());
   }
   return messages;
-}
-
-ClientResult<AckOk> ProtocolClient::ack(const std::vector<std::string>& ids) {
-  return call<AckOk>(AckMessages{ids}.to_json());
 }
 
 void ProtocolClient::bye() { (void)send(Bye{}.to_json()); }

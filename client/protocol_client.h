@@ -66,6 +66,10 @@ class ProtocolClient {
   ClientResult<std::vector<WaitingMessage>> fetch(int max, int wait_seconds);
   // 120 -> 121.
   ClientResult<AckOk> ack(const std::vector<std::string>& ids);
+  // 120 and 202 in one write -> 121, 112 + 119s: acknowledges a batch and asks for the
+  // next with one round trip. A refused ack fails the call before the fetch is read.
+  ClientResult<std::vector<WaitingMessage>> ack_and_fetch(const std::vector<std::string>& ids, int max,
+                                                          int wait_seconds);
   // 199: the server closes the connection.
   void bye();
 
@@ -73,18 +77,23 @@ class ProtocolClient {
   ClientResult<Done> send(const Json& request);
   ClientResult<Json> receive(std::chrono::milliseconds extra_wait = std::chrono::milliseconds(0));
 
+  // For writing raw frames (tests, pipelining) and for closing; replies are read with
+  // receive(), which buffers what the socket holds.
   int fd() const { return fd_.get(); }
 
  private:
   ProtocolClient(UniqueFd fd, std::chrono::milliseconds timeout)
-      : fd_(std::move(fd)), timeout_(timeout) {}
+      : fd_(std::move(fd)), reader_(fd_.get()), timeout_(timeout) {}
   // Sends request and reads one reply of type T; an error reply becomes kRefused.
   template <class T>
-  ClientResult<T> call(const Json& request, std::chrono::milliseconds extra_wait = {});
+  ClientResult<T> call(const Json& request);
   template <class T>
   ClientResult<T> expect(const Json& reply);
+  // Reads 112 and the 119s it announces (at most max).
+  ClientResult<std::vector<WaitingMessage>> receive_waiting(int max, int wait_seconds);
 
   UniqueFd fd_;
+  FrameReader reader_;  // reads fd_; a fetch's 1 + count frames mostly come in one recv
   std::chrono::milliseconds timeout_;
 };
 

@@ -11,20 +11,33 @@
 namespace shido::server {
 namespace {
 
-// Writes replies to the socket; after the first failure it stops trying.
+// Collects the replies to one request and writes them with one system call: a fetch
+// answers with 1 + count frames. Past kFlushAt bytes it writes at once, so a large fetch
+// never sits whole in memory. After the first failure it stops trying.
 class SocketSink final : public ReplySink {
  public:
   explicit SocketSink(int fd) : fd_(fd) {}
   Status send(const Json& reply) override {
     if (broken_) return Error{Errc::kIo, "connection already broken"};
-    Status written = write_frame(fd_, dump_json(reply));
+    append_frame(pending_, dump_json(reply));
+    return pending_.size() >= kFlushAt ? flush() : Status{};
+  }
+  // Writes what the replies so far left in the buffer.
+  Status flush() {
+    if (broken_) return Error{Errc::kIo, "connection already broken"};
+    if (pending_.empty()) return {};
+    Status written = write_all(fd_, pending_);
+    pending_.clear();
+    if (pending_.capacity() > kFlushAt) std::string().swap(pending_);
     if (!written.ok()) broken_ = true;
     return written;
   }
   bool broken() const { return broken_; }
 
  private:
+  static constexpr std::size_t kFlushAt = 64 * 1024;
   int fd_;
+  std::string pending_;
   bool broken_ = false;
 };
 
@@ -58,14 +71,16 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
   try {
     Session session(context, peer);
     SocketSink sink(fd);
+    FrameReader reader(fd);
     logger.log(LogLevel::kDebug, peer, "", "connected");
     for (;;) {
-      auto frame = read_frame(fd, limits);
+      auto frame = reader.next(limits);
       if (!frame.ok()) {
         const Errc error = frame.error().code;
         if (error == Errc::kFrameTooLarge || error == Errc::kFrameEmpty) {
           logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
           (void)sink.send(error_json(Code::kFrameTooLarge, frame.error().message));
+          (void)sink.flush();
           half_close_and_drain(fd, kLinger);
         } else if (error != Errc::kConnectionClosed) {
           logger.log(LogLevel::kInfo, peer, session.phone(), "closing: " + frame.error().message);
@@ -75,6 +90,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
       auto request = parse_frame_json(frame.value());
       if (!request.ok()) {
         (void)sink.send(error_json(Code::kBadRequest, request.error().message));
+        if (!sink.flush().ok()) break;
         continue;
       }
       After after = After::kContinue;
@@ -85,6 +101,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
         logger.log(LogLevel::kError, peer, session.phone(), std::string("request failed: ") + error.what());
         (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
       }
+      (void)sink.flush();
       if (after == After::kClose || sink.broken()) break;
     }
     logger.log(LogLevel::kDebug, peer, session.phone(), "disconnected");

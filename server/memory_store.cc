@@ -105,7 +105,7 @@ class MemoryStore final : public Store {
     // The id is drawn outside the lock: random, so ids stay unique across restarts too
     // (clients drop duplicates by id).
     message.id = to_hex(random_bytes(16));
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (users_.find(recipient) == users_.end()) return PutResult::kNoSuchUser;
     Mailbox& box = mailboxes_[recipient];
     if (box.messages.size() >= limits_.mailbox_max_messages ||
@@ -118,6 +118,9 @@ class MemoryStore final : public Store {
     box.bytes += message.ciphertext_size;
     box.by_id.emplace(message.id, order);
     box.messages.emplace(order, std::make_shared<const StoredMessage>(std::move(message)));
+    // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on
+    // it again. The mailbox outlives this: mailboxes are never erased.
+    lock.unlock();
     box.arrived.notify_all();
     return PutResult::kStored;
   }

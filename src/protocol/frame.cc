@@ -66,21 +66,28 @@ ReadOutcome wait_readable(int fd, const Deadline& deadline) {
   }
 }
 
-// Reads exactly size bytes into out before the deadline.
-ReadOutcome read_exact(int fd, char* out, std::size_t size, const Deadline& deadline) {
-  std::size_t got = 0;
-  while (got < size) {
+// The most one recv takes.
+constexpr std::size_t kChunk = 64 * 1024;
+// A reader with nothing buffered keeps at most this much memory between frames.
+constexpr std::size_t kKeptCapacity = 16 * 1024;
+
+// Waits for fd to be readable and appends what one recv gives, at most `room` bytes, to
+// buffer. Only what arrives is stored, so memory follows the bytes the peer really sent.
+
+ReadOutcome receive_some(int fd, std::string& buffer, std::size_t room, const Deadline& deadline) {
+  char chunk[kChunk];
+  for (;;) {
     const ReadOutcome ready = wait_readable(fd, deadline);
     if (ready.status != ReadStatus::kDone) return ready;
-    const ssize_t n = recv(fd, out + got, size - got, 0);
+    const ssize_t n = recv(fd, chunk, std::min(room, kChunk), 0);
     if (n == 0) return {ReadStatus::kEof};
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       return {ReadStatus::kIo, errno};
     }
-    got += static_cast<std::size_t>(n);
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    return {ReadStatus::kDone};
   }
-  return {ReadStatus::kDone};
 }
 
 Error io_error(const char* what, int err) {
@@ -116,28 +123,31 @@ Status wait_writable(int fd) {
 
 }  // namespace
 
-std::string encode_frame(std::string_view payload) {
+void append_frame(std::string& out, std::string_view payload) {
   if (payload.size() > std::numeric_limits<std::uint32_t>::max()) {
     throw std::length_error("frame payload longer than 4 GiB - 1");
   }
   const auto size = static_cast<std::uint32_t>(payload.size());
+  out.reserve(out.size() + kHeaderSize + payload.size());
+  out.push_back(static_cast<char>(size >> 24 & 0xff));
+  out.push_back(static_cast<char>(size >> 16 & 0xff));
+  out.push_back(static_cast<char>(size >> 8 & 0xff));
+  out.push_back(static_cast<char>(size & 0xff));
+  out.append(payload);
+}
+
+std::string encode_frame(std::string_view payload) {
   std::string frame;
-  frame.reserve(kHeaderSize + payload.size());
-  frame.push_back(static_cast<char>(size >> 24 & 0xff));
-  frame.push_back(static_cast<char>(size >> 16 & 0xff));
-  frame.push_back(static_cast<char>(size >> 8 & 0xff));
-  frame.push_back(static_cast<char>(size & 0xff));
-  frame.append(payload);
+  append_frame(frame, payload);
   return frame;
 }
 
-Status write_frame(int fd, std::string_view payload) {
+Status write_all(int fd, std::string_view bytes) {
   if (fd < 0) return io_error("writing a frame", EBADF);
-  const std::string frame = encode_frame(payload);
   std::size_t sent = 0;
-  while (sent < frame.size()) {
+  while (sent < bytes.size()) {
     // MSG_NOSIGNAL: a vanished peer is an EPIPE error here, not a SIGPIPE that kills us.
-    const ssize_t n = send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n >= 0) {
       sent += static_cast<std::size_t>(n);
       continue;
@@ -155,14 +165,26 @@ Status write_frame(int fd, std::string_view payload) {
   return {};
 }
 
-Result<std::string> read_frame(int fd, const FrameLimits& limits) {
+Status write_frame(int fd, std::string_view payload) {
+  if (fd < 0) return io_error("writing a frame", EBADF);
+  return write_all(fd, encode_frame(payload));
+}
+
+Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // poll() ignores a negative descriptor, so without this check we would wait for ever.
-  if (fd < 0) return io_error("reading a frame", EBADF);
-  unsigned char header[kHeaderSize];
-  char* header_chars = reinterpret_cast<char*>(header);
+  if (fd_ < 0) return io_error("reading a frame", EBADF);
+  // Receives until `wanted` bytes are buffered; without read-ahead never past them.
+  auto fill = [&](std::size_t wanted, const Deadline& deadline) {
+    while (buffered() < wanted) {
+      const std::size_t room = read_ahead_ == ReadAhead::kYes ? kChunk : wanted - buffered();
+      const ReadOutcome got = receive_some(fd_, buffer_, room, deadline);
+      if (got.status != ReadStatus::kDone) return got;
+    }
+    return ReadOutcome{ReadStatus::kDone};
+  };
 
   // The first byte: waiting for it is idle time, and EOF here is an orderly close.
-  const ReadOutcome first = read_exact(fd, header_chars, 1, deadline_after(limits.idle_timeout));
+  const ReadOutcome first = fill(1, deadline_after(limits.idle_timeout));
   switch (first.status) {
     case ReadStatus::kDone:
       break;
@@ -177,29 +199,40 @@ Result<std::string> read_frame(int fd, const FrameLimits& limits) {
 
   // From the first byte on, the whole frame shares one deadline.
   const Deadline frame_deadline = deadline_after(limits.frame_timeout);
-  const ReadOutcome rest = read_exact(fd, header_chars + 1, kHeaderSize - 1, frame_deadline);
-  if (rest.status != ReadStatus::kDone) return inside_frame_error(rest, limits.frame_timeout);
+  const ReadOutcome header = fill(kHeaderSize, frame_deadline);
+  if (header.status != ReadStatus::kDone) return inside_frame_error(header, limits.frame_timeout);
 
-  const std::uint32_t size = decode_length(header);
+  const std::uint32_t size = decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
   if (size == 0) return Error{Errc::kFrameEmpty, "the frame is empty (length 0)"};
-  // Refused before anything is allocated or read: the length is the peer's word.
+  // Refused before the payload is read: the length is the peer's word.
   if (size > limits.max_size) {
     return Error{Errc::kFrameTooLarge, "the frame announces " + std::to_string(size) +
                                            " bytes, more than the limit of " +
                                            std::to_string(limits.max_size)};
   }
+  const ReadOutcome body = fill(kHeaderSize + size, frame_deadline);
+  if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
 
-  // The buffer grows as bytes arrive, so a peer that announces a megabyte and sends a
-  // byte holds a few kilobytes of our memory, not the megabyte.
-  constexpr std::size_t kChunk = 64 * 1024;
-  std::string payload;
-  while (payload.size() < size) {
-    const std::size_t done = payload.size();
-    payload.resize(std::min<std::size_t>(size, std::max(kChunk, 2 * done)));
-    const ReadOutcome body = read_exact(fd, payload.data() + done, payload.size() - done, frame_deadline);
-    if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
+  std::string payload = buffer_.substr(start_ + kHeaderSize, size);
+  start_ += kHeaderSize + size;
+  if (start_ == buffer_.size()) {
+    // Nothing left over: start again at the front, and give back a big buffer so that an
+    // idle connection holds little memory.
+    start_ = 0;
+    if (buffer_.capacity() > kKeptCapacity) {
+      std::string().swap(buffer_);
+    } else {
+      buffer_.clear();
+    }
+  } else if (start_ >= kChunk) {
+    buffer_.erase(0, start_);  // keep what is left at the front, copied once
+    start_ = 0;
   }
   return payload;
+}
+
+Result<std::string> read_frame(int fd, const FrameLimits& limits) {
+  return FrameReader(fd, FrameReader::ReadAhead::kNo).next(limits);
 }
 
 }  // namespace shido

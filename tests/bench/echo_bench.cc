@@ -56,8 +56,9 @@ class EchoServer {
       int one = 1;
       ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       threads_.emplace_back([fd = std::move(fd)] {
+        FrameReader reader(fd.get());  // as shido-server reads
         for (;;) {
-          auto frame = read_frame(fd.get());
+          auto frame = reader.next();
           if (!frame.ok() || !write_frame(fd.get(), frame.value()).ok()) return;
         }
       });
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       const int fd = connections[static_cast<std::size_t>(c)].get();
+      FrameReader reader(fd);  // as shido's clients read
       std::deque<std::int64_t> in_flight;
       std::vector<std::int64_t> mine;
       int next = 0;
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
           if (!write_frame(fd, frame).ok()) return;
           ++next;
         }
-        auto reply = read_frame(fd);
+        auto reply = reader.next();
         if (!reply.ok() || reply.value().size() != frame.size()) return;
         mine.push_back(now_ns() - in_flight.front());
         in_flight.pop_front();

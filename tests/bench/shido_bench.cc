@@ -233,11 +233,12 @@ int run(Options options) {
     receiver_threads.emplace_back([&, u] {
       ProtocolClient& client = *receivers[u];
       std::vector<std::int64_t> delivery;
+      std::vector<std::string> ids;  // of the last batch, acknowledged with the next fetch
       while (!done) {
-        auto batch = client.fetch(500, 1);
+        auto batch = ids.empty() ? client.fetch(500, 1) : client.ack_and_fetch(ids, 500, 1);
         if (!batch.ok()) fail("fetch: " + batch.error().message);
+        ids.clear();
         const std::int64_t arrived = now_ns();
-        std::vector<std::string> ids;
         for (const WaitingMessage& message : batch.value()) {
           ids.push_back(message.message_id);
           const int tag = relay ? tag_by_mac_of(message) : tag_by_body_of(message, users[u]);
@@ -252,8 +253,8 @@ int run(Options options) {
           delivery.push_back(arrived - sent_at[static_cast<std::size_t>(tag)].load());
           received += 1;
         }
-        if (!ids.empty()) must(client.ack(ids), "ack");
       }
+      if (!ids.empty()) must(client.ack(ids), "ack");
       std::lock_guard lock(samples_mutex);
       results.delivery_ns.insert(results.delivery_ns.end(), delivery.begin(), delivery.end());
     });

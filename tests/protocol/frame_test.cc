@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "shido/net/socket.h"
 
@@ -239,6 +240,124 @@ TEST(FrameTest, OneMebibyteFrameOnNonBlockingSockets) {
     ASSERT_EQ(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
   }
   round_trip_large(pair);
+}
+
+// FrameReader with read-ahead: one recv may hold several frames, or a frame and a part.
+
+TEST(FrameReaderTest, FramesThatArriveTogetherComeOutInOrder) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), encode_frame("one") + encode_frame("two") + encode_frame("3"));
+  FrameReader reader(pair.b.get());
+  auto first = reader.next();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first.value(), "one");
+  EXPECT_EQ(reader.buffered(), 2 * 4 + 4u);  // the other two came with the first recv
+  for (std::string_view expected : {"two", "3"}) {
+    auto read = reader.next(FrameLimits{.idle_timeout = milliseconds(50)});
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_EQ(read.value(), expected);
+  }
+  EXPECT_EQ(reader.buffered(), 0u);
+  expect_error(reader.next(FrameLimits{.idle_timeout = milliseconds(50)}), Errc::kIdleTimeout);
+}
+
+TEST(FrameReaderTest, APartOfTheNextFrameWaitsForItsRest) {
+  SocketPair pair = socket_pair();
+  const std::string second = encode_frame("second frame");
+  send_raw(pair.a.get(), encode_frame("first") + second.substr(0, 6));
+  FrameReader reader(pair.b.get());
+  auto first = reader.next();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first.value(), "first");
+  EXPECT_EQ(reader.buffered(), 6u);
+  send_raw(pair.a.get(), second.substr(6));
+  auto read = reader.next();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value(), "second frame");
+}
+
+TEST(FrameReaderTest, ABufferedPartThatIsNeverFinishedTimesOut) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), encode_frame("whole") + header(100) + "part");
+  FrameReader reader(pair.b.get());
+  ASSERT_TRUE(reader.next().ok());
+  // The rest never comes: the frame deadline applies although no recv is waiting for a
+  // first byte.
+  expect_error(reader.next(FrameLimits{.idle_timeout = milliseconds(5000), .frame_timeout = milliseconds(100)}),
+               Errc::kFrameTimeout);
+}
+
+TEST(FrameReaderTest, ABufferedPartThenEofIsTruncated) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), encode_frame("whole") + std::string("\0\0", 2));
+  pair.a.reset();
+  FrameReader reader(pair.b.get());
+  ASSERT_TRUE(reader.next().ok());
+  expect_error(reader.next(), Errc::kFrameTruncated);
+}
+
+TEST(FrameReaderTest, AnOversizedFrameBehindAGoodOneIsRefused) {
+  SocketPair pair = socket_pair();
+  send_raw(pair.a.get(), encode_frame("fine") + header(17) + std::string(17, 'z'));
+  FrameReader reader(pair.b.get());
+  auto first = reader.next(FrameLimits{.max_size = 16});
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first.value(), "fine");
+  expect_error(reader.next(FrameLimits{.max_size = 16}), Errc::kFrameTooLarge);
+}
+
+TEST(FrameReaderTest, ManyPipelinedFramesOfManySizesArriveIntact) {
+  // More bytes than one recv takes, written while the reader reads: frames straddle every
+  // kind of boundary.
+  SocketPair pair = socket_pair();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 400; ++i) payloads.push_back(std::string(1 + (i * 7919) % 3000, static_cast<char>('a' + i % 26)));
+  std::string stream;
+  for (const std::string& payload : payloads) append_frame(stream, payload);
+  Status written;
+  std::thread writer([&] { written = write_all(pair.a.get(), stream); });
+  FrameReader reader(pair.b.get());
+  std::vector<std::string> got;
+  while (got.size() < payloads.size()) {
+    auto read = reader.next(FrameLimits{.frame_timeout = milliseconds(30000)});
+    if (!read.ok()) {
+      ADD_FAILURE() << "frame " << got.size() << ": " << read.error().message;
+      break;
+    }
+    got.push_back(std::move(read).value());
+  }
+  pair.b.reset();  // frees the writer should the reader have stopped early
+  writer.join();
+  EXPECT_TRUE(written.ok());
+  EXPECT_TRUE(got == payloads);
+  EXPECT_EQ(reader.buffered(), 0u);
+}
+
+TEST(FrameReaderTest, OneMebibyteFrameAmongSmallOnes) {
+  SocketPair pair = socket_pair();
+  const std::string big = big_payload();
+  std::string stream = encode_frame("before");
+  append_frame(stream, big);
+  append_frame(stream, "after");
+  Status written;
+  std::thread writer([&] { written = write_all(pair.a.get(), stream); });
+  FrameReader reader(pair.b.get());
+  const FrameLimits limits{.frame_timeout = milliseconds(30000)};
+  auto before = reader.next(limits);
+  auto middle = reader.next(limits);
+  auto after = reader.next(limits);
+  pair.b.reset();  // frees the writer should the reader have stopped early
+  writer.join();
+  ASSERT_TRUE(before.ok() && middle.ok() && after.ok());
+  EXPECT_EQ(before.value(), "before");
+  EXPECT_TRUE(middle.value() == big);
+  EXPECT_EQ(after.value(), "after");
+}
+
+TEST(FrameReaderTest, AppendFrameMatchesEncodeFrame) {
+  std::string out = "x";
+  append_frame(out, "abc");
+  EXPECT_EQ(out, "x" + encode_frame("abc"));
 }
 
 }  // namespace

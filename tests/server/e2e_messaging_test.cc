@@ -97,6 +97,25 @@ TEST_F(MessagingTest, UnacknowledgedMessagesComeAgainOnTheNextConnection) {
   EXPECT_EQ(must(alice.fetch(100, 0), "fetch").size(), 1u);
 }
 
+TEST_F(MessagingTest, AckAndFetchInOneWriteAcknowledgesFirst) {
+  ProtocolClient alice = login(server(), alice_);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(send_text(alice, alice_, bob_, "message " + std::to_string(i)));
+  ProtocolClient bob = login(server(), bob_);
+  const auto first = must(bob.fetch(2, 0), "fetch");
+  ASSERT_EQ(first.size(), 2u);
+  // 120 and 202 travel together; the server answers the ack before it looks for messages.
+  const auto rest = must(bob.ack_and_fetch({first[0].message_id, first[1].message_id}, 10, 0), "ack_and_fetch");
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].message_id, ids[2]);
+  EXPECT_EQ(rest[0].remaining_messages, 0);
+  EXPECT_EQ(open_body(bob_, rest[0]), "message 2");
+  // The last one was fetched, not acknowledged: it comes again.
+  const auto again = must(bob.fetch(10, 0), "fetch");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].message_id, ids[2]);
+}
+
 TEST_F(MessagingTest, LongPollReturnsWhenAnotherClientSends) {
   // The reply must come within this bound; the poll itself asks for 60 s.
   ProtocolClient bob = login(server(), bob_, std::chrono::seconds(20));

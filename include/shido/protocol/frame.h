@@ -24,14 +24,49 @@ struct FrameLimits {
 // The 4-byte header followed by payload. Throws std::length_error above 4 GiB - 1.
 std::string encode_frame(std::string_view payload);
 
-// Writes one frame to fd, retrying short writes and EINTR. Fails with kIo (the peer went
-// away, or another error). Never raises SIGPIPE.
+// Appends the frame of payload to out (several frames can then go out in one write).
+// Throws std::length_error above 4 GiB - 1.
+void append_frame(std::string& out, std::string_view payload);
+
+// Writes bytes (whole frames, from encode_frame or append_frame) to fd, retrying short
+// writes and EINTR. Fails with kIo (the peer went away, or stopped reading for longer than
+// the socket's send timeout, or another error). Never raises SIGPIPE.
+Status write_all(int fd, std::string_view bytes);
+
+// Writes one frame to fd: write_all(fd, encode_frame(payload)).
 Status write_frame(int fd, std::string_view payload);
 
-// Reads one frame from fd (a blocking or non-blocking socket). Errors, each distinct:
-// kConnectionClosed (orderly EOF before a frame began), kIdleTimeout, kFrameEmpty (L = 0),
-// kFrameTooLarge (L > max_size; the payload is not read), kFrameTruncated (EOF inside a
-// frame), kFrameTimeout, kIo.
+// Reads frames from one socket. Errors of next(), each distinct: kConnectionClosed
+// (orderly EOF before a frame began), kIdleTimeout (no byte of a frame within
+// idle_timeout), kFrameEmpty (L = 0), kFrameTooLarge (L > max_size; refused as soon as the
+// header is in), kFrameTruncated (EOF inside a frame), kFrameTimeout (the frame not whole
+// within frame_timeout of its first byte, or of the call when that byte was already
+// buffered), kIo. After an error the stream is out of step: close it.
+//
+// With read-ahead a recv takes whatever the socket holds (up to 64 KiB), so frames that
+// arrive together cost one system call, not six. Such a reader must then read every frame
+// of the socket: what it buffered is no longer in the socket. Without read-ahead it never
+// reads a byte past the frame it returns. Either way its memory grows only as bytes arrive:
+// a peer announcing a megabyte and sending a byte costs a few kilobytes.
+class FrameReader {
+ public:
+  enum class ReadAhead { kNo, kYes };
+  explicit FrameReader(int fd, ReadAhead read_ahead = ReadAhead::kYes) : fd_(fd), read_ahead_(read_ahead) {}
+
+  Result<std::string> next(const FrameLimits& limits = {});
+
+  // Bytes received and not yet returned as a frame.
+  std::size_t buffered() const { return buffer_.size() - start_; }
+
+ private:
+  int fd_;
+  ReadAhead read_ahead_;
+  std::string buffer_;     // buffer_[start_, size) is what has not been returned yet
+  std::size_t start_ = 0;
+};
+
+// Reads one frame from fd (a blocking or non-blocking socket) and not a byte more: for
+// sockets read one frame at a time by different code. Errors as FrameReader::next.
 Result<std::string> read_frame(int fd, const FrameLimits& limits = {});
 
 }  // namespace shido
