@@ -66,26 +66,26 @@ ReadOutcome wait_readable(int fd, const Deadline& deadline) {
   }
 }
 
-// The most one recv takes.
+// The most one recv takes: memory grows by at most this much beyond what has arrived.
 constexpr std::size_t kChunk = 64 * 1024;
-// A reader with nothing buffered keeps at most this much memory between frames.
-constexpr std::size_t kKeptCapacity = 16 * 1024;
+// With read-ahead a recv asks for at least this much: a dozen small pipelined frames.
+constexpr std::size_t kReadAhead = 8 * 1024;
 
-// Waits for fd to be readable and appends what one recv gives, at most `room` bytes, to
-// buffer. Only what arrives is stored, so memory follows the bytes the peer really sent.
-
+// Waits for fd to be readable and receives at most `room` bytes straight onto the end of
+// buffer, which keeps only what arrived.
 ReadOutcome receive_some(int fd, std::string& buffer, std::size_t room, const Deadline& deadline) {
-  char chunk[kChunk];
   for (;;) {
     const ReadOutcome ready = wait_readable(fd, deadline);
     if (ready.status != ReadStatus::kDone) return ready;
-    const ssize_t n = recv(fd, chunk, std::min(room, kChunk), 0);
+    const std::size_t old_size = buffer.size();
+    buffer.resize(old_size + room);
+    const ssize_t n = recv(fd, buffer.data() + old_size, room, 0);
+    buffer.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
     if (n == 0) return {ReadStatus::kEof};
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       return {ReadStatus::kIo, errno};
     }
-    buffer.append(chunk, static_cast<std::size_t>(n));
     return {ReadStatus::kDone};
   }
 }
@@ -176,7 +176,9 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // Receives until `wanted` bytes are buffered; without read-ahead never past them.
   auto fill = [&](std::size_t wanted, const Deadline& deadline) {
     while (buffered() < wanted) {
-      const std::size_t room = read_ahead_ == ReadAhead::kYes ? kChunk : wanted - buffered();
+      const std::size_t missing = wanted - buffered();
+      const std::size_t room =
+          std::min(kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
       const ReadOutcome got = receive_some(fd_, buffer_, room, deadline);
       if (got.status != ReadStatus::kDone) return got;
     }
@@ -216,14 +218,9 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   std::string payload = buffer_.substr(start_ + kHeaderSize, size);
   start_ += kHeaderSize + size;
   if (start_ == buffer_.size()) {
-    // Nothing left over: start again at the front, and give back a big buffer so that an
-    // idle connection holds little memory.
+    // Nothing left over: an idle connection holds no buffer while it waits.
+    std::string().swap(buffer_);
     start_ = 0;
-    if (buffer_.capacity() > kKeptCapacity) {
-      std::string().swap(buffer_);
-    } else {
-      buffer_.clear();
-    }
   } else if (start_ >= kChunk) {
     buffer_.erase(0, start_);  // keep what is left at the front, copied once
     start_ = 0;

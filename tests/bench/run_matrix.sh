@@ -12,7 +12,8 @@ server="$build/server/shido-server"
 for clients in 1 4 16 64; do
   for window in 1 16; do
     for run in $(seq "$runs"); do
-      "$echo_bench" --clients "$clients" --messages 1000 --size 256 --window "$window" --json |
+      # The echo runs ten times as many frames: at 1,000 it is over in a tenth of a second.
+      "$echo_bench" --clients "$clients" --messages 10000 --size 256 --window "$window" --json |
         sed 's/^{/{"tool":"echo",/'
       for mode in relay e2e; do
         "$bench" --spawn "$server" --users 200 --clients "$clients" --messages 1000 --size 256 \
@@ -25,6 +26,6 @@ done
 for run in $(seq "$runs"); do
   for idle in 0 2000; do
     "$bench" --spawn "$server" --users 200 --clients 16 --messages 1000 --size 256 --window 1 \
-      --mode relay --idle "$idle" --json | sed 's/^{/{"tool":"shido",/'
+      --mode relay --idle "$idle" --json | sed 's/^{/{"tool":"shido","set":"idle",/'
   done
 done

@@ -9,7 +9,7 @@ from collections import defaultdict
 runs = [json.loads(line) for line in sys.stdin if line.startswith("{")]
 groups = defaultdict(list)
 for r in runs:
-    key = (r["tool"], r.get("mode", "echo"), r["clients"], r["window"], r.get("idle", 0))
+    key = (r.get("set", "matrix"), r["tool"], r.get("mode", "echo"), r["clients"], r["window"], r.get("idle", 0))
     groups[key].append(r)
 
 def med(rows, field):
@@ -19,9 +19,9 @@ print("| C | window | echo msg/s | relay msg/s | relay / echo | e2e msg/s | rela
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for clients in (1, 4, 16, 64):
     for window in (1, 16):
-        echo = groups.get(("echo", "echo", clients, window, 0))
-        relay = groups.get(("shido", "relay", clients, window, 0))
-        e2e = groups.get(("shido", "e2e", clients, window, 0))
+        echo = groups.get(("matrix", "echo", "echo", clients, window, 0))
+        relay = groups.get(("matrix", "shido", "relay", clients, window, 0))
+        e2e = groups.get(("matrix", "shido", "e2e", clients, window, 0))
         if not (echo and relay and e2e):
             continue
         bad = sum(r["lost"] + r["duplicated"] + r["failed_auth"] for r in relay + e2e)
@@ -30,8 +30,9 @@ for clients in (1, 4, 16, 64):
               f"{med(relay,'store_p50_ms'):.2f} / {med(relay,'store_p99_ms'):.2f} | {med(e2e,'store_p99_ms'):.2f} | "
               f"{med(e2e,'delivery_p99_ms'):.1f} | {max(r['server_peak_rss_bytes'] for r in relay+e2e)/2**20:.0f} | {bad} |")
 print()
+# The idle comparison pairs the runs of its own set, taken one after the other.
 for idle in (0, 2000):
-    rows = groups.get(("shido", "relay", 16, 1, idle))
+    rows = groups.get(("idle", "shido", "relay", 16, 1, idle))
     if rows:
         print(f"idle {idle}: relay C=16 window 1: {med(rows,'messages_per_second'):,.0f} msg/s, store p99 "
               f"{med(rows,'store_p99_ms'):.2f} ms, delivery p99 {med(rows,'delivery_p99_ms'):.1f} ms, "

@@ -43,11 +43,12 @@ Status write_frame(int fd, std::string_view payload);
 // within frame_timeout of its first byte, or of the call when that byte was already
 // buffered), kIo. After an error the stream is out of step: close it.
 //
-// With read-ahead a recv takes whatever the socket holds (up to 64 KiB), so frames that
+// With read-ahead a recv takes what the socket holds (8 to 64 KiB), so frames that
 // arrive together cost one system call, not six. Such a reader must then read every frame
 // of the socket: what it buffered is no longer in the socket. Without read-ahead it never
-// reads a byte past the frame it returns. Either way its memory grows only as bytes arrive:
-// a peer announcing a megabyte and sending a byte costs a few kilobytes.
+// reads a byte past the frame it returns. Either way its memory follows the bytes that
+// arrived (a peer announcing a megabyte and sending a byte costs at most 64 KiB), and a
+// reader with nothing buffered holds no memory.
 class FrameReader {
  public:
   enum class ReadAhead { kNo, kYes };
