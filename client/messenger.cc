@@ -6,25 +6,20 @@
 namespace shido::client {
 namespace {
 
-ClientError failure(Failure kind, std::string message) {
-  ClientError error;
-  error.kind = kind;
-  error.message = std::move(message);
-  return error;
-}
-
 ClientError local_error(const Error& error) {
   // A key file others can read is a security matter; anything else local is refused use.
-  if (error.code == Errc::kInvalidKey) return failure(Failure::kSecurity, error.message);
-  return failure(Failure::kRefused, error.message);
+  if (error.code == Errc::kInvalidKey) return client_failure(Failure::kSecurity, error.message);
+  return client_failure(Failure::kRefused, error.message);
 }
 
 ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered) {
-  return failure(Failure::kSecurity,
-                 "THE SERVER KEY HAS CHANGED. Someone may be impersonating the server.\n"
-                 "  pinned:  " + pinned.fingerprint() + "\n  offered: " + offered.fingerprint() +
-                     "\nNothing was sent. If the server operator confirms a new key, move this account's\n"
-                     "directory away and register again.");
+  return client_failure(
+      Failure::kSecurity,
+      "THE SERVER KEY HAS CHANGED. Someone may be impersonating the server.\n"
+      "  pinned:  " +
+          pinned.fingerprint() + "\n  offered: " + offered.fingerprint() +
+          "\nNothing was sent. If the server operator confirms a new key, move this account's\n"
+          "directory away and register again.");
 }
 
 Json history_entry(const WaitingMessage& wire, const TextMessage& message) {
@@ -51,8 +46,9 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   // Checked before the server is asked, so a refusal costs none of the phone's codes.
   const auto accounts = Profile::list(request.home);
   if (std::find(accounts.begin(), accounts.end(), request.phone) != accounts.end()) {
-    return failure(Failure::kRefused, request.phone + " is already registered in " + request.home + "/" +
-                                          request.phone + "; move that directory away to register again");
+    return client_failure(Failure::kRefused, request.phone + " is already registered in " +
+                                                 request.home + "/" + request.phone +
+                                                 "; move that directory away to register again");
   }
   auto connection = ProtocolClient::connect(request.host, request.port);
   if (!connection.ok()) return connection.error();
@@ -60,8 +56,9 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   if (!greeting.ok()) return greeting.error();
   const PublicKey server_key = greeting.value().server_key;
   if (request.expected_fingerprint && *request.expected_fingerprint != server_key.fingerprint()) {
-    return failure(Failure::kSecurity, "the server key fingerprint is " + server_key.fingerprint() +
-                                           ", not the expected " + *request.expected_fingerprint);
+    return client_failure(Failure::kSecurity, "the server key fingerprint is " +
+                                                  server_key.fingerprint() + ", not the expected " +
+                                                  *request.expected_fingerprint);
   }
   auto sent = connection.value().request_code(request.phone, request.email);
   if (!sent.ok()) return sent.error();
@@ -76,7 +73,7 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   std::string retry_reason;
   for (int attempt = 0; attempt < tries; ++attempt) {
     auto typed = read_code(server_key.fingerprint(), retry_reason);
-    if (!typed) return failure(Failure::kRefused, "registration abandoned");
+    if (!typed) return client_failure(Failure::kRefused, "registration abandoned");
     SecretBytes code(as_bytes(*typed));
     auto registered = connection.value().register_key(key, greeting.value(), request.phone, code.view());
     if (registered.ok()) {
@@ -92,7 +89,7 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
     if (!greeting.ok()) return greeting.error();
     if (!(greeting.value().server_key == server_key)) return server_key_changed(server_key, greeting.value().server_key);
   }
-  return failure(Failure::kRefused, "registration failed");
+  return client_failure(Failure::kRefused, "registration failed");
 }
 
 ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::milliseconds timeout) {
@@ -100,7 +97,8 @@ ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::millise
   if (!code.ok()) {
     // A code file others can read is refused like such a key file: a security failure.
     if (code.error().code == Errc::kInvalidKey) return local_error(code.error());
-    return failure(Failure::kRefused, "the account " + profile.phone() + " has no code: " + code.error().message);
+    return client_failure(Failure::kRefused, "the account " + profile.phone() +
+                                                 " has no code: " + code.error().message);
   }
   auto connection = ProtocolClient::connect(profile.server().host, profile.server().port, timeout);
   if (!connection.ok()) return connection.error();
@@ -121,11 +119,12 @@ ClientResult<PublicKey> Messenger::contact_key(const std::string& phone) {
   if (!pinned) {
     if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
   } else if (!(pinned->key == key.value())) {
-    return failure(Failure::kSecurity,
-                   "THE KEY OF " + phone + " HAS CHANGED.\n  pinned:  " + pinned->key.fingerprint() +
-                       "\n  offered: " + key.value().fingerprint() +
-                       "\nNothing was sent. Check the new fingerprint with " + phone +
-                       ", then accept it (contacts --accept " + phone + ").");
+    return client_failure(Failure::kSecurity,
+                          "THE KEY OF " + phone +
+                              " HAS CHANGED.\n  pinned:  " + pinned->key.fingerprint() +
+                              "\n  offered: " + key.value().fingerprint() +
+                              "\nNothing was sent. Check the new fingerprint with " + phone +
+                              ", then accept it (contacts --accept " + phone + ").");
   }
   return key;
 }
@@ -133,12 +132,12 @@ ClientResult<PublicKey> Messenger::contact_key(const std::string& phone) {
 ClientResult<std::string> Messenger::send(const std::string& to, const std::string& body) {
   const TextMessage message{body, now_ms()};
   if (auto encoded = encode_text_message(message); !encoded.ok()) {
-    return failure(Failure::kRefused, encoded.error().message);
+    return client_failure(Failure::kRefused, encoded.error().message);
   }
   auto key = contact_key(to);
   if (!key.ok()) return key.error();
   auto envelope = seal_text_message(profile_.key(), profile_.phone(), key.value(), to, message);
-  if (!envelope.ok()) return failure(Failure::kSecurity, envelope.error().message);
+  if (!envelope.ok()) return client_failure(Failure::kSecurity, envelope.error().message);
   auto id = connection_.send_envelope(to, envelope.value());
   if (!id.ok()) return id.error();
   const Json entry = {{"direction", "out"}, {"id", id.value()}, {"to", to},

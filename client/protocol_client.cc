@@ -11,15 +11,15 @@
 namespace shido::client {
 namespace {
 
-ClientError failure(Failure kind, std::string message) {
-  ClientError error;
-  error.kind = kind;
-  error.message = std::move(message);
-  return error;
+ClientError network_error(std::string message) {
+  return client_failure(Failure::kNetwork, std::move(message));
 }
-ClientError network_error(std::string message) { return failure(Failure::kNetwork, std::move(message)); }
-ClientError protocol_error(std::string message) { return failure(Failure::kProtocol, std::move(message)); }
-ClientError security_error(std::string message) { return failure(Failure::kSecurity, std::move(message)); }
+ClientError protocol_error(std::string message) {
+  return client_failure(Failure::kProtocol, std::move(message));
+}
+ClientError security_error(std::string message) {
+  return client_failure(Failure::kSecurity, std::move(message));
+}
 
 constexpr std::size_t kNonceSize = 32;
 

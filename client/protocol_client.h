@@ -32,6 +32,14 @@ struct ClientError {
   std::optional<int> retry_after;
 };
 
+// An error of the given kind with a message for people (no server code).
+inline ClientError client_failure(Failure kind, std::string message) {
+  ClientError error;
+  error.kind = kind;
+  error.message = std::move(message);
+  return error;
+}
+
 template <class T>
 using ClientResult = Result<T, ClientError>;
 using Done = std::monostate;

@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +47,7 @@ extern char** environ;
 
 namespace shido::client_test {
 
+using test::phone_number;
 using test::ServerProcess;
 using test::TempDir;
 using namespace std::chrono_literals;
@@ -61,12 +61,6 @@ inline ServerProcess::Options server_options(std::string data_dir = {}) {
   options.binary = SHIDO_SERVER_BINARY;
   options.data_dir = std::move(data_dir);
   return options;
-}
-
-// "+1555" and 7 digits: a valid E.164 number per n.
-inline std::string phone_number(int n) {
-  std::string digits = std::to_string(n);
-  return "+1555" + std::string(7 - std::min<std::size_t>(7, digits.size()), '0') + digits;
 }
 
 inline std::string read_file_or_empty(const std::string& path) {
@@ -215,7 +209,7 @@ class ClientProcess {
     }
     int status = 0;
     bool reaped = false;
-    if (!result_.timed_out) reaped = wait_until(deadline, status);
+    if (!result_.timed_out) reaped = test::wait_until(pid_, deadline, status);
     if (!reaped) {
       result_.timed_out = true;
       ::kill(pid_, SIGKILL);
@@ -233,16 +227,11 @@ class ClientProcess {
   }
 
  private:
-  static int milliseconds_left(SteadyClock::time_point deadline) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 1'000'000));
-  }
-
   // Reads what is available on stdout and stderr; false once both ended or at the deadline.
   bool pump(SteadyClock::time_point deadline) {
     if (stdout_fd_ < 0 && stderr_fd_ < 0) return false;
     pollfd fds[2] = {{stdout_fd_, POLLIN, 0}, {stderr_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, 2, milliseconds_left(deadline));
+    const int ready = ::poll(fds, 2, test::milliseconds_left(deadline));
     if (ready < 0 && errno == EINTR) return true;
     if (ready <= 0) {
       result_.timed_out = true;
@@ -264,22 +253,6 @@ class ClientProcess {
       return;
     }
     into.append(buffer, static_cast<std::size_t>(n));
-  }
-
-  bool wait_until(SteadyClock::time_point deadline, int& status) {
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd >= 0) {
-      for (;;) {
-        pollfd p{pidfd, POLLIN, 0};
-        const int ready = ::poll(&p, 1, milliseconds_left(deadline));
-        if (ready < 0 && errno == EINTR) continue;
-        break;
-      }
-      ::close(pidfd);
-      return ::waitpid(pid_, &status, WNOHANG) == pid_;
-    }
-    // Both outputs have ended, so the child is exiting: a blocking wait is short.
-    return ::waitpid(pid_, &status, 0) == pid_;
   }
 
   void close_all() {

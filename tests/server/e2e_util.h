@@ -42,6 +42,7 @@ namespace shido::e2e {
 
 using client::ClientResult;
 using client::ProtocolClient;
+using test::phone_number;
 using test::ServerProcess;
 using namespace std::chrono_literals;
 
@@ -50,12 +51,6 @@ inline ServerProcess::Options server_options(std::vector<std::string> extra_args
   options.binary = SHIDO_SERVER_BINARY;
   options.extra_args = std::move(extra_args);
   return options;
-}
-
-// "+1555" and 7 digits: a valid E.164 number per n.
-inline std::string phone_number(int n) {
-  std::string digits = std::to_string(n);
-  return "+1555" + std::string(7 - std::min<std::size_t>(7, digits.size()), '0') + digits;
 }
 
 // The value of a client call, or an exception naming what failed and why.

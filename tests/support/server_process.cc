@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -34,12 +35,6 @@ std::string temp_base() {
   return base;
 }
 
-int milliseconds_left(SteadyClock::time_point deadline) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
-  if (left.count() <= 0) return 0;
-  return left.count() > 1'000'000 ? 1'000'000 : static_cast<int>(left.count());
-}
-
 // "shido-server listening on HOST:PORT server key fingerprint FP"
 bool parse_listening_line(const std::string& line, std::uint16_t& port, std::string& fingerprint) {
   static constexpr std::string_view kPrefix = "shido-server listening on ";
@@ -62,7 +57,34 @@ bool parse_listening_line(const std::string& line, std::uint16_t& port, std::str
   return !fingerprint.empty();
 }
 
-// Waits for pid to end, at most until deadline; true when it was reaped into status.
+// One line per thread of pid: its id, name, state and what it waits in (for a report on
+// a server that does not stop).
+std::string thread_states(pid_t pid) {
+  std::string out;
+  std::error_code error;
+  const std::string base = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& entry : std::filesystem::directory_iterator(base, error)) {
+    const std::string dir = entry.path().string();
+    auto name = read_text_file(dir + "/comm").value_or("?\n");
+    auto stat = read_text_file(dir + "/stat").value_or("");
+    auto wchan = read_text_file(dir + "/wchan").value_or("?");
+    // The state is the field after the parenthesised name.
+    const std::size_t close = stat.rfind(')');
+    const std::string state = close != std::string::npos && close + 2 < stat.size() ? stat.substr(close + 2, 1) : "?";
+    out += "  thread " + entry.path().filename().string() + " " + name.substr(0, name.size() - 1) +
+           " state " + state + " waiting in " + wchan + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+int milliseconds_left(SteadyClock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
+  if (left.count() <= 0) return 0;
+  return left.count() > 1'000'000 ? 1'000'000 : static_cast<int>(left.count());
+}
+
 bool wait_until(pid_t pid, SteadyClock::time_point deadline, int& status) {
   // A pidfd becomes readable when the process ends: no polling loop needed.
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -87,27 +109,10 @@ bool wait_until(pid_t pid, SteadyClock::time_point deadline, int& status) {
   }
 }
 
-// One line per thread of pid: its id, name, state and what it waits in (for a report on
-// a server that does not stop).
-std::string thread_states(pid_t pid) {
-  std::string out;
-  std::error_code error;
-  const std::string base = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto& entry : std::filesystem::directory_iterator(base, error)) {
-    const std::string dir = entry.path().string();
-    auto name = read_text_file(dir + "/comm").value_or("?\n");
-    auto stat = read_text_file(dir + "/stat").value_or("");
-    auto wchan = read_text_file(dir + "/wchan").value_or("?");
-    // The state is the field after the parenthesised name.
-    const std::size_t close = stat.rfind(')');
-    const std::string state = close != std::string::npos && close + 2 < stat.size() ? stat.substr(close + 2, 1) : "?";
-    out += "  thread " + entry.path().filename().string() + " " + name.substr(0, name.size() - 1) +
-           " state " + state + " waiting in " + wchan + "\n";
-  }
-  return out;
+std::string phone_number(int n) {
+  std::string digits = std::to_string(n);
+  return "+1555" + std::string(7 - std::min<std::size_t>(7, digits.size()), '0') + digits;
 }
-
-}  // namespace
 
 std::string make_temp_dir(std::string_view prefix) {
   std::string pattern = temp_base() + std::string(prefix) + ".XXXXXX";

@@ -114,6 +114,16 @@ class ServerProcess {
   std::string fingerprint_;
 };
 
+// Milliseconds until deadline, for poll(): 0 once it has passed, at most 1,000,000.
+int milliseconds_left(std::chrono::steady_clock::time_point deadline);
+
+// Waits for the child pid to end, at most until deadline; true when it was reaped into
+// status.
+bool wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline, int& status);
+
+// "+1555" and 7 digits: a valid E.164 number per n.
+std::string phone_number(int n);
+
 // A fresh temporary directory path (not owned: the caller removes it). Throws on failure.
 std::string make_temp_dir(std::string_view prefix);
 
