@@ -147,8 +147,11 @@ ClientResult<std::vector<WaitingMessage>> ProtocolClient::ack_and_fetch(const st
   }
   auto acked = receive();
   if (!acked.ok()) return acked.error();
+  auto fetched = receive_waiting(max, wait_seconds);
+  // A refused ack still fails the call, but only after the fetch's answer is read, so
+  // that the next call does not take it for its own.
   if (auto ok = expect<AckOk>(acked.value()); !ok.ok()) return ok.error();
-  return receive_waiting(max, wait_seconds);
+  return fetched;
 }
 
 ClientResult<std::vector<WaitingMessage>> ProtocolClient::receive_waiting(int max, int wait_seconds) {

@@ -75,7 +75,7 @@ class ProtocolClient {
   // 120 -> 121.
   ClientResult<AckOk> ack(const std::vector<std::string>& ids);
   // 120 and 202 in one write -> 121, 112 + 119s: acknowledges a batch and asks for the
-  // next with one round trip. A refused ack fails the call before the fetch is read.
+  // next with one round trip. A refused ack fails the call (after both answers are read).
   ClientResult<std::vector<WaitingMessage>> ack_and_fetch(const std::vector<std::string>& ids, int max,
                                                           int wait_seconds);
   // 199: the server closes the connection.

@@ -28,7 +28,8 @@ class SocketSink final : public ReplySink {
     if (pending_.empty()) return {};
     Status written = write_all(fd_, pending_);
     pending_.clear();
-    if (pending_.capacity() > kFlushAt) std::string().swap(pending_);
+    // An idle connection keeps no large buffer from its last big fetch.
+    if (pending_.capacity() > kKeptCapacity) std::string().swap(pending_);
     if (!written.ok()) broken_ = true;
     return written;
   }
@@ -36,6 +37,7 @@ class SocketSink final : public ReplySink {
 
  private:
   static constexpr std::size_t kFlushAt = 64 * 1024;
+  static constexpr std::size_t kKeptCapacity = 4 * 1024;
   int fd_;
   std::string pending_;
   bool broken_ = false;

@@ -71,21 +71,22 @@ constexpr std::size_t kChunk = 64 * 1024;
 // With read-ahead a recv asks for at least this much: a dozen small pipelined frames.
 constexpr std::size_t kReadAhead = 8 * 1024;
 
-// Waits for fd to be readable and receives at most `room` bytes straight onto the end of
-// buffer, which keeps only what arrived.
-ReadOutcome receive_some(int fd, std::string& buffer, std::size_t room, const Deadline& deadline) {
+// Waits for fd to be readable and receives at most `room` bytes into buffer at `end`,
+// which it advances. The buffer grows (and is zero-filled) only where it is too short, so
+// a peer sending a byte at a time costs a byte of work, not a chunk.
+ReadOutcome receive_some(int fd, std::string& buffer, std::size_t& end, std::size_t room,
+                         const Deadline& deadline) {
   for (;;) {
     const ReadOutcome ready = wait_readable(fd, deadline);
     if (ready.status != ReadStatus::kDone) return ready;
-    const std::size_t old_size = buffer.size();
-    buffer.resize(old_size + room);
-    const ssize_t n = recv(fd, buffer.data() + old_size, room, 0);
-    buffer.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (buffer.size() < end + room) buffer.resize(end + room);
+    const ssize_t n = recv(fd, buffer.data() + end, room, 0);
     if (n == 0) return {ReadStatus::kEof};
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       return {ReadStatus::kIo, errno};
     }
+    end += static_cast<std::size_t>(n);
     return {ReadStatus::kDone};
   }
 }
@@ -179,7 +180,7 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
       const std::size_t missing = wanted - buffered();
       const std::size_t room =
           std::min(kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
-      const ReadOutcome got = receive_some(fd_, buffer_, room, deadline);
+      const ReadOutcome got = receive_some(fd_, buffer_, end_, room, deadline);
       if (got.status != ReadStatus::kDone) return got;
     }
     return ReadOutcome{ReadStatus::kDone};
@@ -217,12 +218,15 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
 
   std::string payload = buffer_.substr(start_ + kHeaderSize, size);
   start_ += kHeaderSize + size;
-  if (start_ == buffer_.size()) {
+  if (start_ == end_) {
     // Nothing left over: an idle connection holds no buffer while it waits.
     std::string().swap(buffer_);
-    start_ = 0;
+    start_ = end_ = 0;
   } else if (start_ >= kChunk) {
-    buffer_.erase(0, start_);  // keep what is left at the front, copied once
+    // Move what is left to a buffer of its own size: after a large frame the old one would
+    // hold megabytes for a few bytes.
+    buffer_ = buffer_.substr(start_, end_ - start_);
+    end_ -= start_;
     start_ = 0;
   }
   return payload;

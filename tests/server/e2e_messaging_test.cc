@@ -116,6 +116,30 @@ TEST_F(MessagingTest, AckAndFetchInOneWriteAcknowledgesFirst) {
   EXPECT_EQ(again[0].message_id, ids[2]);
 }
 
+TEST_F(MessagingTest, AckAndFetchGetsTheAckAnswerBeforeALongPollEnds) {
+  // The 121 must leave the server before the pipelined 202 starts waiting, not after: the
+  // client reads the 121 with its 1-second reply time-out while the long-poll lasts 3.
+  ProtocolClient alice = login(server(), alice_);
+  const std::string id = send_text(alice, alice_, bob_, "first");
+  ProtocolClient bob = login(server(), bob_, 1s);
+  ASSERT_EQ(must(bob.fetch(10, 0), "fetch").size(), 1u);
+  const auto started = std::chrono::steady_clock::now();
+  const auto rest = must(bob.ack_and_fetch({id}, 10, 3), "ack_and_fetch");
+  EXPECT_TRUE(rest.empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 2500ms);  // it did wait
+}
+
+TEST_F(MessagingTest, ARefusedAckStillReadsTheFetchAnswer) {
+  // Not logged in: both requests get 123. The call fails, and the connection stays in step.
+  ProtocolClient stranger = connect_to(server());
+  must(stranger.hello(), "hello");
+  auto result = stranger.ack_and_fetch({"0123"}, 10, 0);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().server_code, Code::kNotAuthenticated);
+  EXPECT_FALSE(stranger.fetch(10, 0).ok());  // its own 123, not the stale one
+  EXPECT_TRUE(stranger.hello().ok());        // and the next reply is a 101
+}
+
 TEST_F(MessagingTest, LongPollReturnsWhenAnotherClientSends) {
   // The reply must come within this bound; the poll itself asks for 60 s.
   ProtocolClient bob = login(server(), bob_, std::chrono::seconds(20));

@@ -43,12 +43,12 @@ Status write_frame(int fd, std::string_view payload);
 // within frame_timeout of its first byte, or of the call when that byte was already
 // buffered), kIo. After an error the stream is out of step: close it.
 //
-// With read-ahead a recv takes what the socket holds (8 to 64 KiB), so frames that
-// arrive together cost one system call, not six. Such a reader must then read every frame
-// of the socket: what it buffered is no longer in the socket. Without read-ahead it never
-// reads a byte past the frame it returns. Either way its memory follows the bytes that
-// arrived (a peer announcing a megabyte and sending a byte costs at most 64 KiB), and a
-// reader with nothing buffered holds no memory.
+// With read-ahead a recv asks for up to 8 KiB more than the frame still needs, so small
+// frames that arrive together cost one system call, not six. Such a reader must then read
+// every frame of the socket: what it buffered is no longer in the socket. Without
+// read-ahead it never reads a byte past the frame it returns. Either way its memory
+// follows the bytes that arrived (a peer announcing a megabyte and sending a byte costs at
+// most 64 KiB), and a reader with nothing buffered holds no memory.
 class FrameReader {
  public:
   enum class ReadAhead { kNo, kYes };
@@ -57,13 +57,14 @@ class FrameReader {
   Result<std::string> next(const FrameLimits& limits = {});
 
   // Bytes received and not yet returned as a frame.
-  std::size_t buffered() const { return buffer_.size() - start_; }
+  std::size_t buffered() const { return end_ - start_; }
 
  private:
   int fd_;
   ReadAhead read_ahead_;
-  std::string buffer_;     // buffer_[start_, size) is what has not been returned yet
+  std::string buffer_;     // [start_, end_) arrived and is not returned yet; after end_: room
   std::size_t start_ = 0;
+  std::size_t end_ = 0;
 };
 
 // Reads one frame from fd (a blocking or non-blocking socket) and not a byte more: for
