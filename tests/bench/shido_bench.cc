@@ -39,6 +39,7 @@ struct Options {
   std::string mode = "e2e";
   int window = 1;
   int idle = 0;
+  bool fetch_after_send = false;
   bool json = false;
   int timeout = 300;
 };
@@ -208,6 +209,9 @@ int run(Options options) {
   std::vector<std::atomic<int>> seen(static_cast<std::size_t>(total));
   std::atomic<long> received{0}, duplicated{0}, failed_auth{0}, refused{0};
   std::atomic<bool> done{false};
+  // With --fetch-after-send the receivers start once every message is stored, so that the
+  // server holds them all at once (for its memory, not for latency).
+  std::atomic<bool> may_fetch{!options.fetch_after_send};
   std::mutex samples_mutex;
 
   // Which message this is, or -1: relay mode knows envelopes by their MAC; e2e mode opens
@@ -234,6 +238,7 @@ int run(Options options) {
       ProtocolClient& client = *receivers[u];
       std::vector<std::int64_t> delivery;
       std::vector<std::string> ids;  // of the last batch, acknowledged with the next fetch
+      may_fetch.wait(false);
       while (!done) {
         auto batch = ids.empty() ? client.fetch(500, 1) : client.ack_and_fetch(ids, 500, 1);
         if (!batch.ok()) fail("fetch: " + batch.error().message);
@@ -315,6 +320,9 @@ int run(Options options) {
     });
   }
   for (auto& thread : sender_threads) thread.join();
+  const std::uint64_t rss_all_stored = server ? bench::read_process_stats(server->pid()).peak_rss_bytes : 0;
+  may_fetch = true;
+  may_fetch.notify_all();
 
   // Wait until everything stored has arrived, or nothing has moved for a while.
   long last = -1;
@@ -372,6 +380,9 @@ int run(Options options) {
       {"delivery_p99_ms", bench::percentile_ms(results.delivery_ns, 99)},
       {"server_peak_rss_bytes", results.server.peak_rss_bytes},
       {"server_peak_threads", results.server_peak_threads},
+      {"payload_bytes", static_cast<std::uint64_t>(total) * static_cast<std::uint64_t>(options.size)},
+      {"server_peak_rss_bytes_all_sent", rss_all_stored},
+      {"fetch_after_send", options.fetch_after_send},
       {"seconds", results.seconds},
   };
   if (options.json) {
@@ -409,6 +420,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--idle", options.idle, "Idle logged-in connections held during the run")
       ->check(CLI::Range(0, 100000))->capture_default_str();
+  app.add_flag("--fetch-after-send", options.fetch_after_send,
+               "Receivers start fetching only once every message is stored (to measure memory)");
   app.add_option("--timeout", options.timeout, "Seconds to wait for delivery at most")->capture_default_str();
   app.add_flag("--json", options.json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
