@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -28,6 +29,7 @@ struct Options {
   std::string outbox;
   std::string code_command;
   std::size_t max_frame = kDefaultMaxFrame;
+  std::uint64_t max_stored_bytes = Limits{}.store_max_bytes;
   int frame_timeout = 30;
   int idle_timeout = 300;
   std::string log_level = "info";
@@ -88,6 +90,7 @@ int serve(const Options& options) {
   SystemTime time;
   Limits limits;
   limits.lock_base = std::chrono::seconds(options.lock_base);
+  limits.store_max_bytes = static_cast<std::size_t>(options.max_stored_bytes);
   auto store = make_memory_store(time, limits);
   auto delivery = make_delivery(options, logger);
   ServerContext context{key.value(), *store, *delivery, logger, time};
@@ -138,6 +141,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--max-frame", options.max_frame, "Largest frame in bytes")
       ->capture_default_str()->check(CLI::Range(1024, 1 << 30));
+  app.add_option("--max-stored-bytes", options.max_stored_bytes,
+                 "Encrypted message bytes all mailboxes may hold together; beyond it senders get 126")
+      ->capture_default_str()->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
   app.add_option("--frame-timeout", options.frame_timeout, "Seconds a frame may take to arrive whole")
       ->capture_default_str()->check(CLI::Range(1, 86400));
   app.add_option("--idle-timeout", options.idle_timeout, "Seconds before an idle connection is closed")

@@ -112,10 +112,12 @@ class MemoryStore final : public Store {
         box.bytes + message.ciphertext_size > limits_.mailbox_max_bytes) {
       return PutResult::kMailboxFull;
     }
+    if (stored_bytes_ + message.ciphertext_size > limits_.store_max_bytes) return PutResult::kStoreFull;
     message.stored_at_ms = time_.unix_ms();
     id_out = message.id;
     const std::uint64_t order = next_order_++;
     box.bytes += message.ciphertext_size;
+    stored_bytes_ += message.ciphertext_size;
     box.by_id.emplace(message.id, order);
     box.messages.emplace(order, std::make_shared<const StoredMessage>(std::move(message)));
     // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on
@@ -148,6 +150,7 @@ class MemoryStore final : public Store {
       if (found == box.by_id.end()) continue;
       auto message = box.messages.find(found->second);
       box.bytes -= message->second->ciphertext_size;
+      stored_bytes_ -= message->second->ciphertext_size;
       box.messages.erase(message);
       box.by_id.erase(found);
       result.deleted += 1;
@@ -195,6 +198,7 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, Lockout> lockouts_;
   // std::map: a Mailbox holds a condition variable, so it must never move.
   std::map<std::string, Mailbox> mailboxes_;
+  std::size_t stored_bytes_ = 0;  // the sum of every mailbox's bytes
   std::uint64_t next_order_ = 0;
   bool stopping_ = false;
 };

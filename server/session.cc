@@ -309,6 +309,10 @@ void Session::on_send_message(const Json& request, ReplySink& out) {
       log(LogLevel::kWarn, phone_, "mailbox of " + recipient + " is full");
       send_error(out, Code::kMailboxFull, "the recipient's mailbox is full; try again later");
       return;
+    case PutResult::kStoreFull:
+      log(LogLevel::kWarn, phone_, "the message store is full (--max-stored-bytes)");
+      send_error(out, Code::kMailboxFull, "the server's message storage is full; try again later");
+      return;
     case PutResult::kStored: break;
   }
   log(LogLevel::kDebug, phone_, "stored message " + id + " for " + recipient);

@@ -46,9 +46,12 @@ struct Limits {
   std::chrono::seconds lock_max{3600};
   std::size_t mailbox_max_messages = 10000;
   std::size_t mailbox_max_bytes = 64u << 20;
+  // Ciphertext bytes in all mailboxes together: without it one account could fill the
+  // machine's memory by writing 64 MiB to every mailbox.
+  std::size_t store_max_bytes = std::size_t{1} << 30;
 };
 
-enum class PutResult { kStored, kNoSuchUser, kMailboxFull };
+enum class PutResult { kStored, kNoSuchUser, kMailboxFull, kStoreFull };
 
 struct AckResult {
   int deleted = 0;

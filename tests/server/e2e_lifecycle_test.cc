@@ -165,7 +165,8 @@ TEST_F(LifecycleTest, KeyFileOthersCanReadIsRefused) {
 
 TEST_F(LifecycleTest, OutOfRangeOptionsAreRefusedAtStart) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"--max-frame", "10"}, {"--max-connections", "0"}, {"--log-level", "chatty"}}) {
+           {"--max-frame", "10"}, {"--max-connections", "0"}, {"--log-level", "chatty"},
+           {"--max-stored-bytes", "1000"}}) {
     EXPECT_THROW({ ServerProcess refused(server_options(args)); }, std::runtime_error) << args[0];
   }
 }

@@ -1,5 +1,6 @@
 // Full mailboxes against the real server (protocol.md section 6): 126 at 10,000 waiting
-// messages and at 64 MiB of encrypted_message bytes, and room again once acknowledged.
+// messages and at 64 MiB of encrypted_message bytes, 126 when all mailboxes together hold
+// --max-stored-bytes, and room again once acknowledged.
 #include <map>
 #include <thread>
 
@@ -68,6 +69,37 @@ TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
   // A smaller message does not fit either: the bytes are full, not the count.
   envelope.ciphertext.assign(16, 0x42);
   EXPECT_EQ(refused_code(alice.send_envelope(recipient.phone, envelope)), 126);
+}
+
+TEST_F(MailboxTest, TheServerWideLimitRefusesWith126AcrossMailboxes) {
+  start({"--max-stored-bytes", "1048576"});
+  ProtocolClient alice = connect_to(server());
+  const User sender = register_user(server(), alice, phone_number(7));
+  ProtocolClient bob = connect_to(server());
+  const User first = register_user(server(), bob, phone_number(8));
+  ProtocolClient carol = connect_to(server());
+  const User second = register_user(server(), carol, phone_number(9));
+  auto big_to = [&](const User& to) {
+    Envelope envelope = seal_text(sender, to.phone, to.key.public_key(), "x");
+    envelope.ciphertext.assign(kMaxCiphertextSize, 0x42);  // 128 KiB: 8 fill 1 MiB exactly
+    return envelope;
+  };
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(alice.send_envelope(first.phone, big_to(first)).ok());
+    ASSERT_TRUE(alice.send_envelope(second.phone, big_to(second)).ok());
+  }
+  // Each mailbox holds 512 KiB, far below its own 64 MiB: the server's total is full.
+  auto refused = alice.send_envelope(first.phone, big_to(first));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().server_code, Code::kMailboxFull);
+  EXPECT_NE(refused.error().message.find("server"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(refused_code(alice.send_envelope(second.phone, big_to(second))), 126);
+  // Acknowledging anywhere makes room everywhere.
+  const auto oldest = must(carol.fetch(1, 0), "fetch");
+  ASSERT_EQ(oldest.size(), 1u);
+  must(carol.ack({oldest[0].message_id}), "ack");
+  EXPECT_TRUE(alice.send_envelope(first.phone, big_to(first)).ok());
+  EXPECT_NE(server().log().find("message store is full"), std::string::npos);
 }
 
 }  // namespace

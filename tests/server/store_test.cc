@@ -351,6 +351,33 @@ TEST_F(SmallMailboxTest, AFullMailboxDoesNotAffectOthers) {
   EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 16), id), PutResult::kStored);
 }
 
+class SmallStoreTest : public StoreTest {
+ protected:
+  static Limits small() {
+    Limits limits;
+    limits.mailbox_max_bytes = 100;
+    limits.store_max_bytes = 150;
+    return limits;
+  }
+  SmallStoreTest() : StoreTest(small()) {}
+};
+
+TEST_F(SmallStoreTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
+  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  const std::string to_bob = put(bob_, make_message(alice_, 80));
+  put(alice_, make_message(bob_, 70));  // 150: exactly the limit, each mailbox under its own
+  std::string id;
+  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 1), id), PutResult::kStoreFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id), PutResult::kStoreFull);
+  // A mailbox over its own limit says so first.
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 30), id), PutResult::kMailboxFull);
+  EXPECT_EQ(store_->ack(bob_, {to_bob}).deleted, 1);
+  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 30), id), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 50), id), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id), PutResult::kStoreFull);
+}
+
 // --- Long-poll
 
 TEST_F(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
