@@ -185,7 +185,9 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
   auto profile = open_profile(options);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
   if (verify) {
-    if (auto marked = profile.value().set_verified(*verify, true); !marked.ok()) {
+    auto lock = profile.value().lock();
+    Status marked = lock.ok() ? profile.value().set_verified(*verify, true) : Status{lock.error()};
+    if (!marked.ok()) {
       std::cerr << "shido-client: " << marked.error().message << "\n";
       return kExitRefused;
     }

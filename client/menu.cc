@@ -191,7 +191,8 @@ class Menu {
       auto phone = ask_until("Phone number: ", is_valid_phone, "That is not an E.164 number.");
       if (!phone) return false;
       if (*choice == 1) {
-        auto marked = messenger.profile().set_verified(*phone, true);
+        auto lock = messenger.profile().lock();
+        Status marked = lock.ok() ? messenger.profile().set_verified(*phone, true) : Status{lock.error()};
         out_ << (marked.ok() ? "Marked verified.\n" : "Error: " + marked.error().message + "\n");
       } else {
         auto report = messenger.accept_new_key(*phone);

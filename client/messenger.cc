@@ -115,6 +115,8 @@ ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::millise
 ClientResult<PublicKey> Messenger::contact_key(const std::string& phone) {
   auto key = connection_.recipient_key(phone);
   if (!key.ok()) return key.error();
+  auto lock = profile_.lock();
+  if (!lock.ok()) return local_error(lock.error());
   auto pinned = profile_.contact(phone);
   if (!pinned) {
     if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
@@ -142,6 +144,8 @@ ClientResult<std::string> Messenger::send(const std::string& to, const std::stri
   if (!id.ok()) return id.error();
   const Json entry = {{"direction", "out"}, {"id", id.value()}, {"to", to},
                       {"body", body},       {"sent_at", message.sent_at}};
+  auto lock = profile_.lock();
+  if (!lock.ok()) return local_error(lock.error());
   if (auto saved = profile_.append_history({entry}); !saved.ok()) return local_error(saved.error());
   return id;
 }
@@ -149,10 +153,14 @@ ClientResult<std::string> Messenger::send(const std::string& to, const std::stri
 ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
   constexpr int kBatch = 100;
   FetchReport report;
-  std::set<std::string> known = profile_.known_message_ids();
   for (int wait = wait_seconds;; wait = 0) {
     auto batch = connection_.fetch(kBatch, wait);
     if (!batch.ok()) return batch.error();
+    // Under the lock, and read again for each batch: another process on this account may
+    // have fetched, written and acknowledged the same messages meanwhile.
+    auto lock = profile_.lock();
+    if (!lock.ok()) return local_error(lock.error());
+    std::set<std::string> known = profile_.known_message_ids();
     std::vector<Json> history;
     std::vector<Json> held;
     std::vector<std::string> ids;
@@ -213,6 +221,10 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
 ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
   auto key = connection_.recipient_key(phone);
   if (!key.ok()) return key.error();
+  // Held messages are read and rewritten: a fetch in another process must not append
+  // between the two.
+  auto lock = profile_.lock();
+  if (!lock.ok()) return local_error(lock.error());
   if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
 
   FetchReport report;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,6 +227,16 @@ Status Profile::append_history(const std::vector<Json>& entries) {
 }
 
 std::vector<Json> Profile::history() const { return read_lines(path("history.jsonl")); }
+
+Result<ProfileLock> Profile::lock() const {
+  const std::string file = path("lock");
+  UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Error{Errc::kIo, "cannot open " + file + ": " + std::strerror(errno)};
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return Error{Errc::kIo, "cannot lock " + file + ": " + std::strerror(errno)};
+  }
+  return ProfileLock(std::move(fd));
+}
 
 std::set<std::string> Profile::known_message_ids() const {
   std::set<std::string> ids;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "shido/crypto/keys.h"
+#include "shido/net/socket.h"
 #include "shido/protocol/json.h"
 
 namespace shido::client {
@@ -34,6 +35,15 @@ struct Contact {
   PublicKey key;
   std::int64_t first_seen_ms = 0;
   bool verified = false;
+};
+
+// Holds a profile's lock until destroyed (closing the file releases the flock).
+class ProfileLock {
+ public:
+  explicit ProfileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+
+ private:
+  UniqueFd fd_;
 };
 
 class Profile {
@@ -65,6 +75,13 @@ class Profile {
   Result<SecretBytes> code() const;
   Status save_code(ByteView code);
   bool registered() const;
+
+  // Waits for the profile's lock file (`lock`, flock). Every read-modify-write of the
+  // profile (contacts, history and held messages) holds it, so that two client processes
+  // on one account, say the menu and a scripted fetch, never lose or double each other's
+  // writes. Profile's own methods do not take it: a second lock in one process would wait
+  // for ever.
+  Result<ProfileLock> lock() const;
 
   // Contacts (trust on first use).
   std::optional<Contact> contact(const std::string& phone) const;

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <future>
+#include <latch>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -186,6 +189,34 @@ TEST_F(MessengerTest, ManyMessagesComeInTheOrderSent) {
   FetchReport report = must(b.fetch(0), "fetch");  // more than one batch of 100
   ASSERT_EQ(report.messages.size(), 120u);
   for (int i = 0; i < 120; ++i) EXPECT_EQ(report.messages[static_cast<std::size_t>(i)].message.body, "message " + std::to_string(i));
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+}
+
+TEST_F(MessengerTest, TwoProcessesFetchingOneAccountAtOnceShowEachMessageOnce) {
+  // Two Messengers on one profile directory stand for the menu and a scripted fetch. Both
+  // get the same unacknowledged batch; the profile lock makes the second see the first's
+  // history and count duplicates instead of writing every message twice.
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger a = connect(alice);
+  std::set<std::string> sent;
+  for (int i = 0; i < 50; ++i) sent.insert(must(a.send(bob.phone(), "m" + std::to_string(i)), "send"));
+  Messenger first = connect(bob);
+  Messenger second = connect(bob);
+  std::latch ready(2);
+  auto fetch_on = [&](Messenger& messenger) {
+    ready.arrive_and_wait();
+    return messenger.fetch(0);
+  };
+  auto one = std::async(std::launch::async, fetch_on, std::ref(first));
+  auto two = std::async(std::launch::async, fetch_on, std::ref(second));
+  const FetchReport report_one = must(one.get(), "first fetch");
+  const FetchReport report_two = must(two.get(), "second fetch");
+  EXPECT_EQ(report_one.messages.size() + report_two.messages.size(), sent.size());
+  std::multiset<std::string> in_history;
+  for (const Json& entry : bob.history()) in_history.insert(entry.at("id").get<std::string>());
+  EXPECT_EQ(in_history.size(), sent.size()) << "a message was written twice, or lost";
+  EXPECT_EQ(std::set<std::string>(in_history.begin(), in_history.end()), sent);
   EXPECT_TRUE(waiting_on_server(bob).empty());
 }
 

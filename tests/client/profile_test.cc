@@ -1,6 +1,8 @@
 // Profile: one account on disk (client/profile.h), with no server involved.
 #include "client/profile.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -66,6 +68,24 @@ TEST_F(ProfileTest, CreateThenOpenGivesBackKeyServerPinAndEmail) {
   auto code = profile.code();
   ASSERT_TRUE(code.ok()) << code.error().message;
   EXPECT_EQ(code.value().as_string_view(), "123456");
+}
+
+TEST_F(ProfileTest, TheLockExcludesEveryOtherHolderUntilReleased) {
+  Profile profile = create();
+  // Another process would open the lock file on its own: so does this test.
+  auto try_lock = [&] {
+    UniqueFd fd(::open((profile.directory() + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+    return fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0;
+  };
+  {
+    auto held = profile.lock();
+    ASSERT_TRUE(held.ok()) << held.error().message;
+    EXPECT_FALSE(try_lock());
+    struct stat info {};
+    ASSERT_EQ(::stat((profile.directory() + "/lock").c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0600u);
+  }
+  EXPECT_TRUE(try_lock());
 }
 
 TEST_F(ProfileTest, SecretFilesAndDirectoryArePrivate) {
