@@ -21,6 +21,14 @@
 namespace shido::client {
 namespace {
 
+// The key pinned in one contacts.json entry, if the entry is whole.
+Result<PublicKey> pinned_key(const Json& entry) {
+  if (!entry.is_object() || !entry.contains("public_key") || !entry["public_key"].is_string()) {
+    return Error{Errc::kBadValue, "no public_key"};
+  }
+  return PublicKey::from_pem(entry["public_key"].get<std::string>());
+}
+
 Error io_error(const std::string& what, const std::string& path) {
   return {Errc::kIo, what + " " + path + ": " + std::strerror(errno)};
 }
@@ -192,8 +200,7 @@ std::vector<Contact> Profile::contacts() const {
   auto json = load_contacts();
   if (!json.ok()) return out;
   for (const auto& [phone, entry] : json.value().items()) {
-    if (!entry.is_object() || !entry.contains("public_key") || !entry["public_key"].is_string()) continue;
-    auto key = PublicKey::from_pem(entry["public_key"].get<std::string>());
+    auto key = pinned_key(entry);
     if (!key.ok()) continue;
     out.push_back(Contact{phone, std::move(key).value(), entry.value("first_seen", std::int64_t{0}),
                           entry.value("verified", false)});
@@ -205,6 +212,12 @@ Status Profile::pin_contact(const std::string& phone, const PublicKey& key, std:
   auto json = load_contacts();
   if (!json.ok()) return json.error();
   Json& contacts = json.value();
+  // A damaged entry is not an unknown contact: pinning afresh would accept any key without
+  // a word. The person repairs or removes the entry, knowingly.
+  if (contacts.contains(phone) && !pinned_key(contacts[phone]).ok()) {
+    return Error{Errc::kInvalidKey, "the pinned key of " + phone + " in " + path("contacts.json") +
+                                        " is damaged; restore it, or remove the entry to trust the key offered now"};
+  }
   const bool same_key = contacts.contains(phone) && contacts[phone].value("public_key", "") == key.pem();
   const bool verified = same_key && contacts[phone].value("verified", false);
   contacts[phone] = {{"public_key", key.pem()},

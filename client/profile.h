@@ -86,7 +86,8 @@ class Profile {
   // Contacts (trust on first use).
   std::optional<Contact> contact(const std::string& phone) const;
   std::vector<Contact> contacts() const;
-  // Pins a key for phone (the first time, or accepting a new one); keeps verified only
+  // Pins a key for phone (the first time, or accepting a new one); refuses (kInvalidKey)
+  // when phone's entry is there but damaged. Keeps verified only
   // when the key is unchanged.
   Status pin_contact(const std::string& phone, const PublicKey& key, std::int64_t now_ms);
   Status set_verified(const std::string& phone, bool verified);

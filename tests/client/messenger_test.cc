@@ -220,6 +220,25 @@ TEST_F(MessengerTest, TwoProcessesFetchingOneAccountAtOnceShowEachMessageOnce) {
   EXPECT_TRUE(waiting_on_server(bob).empty());
 }
 
+TEST_F(MessengerTest, ADamagedPinStopsTheFetchAndLeavesTheMessagesOnTheServer) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Messenger a = connect(alice);
+  Messenger b = connect(bob);
+  (void)must(a.send(bob.phone(), "first"), "send");
+  ASSERT_EQ(must(b.fetch(0), "fetch").messages.size(), 1u);  // alice is pinned now
+  const std::string contacts = bob.directory() + "/contacts.json";
+  Json damaged = Json::parse(client_test::read_file_or_empty(contacts));
+  damaged[alice.phone()]["public_key"] = 42;
+  client_test::overwrite_file(contacts, damaged.dump());
+  (void)must(a.send(bob.phone(), "second"), "send");
+  auto fetched = b.fetch(0);
+  ASSERT_FALSE(fetched.ok());
+  EXPECT_EQ(fetched.error().kind, Failure::kSecurity);
+  EXPECT_NE(fetched.error().message.find("damaged"), std::string::npos) << fetched.error().message;
+  EXPECT_EQ(waiting_on_server(bob).size(), 1u);  // not acknowledged: nothing lost
+}
+
 TEST_F(MessengerTest, AMessageToOneselfIsNotTakenForADuplicate) {
   Profile alice = new_account();
   Messenger a = connect(alice);

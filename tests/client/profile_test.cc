@@ -155,6 +155,22 @@ TEST_F(ProfileTest, ContactIsPinnedOnFirstUse) {
   ASSERT_EQ(reopened.value().contacts().size(), 1u);
 }
 
+TEST_F(ProfileTest, ADamagedContactEntryIsNotPinnedAfresh) {
+  Profile profile = registered();
+  ASSERT_TRUE(profile.pin_contact(kOther, KeyPair::generate().public_key(), 1000).ok());
+  const std::string contacts = profile.directory() + "/contacts.json";
+  Json damaged = Json::parse(client_test::read_file_or_empty(contacts));
+  damaged[kOther]["public_key"] = "-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----\n";
+  overwrite_file(contacts, damaged.dump());
+  EXPECT_FALSE(profile.contact(kOther).has_value());
+  // Whoever now offers a key for kOther is not trusted on first use: it is not the first.
+  const Status pinned = profile.pin_contact(kOther, KeyPair::generate().public_key(), 2000);
+  ASSERT_FALSE(pinned.ok());
+  EXPECT_EQ(pinned.error().code, Errc::kInvalidKey);
+  EXPECT_NE(pinned.error().message.find("damaged"), std::string::npos);
+  EXPECT_EQ(client_test::read_file_or_empty(contacts), damaged.dump());  // left as it was
+}
+
 TEST_F(ProfileTest, VerifiedIsKeptWhenTheSameKeyIsPinnedAgain) {
   Profile profile = registered();
   const KeyPair theirs = KeyPair::generate();
