@@ -307,18 +307,20 @@ TEST_F(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
   EXPECT_EQ(fetched.size(), expected.size());
 }
 
-class SmallMailboxTest : public StoreTest {
+// Limits small enough to reach: 3 messages or 100 bytes a mailbox, 150 bytes in all.
+class SmallLimitsTest : public StoreTest {
  protected:
   static Limits small() {
     Limits limits;
     limits.mailbox_max_messages = 3;
     limits.mailbox_max_bytes = 100;
+    limits.store_max_bytes = 150;
     return limits;
   }
-  SmallMailboxTest() : StoreTest(small()) {}
+  SmallLimitsTest() : StoreTest(small()) {}
 };
 
-TEST_F(SmallMailboxTest, FullByCountUntilOneIsAcknowledged) {
+TEST_F(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(put(bob_, make_message(alice_, 16)));
@@ -329,7 +331,7 @@ TEST_F(SmallMailboxTest, FullByCountUntilOneIsAcknowledged) {
   EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kStored);
 }
 
-TEST_F(SmallMailboxTest, FullByBytesExactlyAtTheLimit) {
+TEST_F(SmallLimitsTest, FullByBytesExactlyAtTheLimit) {
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
   const std::string first = put(bob_, make_message(alice_, 48));
   std::string id;
@@ -342,7 +344,7 @@ TEST_F(SmallMailboxTest, FullByBytesExactlyAtTheLimit) {
   EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 48), id), PutResult::kStored);
 }
 
-TEST_F(SmallMailboxTest, AFullMailboxDoesNotAffectOthers) {
+TEST_F(SmallLimitsTest, AFullMailboxDoesNotAffectOthers) {
   ASSERT_TRUE(store_->add_user(make_user(alice_)));
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
   for (int i = 0; i < 3; ++i) put(bob_, make_message(alice_, 16));
@@ -351,18 +353,7 @@ TEST_F(SmallMailboxTest, AFullMailboxDoesNotAffectOthers) {
   EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 16), id), PutResult::kStored);
 }
 
-class SmallStoreTest : public StoreTest {
- protected:
-  static Limits small() {
-    Limits limits;
-    limits.mailbox_max_bytes = 100;
-    limits.store_max_bytes = 150;
-    return limits;
-  }
-  SmallStoreTest() : StoreTest(small()) {}
-};
-
-TEST_F(SmallStoreTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
+TEST_F(SmallLimitsTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
   ASSERT_TRUE(store_->add_user(make_user(alice_)));
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
   const std::string to_bob = put(bob_, make_message(alice_, 80));
