@@ -166,10 +166,7 @@ Status write_all(int fd, std::string_view bytes) {
   return {};
 }
 
-Status write_frame(int fd, std::string_view payload) {
-  if (fd < 0) return io_error("writing a frame", EBADF);
-  return write_all(fd, encode_frame(payload));
-}
+Status write_frame(int fd, std::string_view payload) { return write_all(fd, encode_frame(payload)); }
 
 Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // poll() ignores a negative descriptor, so without this check we would wait for ever.
