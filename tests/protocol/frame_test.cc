@@ -336,6 +336,35 @@ TEST(FrameReaderTest, ManyPipelinedFramesOfManySizesArriveIntact) {
   EXPECT_EQ(reader.buffered(), 0u);
 }
 
+TEST(FrameReaderTest, LoneFramesOfEverySizeNearTheFirstReceiveArriveIntact) {
+  // An empty reader's first recv takes at most 2 KiB: frames just under, at and over it,
+  // each the only thing in the socket, and then each followed by the start of the next.
+  SocketPair pair = socket_pair();
+  FrameReader reader(pair.b.get());
+  const FrameLimits limits{.frame_timeout = milliseconds(5000)};
+  for (std::size_t size : {1u, 2043u, 2044u, 2045u, 2048u, 4100u, 9000u}) {
+    const std::string payload(size, static_cast<char>('a' + size % 26));
+    send_raw(pair.a.get(), encode_frame(payload));
+    auto read = reader.next(limits);
+    ASSERT_TRUE(read.ok()) << size << ": " << read.error().message;
+    EXPECT_EQ(read.value(), payload) << size;
+    EXPECT_EQ(reader.buffered(), 0u) << size;
+  }
+  for (std::size_t size : {2041u, 2044u, 2047u}) {
+    const std::string payload(size, 'x');
+    const std::string next = encode_frame("next");
+    send_raw(pair.a.get(), encode_frame(payload) + next.substr(0, 3));
+    auto read = reader.next(limits);
+    ASSERT_TRUE(read.ok()) << size << ": " << read.error().message;
+    EXPECT_EQ(read.value(), payload) << size;
+    send_raw(pair.a.get(), next.substr(3));
+    auto rest = reader.next(limits);
+    ASSERT_TRUE(rest.ok()) << size << ": " << rest.error().message;
+    EXPECT_EQ(rest.value(), "next") << size;
+    EXPECT_EQ(reader.buffered(), 0u) << size;
+  }
+}
+
 TEST(FrameReaderTest, OneMebibyteFrameAmongSmallOnes) {
   SocketPair pair = socket_pair();
   const std::string big = big_payload();

@@ -43,8 +43,9 @@ Status write_frame(int fd, std::string_view payload);
 // within frame_timeout of its first byte, or of the call when that byte was already
 // buffered), kIo. After an error the stream is out of step: close it.
 //
-// With read-ahead a recv asks for up to 8 KiB more than the frame still needs, so small
-// frames that arrive together cost one system call, not six. Such a reader must then read
+// With read-ahead a recv asks for up to 8 KiB more than the frame still needs (2 KiB
+// when nothing is buffered, so a lone request needs no large block), so small frames that
+// arrive together cost one system call, not six. Such a reader must then read
 // every frame of the socket: what it buffered is no longer in the socket. Without
 // read-ahead it never reads a byte past the frame it returns. Either way its memory
 // follows the bytes that arrived (a peer announcing a megabyte and sending a byte costs at
