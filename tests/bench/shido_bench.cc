@@ -2,6 +2,7 @@
 // message throughput and latencies, checking that every message sent arrives exactly once
 // with the right body. See docs/BENCHMARKS.md.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <deque>
@@ -127,6 +128,9 @@ struct Results {
   bench::ProcessStats server;
   int server_peak_threads = 0;
   double seconds = 0;
+  // CPU of each process while the messages moved, per message received.
+  double server_cpu_us_per_message = 0;
+  double bench_cpu_us_per_message = 0;
 };
 
 int run(Options options) {
@@ -278,6 +282,8 @@ int run(Options options) {
     }
   });
 
+  const double server_cpu_at_start = server ? bench::cpu_seconds(server->pid()) : 0;
+  const double bench_cpu_at_start = bench::cpu_seconds(::getpid());
   start = now_ns();
   std::vector<std::thread> sender_threads;
   for (int c = 0; c < options.clients; ++c) {
@@ -338,6 +344,8 @@ int run(Options options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   const std::int64_t finished = now_ns();
+  const double server_cpu = server ? bench::cpu_seconds(server->pid()) - server_cpu_at_start : 0;
+  const double bench_cpu = bench::cpu_seconds(::getpid()) - bench_cpu_at_start;
   done = true;
   for (auto& thread : receiver_threads) thread.join();
   monitor.join();
@@ -350,6 +358,10 @@ int run(Options options) {
   results.failed_auth = failed_auth;
   results.lost = results.sent - results.received;
   results.messages_per_second = static_cast<double>(results.received) / results.seconds;
+  if (results.received > 0) {
+    results.server_cpu_us_per_message = server_cpu * 1e6 / static_cast<double>(results.received);
+    results.bench_cpu_us_per_message = bench_cpu * 1e6 / static_cast<double>(results.received);
+  }
   if (server) {
     results.server = bench::read_process_stats(server->pid());
     results.server_peak_threads = peak_threads;
@@ -384,6 +396,8 @@ int run(Options options) {
       {"server_peak_rss_bytes_all_sent", rss_all_stored},
       {"fetch_after_send", options.fetch_after_send},
       {"seconds", results.seconds},
+      {"server_cpu_us_per_message", server ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
+      {"bench_cpu_us_per_message", results.bench_cpu_us_per_message},
   };
   if (options.json) {
     std::cout << report.dump() << std::endl;

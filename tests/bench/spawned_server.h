@@ -37,4 +37,8 @@ struct ProcessStats {
 };
 ProcessStats read_process_stats(pid_t pid);
 
+// CPU time (user + system, all threads) a process has used so far, from /proc/PID/stat:
+// steadier than messages per second on a shared machine. In clock ticks (10 ms).
+double cpu_seconds(pid_t pid);
+
 }  // namespace shido::bench
