@@ -15,8 +15,13 @@ for r in runs:
 def med(rows, field):
     return statistics.median(r[field] for r in rows)
 
-print("| C | window | echo msg/s | relay msg/s | relay / echo | e2e msg/s | relay store p50 / p99 ms | e2e store p99 ms | e2e delivery p99 ms | server peak RSS MiB | lost / dup |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+def cpu(rows, field):
+    # Runs before the CPU fields existed have none.
+    values = [r[field] for r in rows if r.get(field) is not None]
+    return f"{statistics.median(values):.0f}" if values else "-"
+
+print("| C | window | echo msg/s | relay msg/s | relay / echo | e2e msg/s | relay store p50 / p99 ms | e2e store p99 ms | e2e delivery p99 ms | relay CPU µs/msg server + bench | server peak RSS MiB | lost / dup |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for clients in (1, 4, 16, 64):
     for window in (1, 16):
         echo = groups.get(("matrix", "echo", "echo", clients, window, 0))
@@ -28,7 +33,8 @@ for clients in (1, 4, 16, 64):
         print(f"| {clients} | {window} | {med(echo,'messages_per_second'):,.0f} | {med(relay,'messages_per_second'):,.0f} | "
               f"{med(relay,'messages_per_second')/med(echo,'messages_per_second'):.0%} | {med(e2e,'messages_per_second'):,.0f} | "
               f"{med(relay,'store_p50_ms'):.2f} / {med(relay,'store_p99_ms'):.2f} | {med(e2e,'store_p99_ms'):.2f} | "
-              f"{med(e2e,'delivery_p99_ms'):.1f} | {max(r['server_peak_rss_bytes'] for r in relay+e2e)/2**20:.0f} | {bad} |")
+              f"{med(e2e,'delivery_p99_ms'):.1f} | {cpu(relay,'server_cpu_us_per_message')} + {cpu(relay,'bench_cpu_us_per_message')} | "
+              f"{max(r['server_peak_rss_bytes'] for r in relay+e2e)/2**20:.0f} | {bad} |")
 print()
 # The idle comparison pairs the runs of its own set, taken one after the other.
 for idle in (0, 2000):
@@ -38,5 +44,14 @@ for idle in (0, 2000):
               f"{med(rows,'store_p99_ms'):.2f} ms, delivery p99 {med(rows,'delivery_p99_ms'):.1f} ms, "
               f"server peak RSS {max(r['server_peak_rss_bytes'] for r in rows)/2**20:.0f} MiB, "
               f"peak threads {max(r['server_peak_threads'] for r in rows)} ({len(rows)} runs)")
+pairs = defaultdict(dict)
+for r in groups.get(("idle", "shido", "relay", 16, 1, 0), []) + groups.get(("idle", "shido", "relay", 16, 1, 2000), []):
+    if "pair" in r:
+        pairs[r["pair"]][r["idle"]] = r
+pairs = [p for p in pairs.values() if len(p) == 2]
+if pairs:
+    print(f"with 2,000 idle / without, median of {len(pairs)} pairs:", ", ".join(
+        f"{field} x{statistics.median(p[2000][field] / p[0][field] for p in pairs):.2f}"
+        for field in ("messages_per_second", "store_p99_ms", "delivery_p99_ms")))
 print(f"\nregistrations/s (median of all runs): {statistics.median(r['registrations_per_second'] for r in runs if r['tool']=='shido'):,.0f}")
 print(f"logins/s (median of all runs): {statistics.median(r['logins_per_second'] for r in runs if r['tool']=='shido'):,.0f}")
