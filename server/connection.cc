@@ -23,7 +23,7 @@ class SocketSink final : public ReplySink {
     return pending_.size() >= kFlushAt ? flush() : Status{};
   }
   // Writes what the replies so far left in the buffer.
-  Status flush() {
+  Status flush() override {
     if (broken_) return Error{Errc::kIo, "connection already broken"};
     if (pending_.empty()) return {};
     Status written = write_all(fd_, pending_);
@@ -92,7 +92,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
       auto request = parse_frame_json(frame.value());
       if (!request.ok()) {
         (void)sink.send(error_json(Code::kBadRequest, request.error().message));
-        if (!sink.flush().ok()) break;
+        if (!reader.frame_ready() && !sink.flush().ok()) break;
         continue;
       }
       After after = After::kContinue;
@@ -103,7 +103,9 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
         logger.log(LogLevel::kError, peer, session.phone(), std::string("request failed: ") + error.what());
         (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
       }
-      (void)sink.flush();
+      // Pipelined requests already here are answered first, and all the replies go out in
+      // one write; nothing waits in the buffer while this thread waits for the client.
+      if (after == After::kClose || !reader.frame_ready()) (void)sink.flush();
       if (after == After::kClose || sink.broken()) break;
     }
     logger.log(LogLevel::kDebug, peer, session.phone(), "disconnected");

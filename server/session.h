@@ -31,8 +31,12 @@ struct ServerContext {
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
-  // Sends one reply frame. A failure means the peer is gone; the session stops sending.
+  // Queues one reply frame; replies to pipelined requests may go out together. A failure
+  // means the peer is gone; the session stops sending.
   virtual Status send(const Json& reply) = 0;
+  // Sends what is queued now. The session calls it before it waits (a long-poll, a code
+  // delivery), so that replies to earlier requests never wait behind a slow one.
+  virtual Status flush() = 0;
 };
 
 enum class After { kContinue, kClose };

@@ -251,6 +251,12 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   return payload;
 }
 
+bool FrameReader::frame_ready() const {
+  if (buffered() < kHeaderSize) return false;
+  const std::uint32_t size = decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
+  return buffered() >= kHeaderSize + std::size_t{size};
+}
+
 Result<std::string> read_frame(int fd, const FrameLimits& limits) {
   return FrameReader(fd, FrameReader::ReadAhead::kNo).next(limits);
 }

@@ -386,6 +386,31 @@ TEST(FrameReaderTest, OneMebibyteFrameAmongSmallOnes) {
   EXPECT_EQ(after.value(), "after");
 }
 
+TEST(FrameReaderTest, FrameReadyOnlyWhenAWholeFrameIsBuffered) {
+  // What arrived with a frame stays buffered; frame_ready() looks only at that.
+  SocketPair pair = socket_pair();
+  const std::string second = encode_frame("second");
+  FrameReader reader(pair.b.get());
+  EXPECT_FALSE(reader.frame_ready()) << "nothing buffered";
+  send_raw(pair.a.get(), encode_frame("first") + second.substr(0, 2));
+  ASSERT_TRUE(reader.next().ok());
+  EXPECT_FALSE(reader.frame_ready()) << "half a header";
+  send_raw(pair.a.get(), second.substr(2) + encode_frame("third") + header(0));
+  auto read = reader.next();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value(), "second");
+  EXPECT_TRUE(reader.frame_ready()) << "\"third\" came along";
+  ASSERT_TRUE(reader.next().ok());
+  EXPECT_TRUE(reader.frame_ready()) << "an empty frame's header is all of it";
+  expect_error(reader.next(), Errc::kFrameEmpty);
+
+  SocketPair other = socket_pair();
+  FrameReader partial(other.b.get());
+  send_raw(other.a.get(), encode_frame("one") + encode_frame("two").substr(0, 6));
+  ASSERT_TRUE(partial.next().ok());
+  EXPECT_FALSE(partial.frame_ready()) << "a header and part of the body";
+}
+
 TEST(FrameReaderTest, AppendFrameMatchesEncodeFrame) {
   std::string out = "x";
   append_frame(out, "abc");

@@ -99,7 +99,12 @@ class CollectingSink final : public ReplySink {
     replies.push_back(reply);
     return {};
   }
+  Status flush() override {
+    flushed_at.push_back(replies.size());
+    return {};
+  }
   std::vector<Json> replies;
+  std::vector<std::size_t> flushed_at;  // how many replies there were at each flush
 };
 
 // The reply is error `code` with a non-empty error_description (and, when given, one
@@ -1257,6 +1262,38 @@ TEST_F(SessionTest, LongPollReturnsWhenAMessageArrives) {
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_EQ(replies[0]["count"], 1);
   EXPECT_EQ(replies[1]["message_id"], stored["message_id"]);
+}
+
+// Replies to pipelined requests are queued and written together; before the session waits,
+// it sends what is queued, so an earlier reply never waits behind a slow request.
+TEST_F(SessionTest, EarlierRepliesAreFlushedBeforeACodeDeliveryOrALongPoll) {
+  const Account bob = register_account(bob_);
+  Session session(context_, "pipelining");
+  CollectingSink sink;
+  session.handle(Hello{}.to_json(), sink);
+  ASSERT_EQ(sink.replies.size(), 1u);
+  EXPECT_TRUE(sink.flushed_at.empty()) << "HELLO never waits";
+
+  session.handle(SendPhoneNumber{alice_, "alice@example.com"}.to_json(), sink);
+  ASSERT_EQ(sink.replies.size(), 2u);
+  EXPECT_EQ(code_of(sink.replies[1]), 115);
+  EXPECT_EQ(sink.flushed_at, std::vector<std::size_t>{1}) << "the 101 goes out before the code is delivered";
+
+  const KeyPair alice_key = KeyPair::generate();
+  auto nonce = base64_decode(sink.replies[0]["nonce"].get<std::string>());
+  ASSERT_TRUE(nonce.ok());
+  session.handle(register_request(alice_key, alice_, delivery_.last_code(alice_), nonce.value()), sink);
+  ASSERT_EQ(code_of(sink.replies.back()), 104);
+  session.handle(Json{{"code", 202}, {"wait_seconds", 0}}, sink);
+  EXPECT_EQ(sink.flushed_at.size(), 1u) << "a fetch that does not wait does not flush";
+
+  const Account alice{alice_, alice_key, delivery_.last_code(alice_)};
+  ASSERT_EQ(code_of(logged_in(bob)->one(message_request(bob, alice, "hi"))), 118);
+  const std::size_t before = sink.replies.size();
+  session.handle(Json{{"code", 202}, {"wait_seconds", 60}}, sink);
+  ASSERT_EQ(sink.replies.size(), before + 2);
+  EXPECT_EQ(code_of(sink.replies[before]), 112);
+  EXPECT_EQ(sink.flushed_at.back(), before) << "queued replies go out before the long-poll";
 }
 
 class SmallMailboxSessionTest : public SessionTest {

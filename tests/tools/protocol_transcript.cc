@@ -34,6 +34,7 @@ class PrintingSink final : public ReplySink {
     std::cout << "<- " << abbreviate(reply).dump() << "\n";
     return {};
   }
+  Status flush() override { return {}; }  // every reply is printed as it comes
   // Long base64 and PEM values are cut so the transcript stays readable.
   static Json abbreviate(Json json) {
     for (auto& [key, value] : json.items()) {

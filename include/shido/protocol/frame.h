@@ -59,6 +59,9 @@ class FrameReader {
 
   // Bytes received and not yet returned as a frame.
   std::size_t buffered() const { return end_ - start_; }
+  // A whole frame is buffered, so next() will not wait (an empty frame counts: its
+  // header is all of it).
+  bool frame_ready() const;
 
  private:
   int fd_;
