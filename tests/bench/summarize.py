@@ -53,5 +53,22 @@ if pairs:
     print(f"with 2,000 idle / without, median of {len(pairs)} pairs:", ", ".join(
         f"{field} x{statistics.median(p[2000][field] / p[0][field] for p in pairs):.2f}"
         for field in ("messages_per_second", "store_p99_ms", "delivery_p99_ms")))
-print(f"\nregistrations/s (median of all runs): {statistics.median(r['registrations_per_second'] for r in runs if r['tool']=='shido'):,.0f}")
-print(f"logins/s (median of all runs): {statistics.median(r['logins_per_second'] for r in runs if r['tool']=='shido'):,.0f}")
+# compare_servers.sh: server "a" against server "b", run by run.
+compare = [r for r in runs if r.get("set") == "compare"]
+for (clients, window) in sorted({(r["clients"], r["window"]) for r in compare}):
+    by_pair = defaultdict(dict)
+    for r in compare:
+        if (r["clients"], r["window"]) == (clients, window):
+            by_pair[r["pair"]][r["server"]] = r
+    matched = [p for p in by_pair.values() if len(p) == 2]
+    print(f"\ncompare, relay C={clients} window {window}, {len(matched)} pairs (medians: a, b, b/a pair by pair)")
+    for field in ("messages_per_second", "store_p50_ms", "store_p99_ms", "delivery_p99_ms",
+                  "server_cpu_us_per_message", "bench_cpu_us_per_message"):
+        a = statistics.median(p["a"][field] for p in matched)
+        b = statistics.median(p["b"][field] for p in matched)
+        ratio = statistics.median(p["b"][field] / p["a"][field] for p in matched)
+        print(f"  {field}: {a:,.2f} -> {b:,.2f}, x{ratio:.2f}")
+for field in ("registrations_per_second", "logins_per_second"):
+    values = [r[field] for r in runs if r["tool"] == "shido" and field in r]
+    if values:
+        print(f"{field.replace('_per_second', '/s')} (median of all runs): {statistics.median(values):,.0f}")
