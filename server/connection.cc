@@ -70,9 +70,11 @@ void half_close_and_drain(int fd, std::chrono::milliseconds linger) {
 void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
                       const std::string& peer) {
   Logger& logger = context.logger;
+  // Outside the try: replies queued for requests already handled still go out if a later
+  // one fails beyond repair (a client that missed a 118 would send its message again).
+  SocketSink sink(fd);
   try {
     Session session(context, peer);
-    SocketSink sink(fd);
     FrameReader reader(fd);
     logger.log(LogLevel::kDebug, peer, "", "connected");
     for (;;) {
@@ -92,7 +94,8 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
       auto request = parse_frame_json(frame.value());
       if (!request.ok()) {
         (void)sink.send(error_json(Code::kBadRequest, request.error().message));
-        if (!reader.frame_ready() && !sink.flush().ok()) break;
+        if (!reader.frame_ready()) (void)sink.flush();
+        if (sink.broken()) break;
         continue;
       }
       After after = After::kContinue;
@@ -114,6 +117,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
   } catch (...) {
     logger.log(LogLevel::kError, peer, "", "connection failed");
   }
+  (void)sink.flush();  // nothing is queued here, unless a request failed beyond repair
 }
 
 }  // namespace shido::server

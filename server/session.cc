@@ -149,7 +149,8 @@ void Session::on_send_phone_number(const Json& request, ReplySink& out) {
   PendingRegistration pending{phone, message->email, random_code(context_.rng),
                               context_.time.now() + context_.code_ttl, kRegisterAttempts};
   const std::string fingerprint = context_.server_key.public_key().fingerprint();
-  (void)out.flush();  // a code command may take seconds
+  // A code command may take seconds; and a code is not sent for a connection that is gone.
+  if (!out.flush().ok()) return;
   if (auto delivered = context_.delivery.deliver({phone, pending.email, pending.code, fingerprint});
       !delivered.ok()) {
     log(LogLevel::kError, phone, "code delivery failed: " + delivered.error().message);
@@ -323,7 +324,8 @@ void Session::on_send_message(const Json& request, ReplySink& out) {
 void Session::on_check_waiting_messages(const Json& request, ReplySink& out) {
   auto message = decode<CheckWaitingMessages>(request, out);
   if (!message) return;
-  if (message->wait_seconds > 0) (void)out.flush();  // the long-poll may wait for minutes
+  // The long-poll may wait for a minute: the replies before it go out first.
+  if (message->wait_seconds > 0 && !out.flush().ok()) return;
   const auto messages = context_.store.fetch(phone_, static_cast<std::size_t>(message->max),
                                              std::chrono::seconds(message->wait_seconds));
   const int count = static_cast<int>(messages.size());

@@ -4,6 +4,7 @@
 #include "server/session.h"
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <latch>
 #include <map>
@@ -59,6 +60,7 @@ class SeededRandom final : public RandomSource {
 class FakeDelivery final : public CodeDelivery {
  public:
   Status deliver(const CodeNotice& notice) override {
+    if (on_deliver) on_deliver();
     std::lock_guard lock(mutex_);
     if (fail) return Error{Errc::kIo, "the gateway is down"};
     codes_[notice.phone].push_back(std::string(notice.code.as_string_view()));
@@ -85,12 +87,20 @@ class FakeDelivery final : public CodeDelivery {
     return emails_;
   }
   bool fail = false;
+  std::function<void()> on_deliver;  // called first, to look at the world at delivery time
 
  private:
   std::mutex mutex_;
   std::map<std::string, std::vector<std::string>> codes_;
   std::vector<std::string> fingerprints_;
   std::vector<std::string> emails_;
+};
+
+// A peer that is gone: every write fails.
+class BrokenSink final : public ReplySink {
+ public:
+  Status send(const Json&) override { return Error{Errc::kIo, "gone"}; }
+  Status flush() override { return Error{Errc::kIo, "gone"}; }
 };
 
 class CollectingSink final : public ReplySink {
@@ -1266,34 +1276,78 @@ TEST_F(SessionTest, LongPollReturnsWhenAMessageArrives) {
 
 // Replies to pipelined requests are queued and written together; before the session waits,
 // it sends what is queued, so an earlier reply never waits behind a slow request.
-TEST_F(SessionTest, EarlierRepliesAreFlushedBeforeACodeDeliveryOrALongPoll) {
-  const Account bob = register_account(bob_);
+TEST_F(SessionTest, EarlierRepliesAreFlushedBeforeTheCodeIsDelivered) {
   Session session(context_, "pipelining");
   CollectingSink sink;
   session.handle(Hello{}.to_json(), sink);
   ASSERT_EQ(sink.replies.size(), 1u);
   EXPECT_TRUE(sink.flushed_at.empty()) << "HELLO never waits";
-
+  std::vector<std::size_t> flushed_when_delivered;
+  delivery_.on_deliver = [&] { flushed_when_delivered = sink.flushed_at; };
   session.handle(SendPhoneNumber{alice_, "alice@example.com"}.to_json(), sink);
   ASSERT_EQ(sink.replies.size(), 2u);
   EXPECT_EQ(code_of(sink.replies[1]), 115);
-  EXPECT_EQ(sink.flushed_at, std::vector<std::size_t>{1}) << "the 101 goes out before the code is delivered";
+  EXPECT_EQ(flushed_when_delivered, std::vector<std::size_t>{1}) << "the 101 goes out before the delivery";
+}
 
-  const KeyPair alice_key = KeyPair::generate();
-  auto nonce = base64_decode(sink.replies[0]["nonce"].get<std::string>());
+TEST_F(SessionTest, ACodeIsNotDeliveredToAConnectionThatIsGone) {
+  Session session(context_, "gone");
+  BrokenSink sink;
+  session.handle(Hello{}.to_json(), sink);
+  session.handle(SendPhoneNumber{alice_, "alice@example.com"}.to_json(), sink);
+  EXPECT_EQ(delivery_.count(alice_), 0u);
+}
+
+// Flushes are recorded from the thread that long-polls, and the first one is announced.
+class ThreadSafeSink final : public ReplySink {
+ public:
+  Status send(const Json& reply) override {
+    std::lock_guard lock(mutex_);
+    replies_.push_back(reply);
+    return {};
+  }
+  Status flush() override {
+    std::lock_guard lock(mutex_);
+    if (!announced_) first_flush_.set_value(replies_.size());
+    announced_ = true;
+    return {};
+  }
+  std::future<std::size_t> first_flush() { return first_flush_.get_future(); }
+  std::vector<Json> replies() {
+    std::lock_guard lock(mutex_);
+    return replies_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Json> replies_;
+  std::promise<std::size_t> first_flush_;
+  bool announced_ = false;
+};
+
+TEST_F(SessionTest, EarlierRepliesAreFlushedBeforeALongPollWaits) {
+  const Account alice = register_account(alice_);
+  const Account bob = register_account(bob_);
+  Session session(context_, "pipelining");
+  ThreadSafeSink sink;
+  auto flushed = sink.first_flush();
+  session.handle(Hello{}.to_json(), sink);
+  auto nonce = base64_decode(sink.replies().back()["nonce"].get<std::string>());
   ASSERT_TRUE(nonce.ok());
-  session.handle(register_request(alice_key, alice_, delivery_.last_code(alice_), nonce.value()), sink);
-  ASSERT_EQ(code_of(sink.replies.back()), 104);
+  session.handle(connect_request(alice.key, alice.phone, alice.code, nonce.value()), sink);
+  ASSERT_EQ(code_of(sink.replies().back()), 106);
   session.handle(Json{{"code", 202}, {"wait_seconds", 0}}, sink);
-  EXPECT_EQ(sink.flushed_at.size(), 1u) << "a fetch that does not wait does not flush";
+  session.handle(Json{{"code", 120}, {"message_ids", {"00112233445566778899aabbccddeeff"}}}, sink);
+  ASSERT_EQ(flushed.wait_for(seconds(0)), std::future_status::timeout) << "nothing waited yet";
+  const std::size_t queued = sink.replies().size();
 
-  const Account alice{alice_, alice_key, delivery_.last_code(alice_)};
-  ASSERT_EQ(code_of(logged_in(bob)->one(message_request(bob, alice, "hi"))), 118);
-  const std::size_t before = sink.replies.size();
-  session.handle(Json{{"code", 202}, {"wait_seconds", 60}}, sink);
-  ASSERT_EQ(sink.replies.size(), before + 2);
-  EXPECT_EQ(code_of(sink.replies[before]), 112);
-  EXPECT_EQ(sink.flushed_at.back(), before) << "queued replies go out before the long-poll";
+  // The mailbox is empty: the long-poll waits, and the replies before it must be out by then.
+  auto polled = std::async(std::launch::async, [&] { session.handle(Json{{"code", 202}, {"wait_seconds", 60}}, sink); });
+  ASSERT_EQ(flushed.wait_for(seconds(20)), std::future_status::ready) << "the queued replies wait behind the long-poll";
+  EXPECT_EQ(flushed.get(), queued);
+  ASSERT_EQ(code_of(logged_in(bob)->one(message_request(bob, alice, "wake up"))), 118);
+  ASSERT_EQ(polled.wait_for(seconds(20)), std::future_status::ready) << "the long-poll was not woken";
+  EXPECT_EQ(code_of(sink.replies()[queued]), 112);
 }
 
 class SmallMailboxSessionTest : public SessionTest {
