@@ -44,11 +44,16 @@ for idle in (0, 2000):
               f"{med(rows,'store_p99_ms'):.2f} ms, delivery p99 {med(rows,'delivery_p99_ms'):.1f} ms, "
               f"server peak RSS {max(r['server_peak_rss_bytes'] for r in rows)/2**20:.0f} MiB, "
               f"peak threads {max(r['server_peak_threads'] for r in rows)} ({len(rows)} runs)")
-pairs = defaultdict(dict)
-for r in groups.get(("idle", "shido", "relay", 16, 1, 0), []) + groups.get(("idle", "shido", "relay", 16, 1, 2000), []):
-    if "pair" in r:
-        pairs[r["pair"]][r["idle"]] = r
-pairs = [p for p in pairs.values() if len(p) == 2]
+def matched_pairs(rows, side):
+    """Runs taken one after the other, by their "pair" tag: [{side value: run}] with both sides."""
+    by_pair = defaultdict(dict)
+    for r in rows:
+        if "pair" in r:
+            by_pair[r["pair"]][r[side]] = r
+    return [p for p in by_pair.values() if len(p) == 2]
+
+pairs = matched_pairs(groups.get(("idle", "shido", "relay", 16, 1, 0), []) +
+                      groups.get(("idle", "shido", "relay", 16, 1, 2000), []), "idle")
 if pairs:
     print(f"with 2,000 idle / without, median of {len(pairs)} pairs:", ", ".join(
         f"{field} x{statistics.median(p[2000][field] / p[0][field] for p in pairs):.2f}"
@@ -56,11 +61,7 @@ if pairs:
 # compare_servers.sh: server "a" against server "b", run by run.
 compare = [r for r in runs if r.get("set") == "compare"]
 for (clients, window) in sorted({(r["clients"], r["window"]) for r in compare}):
-    by_pair = defaultdict(dict)
-    for r in compare:
-        if (r["clients"], r["window"]) == (clients, window):
-            by_pair[r["pair"]][r["server"]] = r
-    matched = [p for p in by_pair.values() if len(p) == 2]
+    matched = matched_pairs([r for r in compare if (r["clients"], r["window"]) == (clients, window)], "server")
     print(f"\ncompare, relay C={clients} window {window}, {len(matched)} pairs (medians: a, b, b/a pair by pair)")
     for field in ("messages_per_second", "store_p50_ms", "store_p99_ms", "delivery_p99_ms",
                   "server_cpu_us_per_message", "bench_cpu_us_per_message"):
