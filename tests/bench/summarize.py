@@ -40,10 +40,13 @@ print()
 for idle in (0, 2000):
     rows = groups.get(("idle", "shido", "relay", 16, 1, idle))
     if rows:
+        # The reduced files of docs/benchmarks have no memory or thread figures.
+        memory = (f"server peak RSS {max(r['server_peak_rss_bytes'] for r in rows)/2**20:.0f} MiB, "
+                  f"peak threads {max(r['server_peak_threads'] for r in rows)} "
+                  if all("server_peak_rss_bytes" in r for r in rows) else "")
         print(f"idle {idle}: relay C=16 window 1: {med(rows,'messages_per_second'):,.0f} msg/s, store p99 "
               f"{med(rows,'store_p99_ms'):.2f} ms, delivery p99 {med(rows,'delivery_p99_ms'):.1f} ms, "
-              f"server peak RSS {max(r['server_peak_rss_bytes'] for r in rows)/2**20:.0f} MiB, "
-              f"peak threads {max(r['server_peak_threads'] for r in rows)} ({len(rows)} runs)")
+              f"{memory}({len(rows)} runs)")
 def matched_pairs(rows, side):
     """Runs taken one after the other, by their "pair" tag: [{side value: run}] with both sides."""
     by_pair = defaultdict(dict)
