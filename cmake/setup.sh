@@ -6,40 +6,60 @@
 #   bash cmake/setup.sh test [--sanitize address|thread] build and run the whole test suite
 #        [--threaded-only]                               only the server, client and bench tests
 #   bash cmake/setup.sh build [--sanitize address|thread] only build
+#   bash cmake/setup.sh packages server|test             list the Debian packages each needs
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-packages=(g++ cmake ninja-build pkg-config libssl-dev nlohmann-json3-dev libcli11-dev
-          googletest libgtest-dev libbenchmark-dev)
+# What each command needs on a bare Debian 12 (debootstrap --variant=minbase), where
+# nothing else can be assumed; .ci/bare-debian proves these lists on every CI run.
+# The server needs a compiler, CMake and Ninja, and the three libraries it links.
+server_packages=(g++ cmake ninja-build libssl-dev nlohmann-json3-dev libcli11-dev)
+# The tests add GoogleTest, GoogleMock (a package of its own on Debian 12, not part of
+# libgtest-dev) and Google Benchmark for the micro-benchmarks.
+test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev)
 
 usage() {
-  sed -n '4,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-  exit "${1:-0}"
+  local status=${1:-0}
+  if [ "$status" -eq 0 ]; then
+    sed -n '2,12s/^#   /  /p' "${BASH_SOURCE[0]}"
+  else
+    sed -n '2,12s/^#   /  /p' "${BASH_SOURCE[0]}" >&2
+  fi
+  exit "$status"
 }
 
+# install_missing <package>...: apt-get installs those not installed yet.
 install_missing() {
   local missing=()
-  for package in "${packages[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return
   echo "setup: installing ${missing[*]}" >&2
   local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+      echo "setup: installing packages needs root: run this as root, or install sudo" >&2
+      exit 1
+    }
+    sudo=(sudo)
+  fi
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# build <build-dir> [sanitizer] [target]: Release, or Debug (at -O1) under a sanitizer;
-# the micro-benchmarks only in the plain build, where their numbers mean something.
+# build <build-dir> <sanitizer> <tests ON|OFF> <target>...: Release, or Debug (at -O1) under
+# a sanitizer; the micro-benchmarks only in the plain build, where their numbers mean
+# something. Without tests, nothing of GoogleTest or Google Benchmark is looked for.
 build() {
-  local dir=$1 sanitize=${2:-} target=${3:-all}
-  local type=Release bench=ON
+  local dir=$1 sanitize=$2 tests=$3
+  shift 3
+  local type=Release bench=$tests
   [ -n "$sanitize" ] && { type=Debug; bench=OFF; }
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DSHIDO_SANITIZE="$sanitize" \
-    -DSHIDO_BUILD_BENCH="$bench" >/dev/null
-  cmake --build "$dir" --parallel "$(nproc)" --target "$target"
+    -DSHIDO_BUILD_TESTS="$tests" -DSHIDO_BUILD_BENCH="$bench" >/dev/null
+  cmake --build "$dir" --parallel "$(nproc)" --target "$@"
 }
 
 command=${1:-}
@@ -60,22 +80,22 @@ dir="$root/build/${sanitize:-release}"
 
 case $command in
   server)
-    install_missing
-    build "$dir"
+    install_missing "${server_packages[@]}"
+    build "$dir" "" OFF shido-server shido-client
     exec "$dir/server/shido-server" "$@"
     ;;
   build)
-    install_missing
-    build "$dir" "$sanitize"
+    install_missing "${test_packages[@]}"
+    build "$dir" "$sanitize" ON all
     ;;
   test)
-    install_missing
+    install_missing "${test_packages[@]}"
     ctest_filter=()
     if [ -n "$threaded_only" ]; then
-      build "$dir" "$sanitize" shido_threaded_tests
+      build "$dir" "$sanitize" ON shido_threaded_tests
       ctest_filter=(-L threaded)
     else
-      build "$dir" "$sanitize"
+      build "$dir" "$sanitize" ON all
     fi
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -86,6 +106,13 @@ case $command in
     grep -h '\[ KAT' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u || true
     exit $status
     ;;
+  packages)
+    case ${1:-} in
+      server) printf '%s\n' "${server_packages[@]}" ;;
+      test) printf '%s\n' "${test_packages[@]}" ;;
+      *) usage 1 ;;
+    esac
+    ;;
   -h|--help|help) usage ;;
-  *) usage 1 ;;
+  *) [ -n "$command" ] && echo "setup: unknown command '$command'" >&2; usage 1 ;;
 esac
