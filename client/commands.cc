@@ -28,7 +28,8 @@ std::string local_time(std::int64_t unix_ms) {
 }
 
 // Reads the code line from stdin (terminal or pipe).
-std::optional<std::string> read_code_line(const std::string& fingerprint, const std::string& retry_reason) {
+std::optional<std::string> read_code_line(const std::string& fingerprint,
+                                          const std::string& retry_reason) {
   if (!retry_reason.empty()) std::cerr << retry_reason << "\n";
   std::cerr << "Server key fingerprint (compare it with the one sent with your code):\n  "
             << fingerprint << "\nCode: " << std::flush;
@@ -57,7 +58,8 @@ ClientResult<Profile> open_profile(const CommonOptions& options) {
   if (phone.empty()) {
     const auto phones = Profile::list(options.home);
     if (phones.empty()) return refused("no account in " + options.home + ": register first");
-    if (phones.size() > 1) return refused("several accounts in " + options.home + ": choose one with --phone");
+    if (phones.size() > 1)
+      return refused("several accounts in " + options.home + ": choose one with --phone");
     phone = phones.front();
   }
   auto profile = Profile::open(options.home, phone);
@@ -70,7 +72,8 @@ ClientResult<Profile> open_profile(const CommonOptions& options) {
   return std::move(profile).value();
 }
 
-int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code_file,
+int run_register(const CommonOptions& options, const std::string& email,
+                 std::optional<std::string> code_file,
                  std::optional<std::string> expected_fingerprint) {
   if (!is_valid_phone(options.phone)) {
     std::cerr << "shido-client: --phone must be E.164, e.g. +972501234567\n";
@@ -80,9 +83,14 @@ int run_register(const CommonOptions& options, const std::string& email, std::op
     std::cerr << "shido-client: --email is not a valid address\n";
     return kExitUsage;
   }
-  RegisterRequest request{options.home, options.phone, email, options.host.value_or("127.0.0.1"),
-                          options.port.value_or(5000), std::move(expected_fingerprint)};
-  auto reader = [&](const std::string& fingerprint, const std::string& retry) -> std::optional<std::string> {
+  RegisterRequest request{options.home,
+                          options.phone,
+                          email,
+                          options.host.value_or("127.0.0.1"),
+                          options.port.value_or(5000),
+                          std::move(expected_fingerprint)};
+  auto reader = [&](const std::string& fingerprint,
+                    const std::string& retry) -> std::optional<std::string> {
     if (!code_file) return read_code_line(fingerprint, retry);
     std::cout << "Server key fingerprint (pinned): " << fingerprint << "\n";
     auto text = read_file(*code_file, 4096);
@@ -99,18 +107,21 @@ int run_register(const CommonOptions& options, const std::string& email, std::op
   };
   auto profile = register_account(request, reader, 1);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
-  std::cout << "Registered " << options.phone << ". Your key fingerprint: "
-            << profile.value().key().public_key().fingerprint() << "\n";
+  std::cout << "Registered " << options.phone
+            << ". Your key fingerprint: " << profile.value().key().public_key().fingerprint()
+            << "\n";
   return kExitOk;
 }
 
-int run_send(const CommonOptions& options, const std::string& to, std::optional<std::string> message) {
+int run_send(const CommonOptions& options, const std::string& to,
+             std::optional<std::string> message) {
   if (!is_valid_phone(to)) {
     std::cerr << "shido-client: --to must be E.164, e.g. +972501234567\n";
     return kExitUsage;
   }
   if (!message) {
-    message = std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    message =
+        std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     if (!message->empty() && message->back() == '\n') message->pop_back();
   }
   auto profile = open_profile(options);
@@ -120,7 +131,8 @@ int run_send(const CommonOptions& options, const std::string& to, std::optional<
   auto id = messenger.value().send(to, *message);
   if (!id.ok()) {
     ClientError error = id.error();
-    if (error.server_code == Code::kUserNotFound) error.message = "no account with the phone number " + to;
+    if (error.server_code == Code::kUserNotFound)
+      error.message = "no account with the phone number " + to;
     return report_failure(error, std::cerr);
   }
   messenger.value().bye();
@@ -134,22 +146,25 @@ void print_message(const ReceivedMessage& message, std::ostream& out) {
 }
 
 void print_fetch_notes(const FetchReport& report, std::ostream& err) {
-  for (const std::string& warning : report.warnings) err << "WARNING: " << for_terminal(warning) << "\n";
+  for (const std::string& warning : report.warnings)
+    err << "WARNING: " << for_terminal(warning) << "\n";
 }
 
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
   auto profile = open_profile(options);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
-  auto messenger = Messenger::connect(std::move(profile).value(),
-                                      std::chrono::seconds(30));
+  auto messenger = Messenger::connect(std::move(profile).value(), std::chrono::seconds(30));
   if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
   auto report = messenger.value().fetch(wait_seconds);
   if (!report.ok()) return report_failure(report.error(), std::cerr);
   messenger.value().bye();
   for (const ReceivedMessage& message : report.value().messages) {
     if (json) {
-      std::cout << dump_json({{"id", message.id}, {"from", message.from}, {"body", message.message.body},
-                              {"sent_at", message.message.sent_at}, {"stored_at", message.stored_at_ms}})
+      std::cout << dump_json({{"id", message.id},
+                              {"from", message.from},
+                              {"body", message.message.body},
+                              {"sent_at", message.message.sent_at},
+                              {"stored_at", message.stored_at_ms}})
                 << "\n";
     } else {
       print_message(message, std::cout);
@@ -158,7 +173,8 @@ int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
   if (!json && report.value().messages.empty()) std::cout << "No new messages.\n";
   print_fetch_notes(report.value(), std::cerr);
   std::cout << std::flush;
-  return report.value().failed_authentication > 0 || report.value().held > 0 ? kExitSecurity : kExitOk;
+  return report.value().failed_authentication > 0 || report.value().held > 0 ? kExitSecurity
+                                                                             : kExitOk;
 }
 
 int run_fingerprint(const CommonOptions& options, std::optional<std::string> contact) {
@@ -172,7 +188,8 @@ int run_fingerprint(const CommonOptions& options, std::optional<std::string> con
   }
   auto pinned = profile.value().contact(*contact);
   if (!pinned) {
-    std::cerr << "shido-client: no pinned key for " << *contact << " yet (send to or hear from them first)\n";
+    std::cerr << "shido-client: no pinned key for " << *contact
+              << " yet (send to or hear from them first)\n";
     return kExitRefused;
   }
   std::cout << *contact << (pinned->verified ? " (verified)" : " (not verified)") << ":\n  "
@@ -201,14 +218,16 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
     if (!report.ok()) return report_failure(report.error(), std::cerr);
     messenger.value().bye();
     std::cout << "Accepted the new key of " << *accept << ".\n";
-    for (const ReceivedMessage& message : report.value().messages) print_message(message, std::cout);
+    for (const ReceivedMessage& message : report.value().messages)
+      print_message(message, std::cout);
     return kExitOk;
   }
   const auto contacts = profile.value().contacts();
   if (contacts.empty()) std::cout << "No contacts yet.\n";
   for (const Contact& contact : contacts) {
-    std::cout << contact.phone << (contact.verified ? "  verified" : "  not verified") << "  first seen "
-              << local_time(contact.first_seen_ms) << "\n  " << contact.key.fingerprint() << "\n";
+    std::cout << contact.phone << (contact.verified ? "  verified" : "  not verified")
+              << "  first seen " << local_time(contact.first_seen_ms) << "\n  "
+              << contact.key.fingerprint() << "\n";
   }
   return kExitOk;
 }

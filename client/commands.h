@@ -13,9 +13,9 @@ namespace shido::client {
 
 struct CommonOptions {
   std::string home = default_home();
-  std::string phone;                       // which local account
-  std::optional<std::string> host;         // default: the profile's pinned server, else 127.0.0.1
-  std::optional<std::uint16_t> port;       // default: the profile's pinned server, else 5000
+  std::string phone;                  // which local account
+  std::optional<std::string> host;    // default: the profile's pinned server, else 127.0.0.1
+  std::optional<std::uint16_t> port;  // default: the profile's pinned server, else 5000
 };
 
 inline constexpr int kExitOk = 0;
@@ -33,9 +33,11 @@ ClientResult<Profile> open_profile(const CommonOptions& options);
 // The code is read after the server has sent it: from code_file when given (its first
 // line), else from the terminal or stdin. (A code cannot be given up front: each code
 // belongs to the connection that asked for it.)
-int run_register(const CommonOptions& options, const std::string& email, std::optional<std::string> code_file,
+int run_register(const CommonOptions& options, const std::string& email,
+                 std::optional<std::string> code_file,
                  std::optional<std::string> expected_fingerprint);
-int run_send(const CommonOptions& options, const std::string& to, std::optional<std::string> message);
+int run_send(const CommonOptions& options, const std::string& to,
+             std::optional<std::string> message);
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json);
 int run_fingerprint(const CommonOptions& options, std::optional<std::string> contact);
 int run_contacts(const CommonOptions& options, std::optional<std::string> verify,

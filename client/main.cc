@@ -4,9 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "client/commands.h"
 #include "client/menu.h"
@@ -27,12 +26,14 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   CommonOptions common;
-  CLI::App app{"shido-client: end-to-end encrypted messages with a Shido server.\n"
-               "Without a subcommand it runs the interactive menu.",
-               "shido-client"};
+  CLI::App app{
+      "shido-client: end-to-end encrypted messages with a Shido server.\n"
+      "Without a subcommand it runs the interactive menu.",
+      "shido-client"};
   app.set_version_flag("--version", "shido-client 0.1.0 (protocol 1)");
   app.option_defaults()->always_capture_default();
-  app.add_option("--host", common.host, "Server address (default: the account's server, else 127.0.0.1)");
+  app.add_option("--host", common.host,
+                 "Server address (default: the account's server, else 127.0.0.1)");
   app.add_option("--port", common.port, "Server port (default: the account's server, else 5000)");
   app.add_option("--home", common.home, "Where accounts are kept ($SHIDO_HOME, else ~/.shido)");
   app.add_option("--phone", common.phone, "Which local account (default: the only one)");
@@ -44,10 +45,12 @@ int main(int argc, char** argv) {
 
   auto* reg = app.add_subcommand("register", "Register a new account (needs --phone)");
   reg->add_option("--email", email, "E-mail address")->required();
-  reg->add_option("--code-file", code_file,
-                  "Read the code from the first line of this file once the server has sent it, "
-                  "e.g. the server's OUTBOX/<phone>.code (else the code is read from the terminal or stdin)");
-  reg->add_option("--server-fingerprint", server_fingerprint, "Refuse a server with another key fingerprint");
+  reg->add_option(
+      "--code-file", code_file,
+      "Read the code from the first line of this file once the server has sent it, "
+      "e.g. the server's OUTBOX/<phone>.code (else the code is read from the terminal or stdin)");
+  reg->add_option("--server-fingerprint", server_fingerprint,
+                  "Refuse a server with another key fingerprint");
 
   auto* send = app.add_subcommand("send", "Send a message");
   send->add_option("--to", to, "Recipient phone number")->required();
@@ -58,12 +61,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 60));
   fetch->add_flag("--json", json, "One JSON object per message and line");
 
-  auto* fingerprint = app.add_subcommand("fingerprint", "Show your key fingerprint, or a contact's");
+  auto* fingerprint =
+      app.add_subcommand("fingerprint", "Show your key fingerprint, or a contact's");
   fingerprint->add_option("--contact", contact, "Phone number of the contact");
 
   auto* contacts = app.add_subcommand("contacts", "List contacts and their fingerprints");
   contacts->add_option("--verify", verify, "Mark this contact's key as verified");
-  contacts->add_option("--accept", accept, "Accept this contact's new key and open the messages held back");
+  contacts->add_option("--accept", accept,
+                       "Accept this contact's new key and open the messages held back");
 
   // Common options may come after the subcommand too.
   for (auto* sub : {reg, send, fetch, fingerprint, contacts}) sub->fallthrough();

@@ -45,7 +45,8 @@ class Menu {
 
   // Asks until the answer passes `valid`; nullopt at end of input.
   template <class Valid>
-  std::optional<std::string> ask_until(const std::string& prompt, Valid valid, const std::string& hint) {
+  std::optional<std::string> ask_until(const std::string& prompt, Valid valid,
+                                       const std::string& hint) {
     for (;;) {
       auto answer = ask(prompt);
       if (!answer || valid(*answer)) return answer;
@@ -55,7 +56,8 @@ class Menu {
 
   std::optional<int> ask_choice(int options) {
     auto answer = ask_until(
-        "> ", [&](const std::string& text) {
+        "> ",
+        [&](const std::string& text) {
           return text.size() == 1 && text[0] >= '1' && text[0] < '1' + options;
         },
         "Please type a number from 1 to " + std::to_string(options) + ".");
@@ -76,26 +78,36 @@ class Menu {
     if (!phone) return std::nullopt;
     auto email = ask_until("E-mail: ", is_valid_email, "That is not an e-mail address.");
     if (!email) return std::nullopt;
-    RegisterRequest request{options_.home, *phone, *email, options_.host.value_or("127.0.0.1"),
-                            options_.port.value_or(5000), std::nullopt};
+    RegisterRequest request{options_.home,
+                            *phone,
+                            *email,
+                            options_.host.value_or("127.0.0.1"),
+                            options_.port.value_or(5000),
+                            std::nullopt};
     out_ << "Asking the server for a code...\n";
-    auto read_code = [&](const std::string& fingerprint, const std::string& retry) -> std::optional<std::string> {
+    auto read_code = [&](const std::string& fingerprint,
+                         const std::string& retry) -> std::optional<std::string> {
       if (retry.empty()) {
-        out_ << "A 6-digit code is on its way to you. The server's key fingerprint is:\n  " << fingerprint
+        out_ << "A 6-digit code is on its way to you. The server's key fingerprint is:\n  "
+             << fingerprint
              << "\nCompare it with the fingerprint that came with your code before you go on.\n";
       } else {
         out_ << retry << "\n";
       }
-      return ask_until("Code: ", [](const std::string& text) {
-        return text.size() == 6 && text.find_first_not_of("0123456789") == std::string::npos;
-      }, "The code has 6 digits.");
+      return ask_until(
+          "Code: ",
+          [](const std::string& text) {
+            return text.size() == 6 && text.find_first_not_of("0123456789") == std::string::npos;
+          },
+          "The code has 6 digits.");
     };
     auto profile = register_account(request, read_code, 5);
     if (!profile.ok()) {
       show_failure(profile.error());
       return std::nullopt;
     }
-    out_ << "Registered. Your key fingerprint is:\n  " << profile.value().key().public_key().fingerprint() << "\n";
+    out_ << "Registered. Your key fingerprint is:\n  "
+         << profile.value().key().public_key().fingerprint() << "\n";
     return std::move(profile).value();
   }
 
@@ -107,9 +119,12 @@ class Menu {
         out_ << "Accounts:";
         for (const auto& phone : phones) out_ << " " << phone;
         out_ << "\n";
-        auto phone = ask_until("Which phone number? ", [&](const std::string& text) {
-          return std::find(phones.begin(), phones.end(), text) != phones.end();
-        }, "Type one of the numbers above.");
+        auto phone = ask_until(
+            "Which phone number? ",
+            [&](const std::string& text) {
+              return std::find(phones.begin(), phones.end(), text) != phones.end();
+            },
+            "Type one of the numbers above.");
         if (!phone) return std::nullopt;
         options.phone = *phone;
       }
@@ -132,18 +147,28 @@ class Menu {
     Messenger messenger = std::move(connected).value();
     out_ << "Logged in as " << profile.phone() << ".\n";
     for (;;) {
-      out_ << "\n1) Send a message\n2) Show waiting messages\n3) My fingerprint\n4) Contacts\n5) Log out\n";
+      out_ << "\n1) Send a message\n2) Show waiting messages\n3) My fingerprint\n4) Contacts\n5) "
+              "Log out\n";
       auto choice = ask_choice(5);
       if (!choice) return false;
       switch (*choice) {
-        case 1: if (!send(messenger)) return false; break;
-        case 2: show_waiting(messenger); break;
-        case 3:
-          out_ << "Your fingerprint:\n  " << profile.key().public_key().fingerprint() << "\nServer fingerprint:\n  "
-               << profile.server().key.fingerprint() << "\n";
+        case 1:
+          if (!send(messenger)) return false;
           break;
-        case 4: if (!contacts(messenger)) return false; break;
-        case 5: messenger.bye(); out_ << "Logged out.\n"; return true;
+        case 2:
+          show_waiting(messenger);
+          break;
+        case 3:
+          out_ << "Your fingerprint:\n  " << profile.key().public_key().fingerprint()
+               << "\nServer fingerprint:\n  " << profile.server().key.fingerprint() << "\n";
+          break;
+        case 4:
+          if (!contacts(messenger)) return false;
+          break;
+        case 5:
+          messenger.bye();
+          out_ << "Logged out.\n";
+          return true;
       }
     }
   }
@@ -170,7 +195,8 @@ class Menu {
     }
     if (report.value().messages.empty()) out_ << "No new messages.\n";
     for (const auto& message : report.value().messages) print_message(message, out_);
-    for (const auto& warning : report.value().warnings) out_ << "WARNING: " << for_terminal(warning) << "\n";
+    for (const auto& warning : report.value().warnings)
+      out_ << "WARNING: " << for_terminal(warning) << "\n";
   }
 
   bool contacts(Messenger& messenger) {
@@ -184,7 +210,8 @@ class Menu {
            << contact.key.fingerprint() << "\n";
     }
     const bool has_held = !messenger.profile().held().empty();
-    out_ << "\n1) Mark a contact verified\n" << (has_held ? "2) Accept a contact's new key\n3) Back\n" : "2) Back\n");
+    out_ << "\n1) Mark a contact verified\n"
+         << (has_held ? "2) Accept a contact's new key\n3) Back\n" : "2) Back\n");
     auto choice = ask_choice(has_held ? 3 : 2);
     if (!choice) return false;
     if (*choice == 1 || (has_held && *choice == 2)) {
@@ -192,7 +219,8 @@ class Menu {
       if (!phone) return false;
       if (*choice == 1) {
         auto lock = messenger.profile().lock();
-        Status marked = lock.ok() ? messenger.profile().set_verified(*phone, true) : Status{lock.error()};
+        Status marked =
+            lock.ok() ? messenger.profile().set_verified(*phone, true) : Status{lock.error()};
         out_ << (marked.ok() ? "Marked verified.\n" : "Error: " + marked.error().message + "\n");
       } else {
         auto report = messenger.accept_new_key(*phone);

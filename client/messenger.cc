@@ -23,14 +23,15 @@ ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered
 }
 
 Json history_entry(const WaitingMessage& wire, const TextMessage& message) {
-  return {{"direction", "in"},         {"id", wire.message_id},   {"from", wire.senders_phone_number},
-          {"body", message.body},      {"sent_at", message.sent_at}, {"stored_at", wire.stored_at},
-          {"received_at", now_ms()}};
+  return {
+      {"direction", "in"},      {"id", wire.message_id},      {"from", wire.senders_phone_number},
+      {"body", message.body},   {"sent_at", message.sent_at}, {"stored_at", wire.stored_at},
+      {"received_at", now_ms()}};
 }
 
 Json dropped_entry(const WaitingMessage& wire, const std::string& reason) {
-  return {{"direction", "in"}, {"id", wire.message_id}, {"from", wire.senders_phone_number},
-          {"status", "dropped"}, {"reason", reason}, {"received_at", now_ms()}};
+  return {{"direction", "in"},   {"id", wire.message_id}, {"from", wire.senders_phone_number},
+          {"status", "dropped"}, {"reason", reason},      {"received_at", now_ms()}};
 }
 
 }  // namespace
@@ -75,19 +76,23 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
     auto typed = read_code(server_key.fingerprint(), retry_reason);
     if (!typed) return client_failure(Failure::kRefused, "registration abandoned");
     SecretBytes code(as_bytes(*typed));
-    auto registered = connection.value().register_key(key, greeting.value(), request.phone, code.view());
+    auto registered =
+        connection.value().register_key(key, greeting.value(), request.phone, code.view());
     if (registered.ok()) {
-      if (auto saved = profile.value().save_code(code.view()); !saved.ok()) return local_error(saved.error());
+      if (auto saved = profile.value().save_code(code.view()); !saved.ok())
+        return local_error(saved.error());
       return std::move(profile).value();
     }
     const ClientError& error = registered.error();
-    const bool can_retry = error.server_code == Code::kInvalidSecretCode && error.attempts_left.value_or(0) > 0;
+    const bool can_retry =
+        error.server_code == Code::kInvalidSecretCode && error.attempts_left.value_or(0) > 0;
     if (!can_retry || attempt + 1 == tries) return error;
     retry_reason = "wrong code, " + std::to_string(*error.attempts_left) + " attempts left";
     // Each proof spends the connection's nonce: greet again for a fresh one.
     greeting = connection.value().hello();
     if (!greeting.ok()) return greeting.error();
-    if (!(greeting.value().server_key == server_key)) return server_key_changed(server_key, greeting.value().server_key);
+    if (!(greeting.value().server_key == server_key))
+      return server_key_changed(server_key, greeting.value().server_key);
   }
   return client_failure(Failure::kRefused, "registration failed");
 }
@@ -107,7 +112,8 @@ ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::millise
   if (!(greeting.value().server_key == profile.server().key)) {
     return server_key_changed(profile.server().key, greeting.value().server_key);
   }
-  auto login = connection.value().login(profile.key(), greeting.value(), profile.phone(), code.value().view());
+  auto login = connection.value().login(profile.key(), greeting.value(), profile.phone(),
+                                        code.value().view());
   if (!login.ok()) return login.error();
   return Messenger(std::move(profile), std::move(connection).value());
 }
@@ -119,7 +125,8 @@ ClientResult<PublicKey> Messenger::contact_key(const std::string& phone) {
   if (!lock.ok()) return local_error(lock.error());
   auto pinned = profile_.contact(phone);
   if (!pinned) {
-    if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
+    if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok())
+      return local_error(saved.error());
   } else if (!(pinned->key == key.value())) {
     return client_failure(Failure::kSecurity,
                           "THE KEY OF " + phone +
@@ -142,8 +149,11 @@ ClientResult<std::string> Messenger::send(const std::string& to, const std::stri
   if (!envelope.ok()) return client_failure(Failure::kSecurity, envelope.error().message);
   auto id = connection_.send_envelope(to, envelope.value());
   if (!id.ok()) return id.error();
-  const Json entry = {{"direction", "out"}, {"id", id.value()}, {"to", to},
-                      {"body", body},       {"sent_at", message.sent_at}};
+  const Json entry = {{"direction", "out"},
+                      {"id", id.value()},
+                      {"to", to},
+                      {"body", body},
+                      {"sent_at", message.sent_at}};
   auto lock = profile_.lock();
   if (!lock.ok()) return local_error(lock.error());
   if (auto saved = profile_.append_history({entry}); !saved.ok()) return local_error(saved.error());
@@ -175,8 +185,9 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
       auto pinned = profile_.contact(wire.senders_phone_number);
       if (sender_key.ok() && pinned && !(pinned->key == sender_key.value())) {
         report.held += 1;
-        report.warnings.push_back("the key of " + wire.senders_phone_number +
-                                  " has changed; their message is held back until you accept the new key");
+        report.warnings.push_back(
+            "the key of " + wire.senders_phone_number +
+            " has changed; their message is held back until you accept the new key");
         held.push_back(wire.to_json());
         continue;
       }
@@ -194,19 +205,23 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
         continue;
       }
       if (!pinned) {
-        if (auto saved = profile_.pin_contact(wire.senders_phone_number, sender_key.value(), now_ms()); !saved.ok()) {
+        if (auto saved =
+                profile_.pin_contact(wire.senders_phone_number, sender_key.value(), now_ms());
+            !saved.ok()) {
           return local_error(saved.error());
         }
       }
       history.push_back(history_entry(wire, message.value()));
-      opened.push_back({wire.message_id, wire.senders_phone_number, std::move(message).value(), wire.stored_at});
+      opened.push_back(
+          {wire.message_id, wire.senders_phone_number, std::move(message).value(), wire.stored_at});
     }
     // On disk first, acknowledged second: a crash in between only brings duplicates.
     if (!held.empty()) {
       if (auto saved = profile_.append_held(held); !saved.ok()) return local_error(saved.error());
     }
     if (!history.empty()) {
-      if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
+      if (auto saved = profile_.append_history(history); !saved.ok())
+        return local_error(saved.error());
     }
     for (ReceivedMessage& message : opened) report.messages.push_back(std::move(message));
     if (!ids.empty()) {
@@ -225,7 +240,8 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
   // between the two.
   auto lock = profile_.lock();
   if (!lock.ok()) return local_error(lock.error());
-  if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok()) return local_error(saved.error());
+  if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok())
+    return local_error(saved.error());
 
   FetchReport report;
   std::vector<Json> still_held;
@@ -244,7 +260,8 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
     auto envelope = from_wire(wire.value().envelope, EnvelopeKind::kMessage);
     Result<TextMessage> message = Error{Errc::kAuthenticationFailed, "authentication failed"};
     if (envelope.ok()) {
-      message = open_text_message(profile_.key(), profile_.phone(), sender_key.value(), phone, envelope.value());
+      message = open_text_message(profile_.key(), profile_.phone(), sender_key.value(), phone,
+                                  envelope.value());
     }
     if (!message.ok()) {
       report.failed_authentication += 1;
@@ -252,10 +269,12 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
       continue;
     }
     history.push_back(history_entry(wire.value(), message.value()));
-    report.messages.push_back({wire.value().message_id, phone, std::move(message).value(), wire.value().stored_at});
+    report.messages.push_back(
+        {wire.value().message_id, phone, std::move(message).value(), wire.value().stored_at});
   }
   if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
-  if (auto saved = profile_.replace_held(still_held); !saved.ok()) return local_error(saved.error());
+  if (auto saved = profile_.replace_held(still_held); !saved.ok())
+    return local_error(saved.error());
   report.held = static_cast<int>(still_held.size());
   return report;
 }

@@ -43,18 +43,18 @@ struct ReceivedMessage {
 
 // The outcome of a fetch, for the person to see.
 struct FetchReport {
-  std::vector<ReceivedMessage> messages;    // new, authenticated, in order
-  std::vector<std::string> warnings;        // key changes, dropped envelopes
-  int held = 0;                             // held back: the sender's key changed
-  int failed_authentication = 0;            // reported, acknowledged and dropped
-  int duplicates = 0;                       // seen before, acknowledged again
+  std::vector<ReceivedMessage> messages;  // new, authenticated, in order
+  std::vector<std::string> warnings;      // key changes, dropped envelopes
+  int held = 0;                           // held back: the sender's key changed
+  int failed_authentication = 0;          // reported, acknowledged and dropped
+  int duplicates = 0;                     // seen before, acknowledged again
 };
 
 class Messenger {
  public:
   // Connects to the profile's server, checks the server key against the pin, logs in.
-  static ClientResult<Messenger> connect(Profile profile,
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  static ClientResult<Messenger> connect(
+      Profile profile, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   const Profile& profile() const { return profile_; }
   Profile& profile() { return profile_; }

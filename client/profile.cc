@@ -120,7 +120,8 @@ std::vector<std::string> Profile::list(const std::string& home) {
 }
 
 Result<Profile> Profile::create(const std::string& home, const std::string& phone,
-                                const std::string& email, const KeyPair& key, const ServerPin& server) {
+                                const std::string& email, const KeyPair& key,
+                                const ServerPin& server) {
   if (!is_valid_phone(phone)) return Error{Errc::kBadValue, "not an E.164 phone number: " + phone};
   std::error_code error;
   std::filesystem::create_directories(home, error);  // a missing parent of --home is made too
@@ -129,11 +130,15 @@ Result<Profile> Profile::create(const std::string& home, const std::string& phon
   if (auto made = make_directory(directory); !made.ok()) return made.error();
   Profile profile(directory, phone, email, key, server);
   if (profile.registered()) {
-    return Error{Errc::kBadValue, "a registered profile for " + phone + " already exists in " + directory};
+    return Error{Errc::kBadValue,
+                 "a registered profile for " + phone + " already exists in " + directory};
   }
-  if (auto saved = save_private_key(key, profile.path("key.pem")); !saved.ok()) return saved.error();
-  const Json pin = {{"phone", phone},       {"email", email},
-                    {"host", server.host},  {"port", server.port},
+  if (auto saved = save_private_key(key, profile.path("key.pem")); !saved.ok())
+    return saved.error();
+  const Json pin = {{"phone", phone},
+                    {"email", email},
+                    {"host", server.host},
+                    {"port", server.port},
                     {"server_public_key", server.key.pem()},
                     {"server_fingerprint", server.key.fingerprint()}};
   if (auto saved = write_json(profile.path("server.json"), pin); !saved.ok()) return saved.error();
@@ -145,18 +150,21 @@ Result<Profile> Profile::open(const std::string& home, const std::string& phone)
   auto pin = read_json(directory + "/server.json");
   if (!pin.ok()) {
     if (pin.error().code == Errc::kNotFound) {
-      return Error{Errc::kNotFound, "no profile for " + phone + " in " + home + " (register first)"};
+      return Error{Errc::kNotFound,
+                   "no profile for " + phone + " in " + home + " (register first)"};
     }
     return pin.error();
   }
   const Json& json = pin.value();
   if (!json.contains("host") || !json["host"].is_string() || !json.contains("port") ||
       !json["port"].is_number_unsigned() || !json.contains("server_public_key") ||
-      !json["server_public_key"].is_string() || !json.contains("email") || !json["email"].is_string()) {
+      !json["server_public_key"].is_string() || !json.contains("email") ||
+      !json["email"].is_string()) {
     return Error{Errc::kBadValue, directory + "/server.json is damaged"};
   }
   auto server_key = PublicKey::from_pem(json["server_public_key"].get<std::string>());
-  if (!server_key.ok()) return Error{Errc::kBadValue, directory + "/server.json holds an invalid key"};
+  if (!server_key.ok())
+    return Error{Errc::kBadValue, directory + "/server.json holds an invalid key"};
   auto key = load_private_key(directory + "/key.pem");
   if (!key.ok()) return key.error();
   ServerPin server{json["host"].get<std::string>(), json["port"].get<std::uint16_t>(),
@@ -170,7 +178,8 @@ Result<SecretBytes> Profile::code() const {
   if (!code.ok()) return code.error();
   // Tolerate a final newline from a hand-edited file.
   SecretBytes digits(code.value().view().first(std::min<std::size_t>(6, code.value().size())));
-  if (digits.size() != 6) return Error{Errc::kBadValue, path("code") + " does not hold a 6-digit code"};
+  if (digits.size() != 6)
+    return Error{Errc::kBadValue, path("code") + " does not hold a 6-digit code"};
   return digits;
 }
 
@@ -184,7 +193,8 @@ bool Profile::registered() const {
 Result<Json> Profile::load_contacts() const {
   auto json = read_json(path("contacts.json"));
   if (!json.ok() && json.error().code == Errc::kNotFound) return Json::object();
-  if (json.ok() && !json.value().is_object()) return Error{Errc::kBadValue, path("contacts.json") + " is damaged"};
+  if (json.ok() && !json.value().is_object())
+    return Error{Errc::kBadValue, path("contacts.json") + " is damaged"};
   return json;
 }
 
@@ -215,15 +225,18 @@ Status Profile::pin_contact(const std::string& phone, const PublicKey& key, std:
   // A damaged entry is not an unknown contact: pinning afresh would accept any key without
   // a word. The person repairs or removes the entry, knowingly.
   if (contacts.contains(phone) && !pinned_key(contacts[phone]).ok()) {
-    return Error{Errc::kInvalidKey, "the pinned key of " + phone + " in " + path("contacts.json") +
-                                        " is damaged; restore it, or remove the entry to trust the key offered now"};
+    return Error{Errc::kInvalidKey,
+                 "the pinned key of " + phone + " in " + path("contacts.json") +
+                     " is damaged; restore it, or remove the entry to trust the key offered now"};
   }
-  const bool same_key = contacts.contains(phone) && contacts[phone].value("public_key", "") == key.pem();
+  const bool same_key =
+      contacts.contains(phone) && contacts[phone].value("public_key", "") == key.pem();
   const bool verified = same_key && contacts[phone].value("verified", false);
-  contacts[phone] = {{"public_key", key.pem()},
-                     {"fingerprint", key.fingerprint()},
-                     {"first_seen", same_key ? contacts[phone].value("first_seen", now_ms) : now_ms},
-                     {"verified", verified}};
+  contacts[phone] = {
+      {"public_key", key.pem()},
+      {"fingerprint", key.fingerprint()},
+      {"first_seen", same_key ? contacts[phone].value("first_seen", now_ms) : now_ms},
+      {"verified", verified}};
   return write_json(path("contacts.json"), contacts);
 }
 
@@ -246,7 +259,8 @@ Result<ProfileLock> Profile::lock() const {
   UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return Error{Errc::kIo, "cannot open " + file + ": " + std::strerror(errno)};
   while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return Error{Errc::kIo, "cannot lock " + file + ": " + std::strerror(errno)};
+    if (errno != EINTR)
+      return Error{Errc::kIo, "cannot lock " + file + ": " + std::strerror(errno)};
   }
   return ProfileLock(std::move(fd));
 }
@@ -254,9 +268,11 @@ Result<ProfileLock> Profile::lock() const {
 std::set<std::string> Profile::known_message_ids() const {
   std::set<std::string> ids;
   // History entries name their id "id"; held.jsonl keeps the 119 frames, with "message_id".
-  for (const auto& [file, member] : {std::pair{"history.jsonl", "id"}, std::pair{"held.jsonl", "message_id"}}) {
+  for (const auto& [file, member] :
+       {std::pair{"history.jsonl", "id"}, std::pair{"held.jsonl", "message_id"}}) {
     for (const Json& entry : read_lines(path(file))) {
-      if (entry.value("direction", "") != "out" && entry.contains(member) && entry[member].is_string()) {
+      if (entry.value("direction", "") != "out" && entry.contains(member) &&
+          entry[member].is_string()) {
         ids.insert(entry[member].get<std::string>());
       }
     }

@@ -54,7 +54,8 @@ class Profile {
   // Creates the profile directory (0700) and saves key and server pin. Refuses an
   // existing registered profile (one with a code).
   static Result<Profile> create(const std::string& home, const std::string& phone,
-                                const std::string& email, const KeyPair& key, const ServerPin& server);
+                                const std::string& email, const KeyPair& key,
+                                const ServerPin& server);
 
   // Opens an existing profile; refuses a key file others can read (kInvalidKey).
   static Result<Profile> open(const std::string& home, const std::string& phone);
@@ -66,7 +67,8 @@ class Profile {
   const std::string& directory() const { return directory_; }
 
   // Talks to another address this time (the pinned key still applies); not saved.
-  void set_address(const std::optional<std::string>& host, const std::optional<std::uint16_t>& port) {
+  void set_address(const std::optional<std::string>& host,
+                   const std::optional<std::uint16_t>& port) {
     if (host) server_.host = *host;
     if (port) server_.port = *port;
   }
@@ -104,9 +106,13 @@ class Profile {
   Status replace_held(const std::vector<Json>& entries);
 
  private:
-  Profile(std::string directory, std::string phone, std::string email, KeyPair key, ServerPin server)
-      : directory_(std::move(directory)), phone_(std::move(phone)), email_(std::move(email)),
-        key_(std::move(key)), server_(std::move(server)) {}
+  Profile(std::string directory, std::string phone, std::string email, KeyPair key,
+          ServerPin server)
+      : directory_(std::move(directory)),
+        phone_(std::move(phone)),
+        email_(std::move(email)),
+        key_(std::move(key)),
+        server_(std::move(server)) {}
 
   std::string path(const char* name) const { return directory_ + "/" + name; }
   Result<Json> load_contacts() const;

@@ -46,8 +46,10 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
   limits.frame_timeout = timeout_;
   auto frame = reader_.next(limits);
   if (!frame.ok()) {
-    if (frame.error().code == Errc::kConnectionClosed) return network_error("the server closed the connection");
-    if (frame.error().code == Errc::kIdleTimeout) return network_error("the server did not answer in time");
+    if (frame.error().code == Errc::kConnectionClosed)
+      return network_error("the server closed the connection");
+    if (frame.error().code == Errc::kIdleTimeout)
+      return network_error("the server did not answer in time");
     return network_error("connection failed: " + frame.error().message);
   }
   auto json = parse_frame_json(frame.value());
@@ -60,7 +62,8 @@ ClientResult<T> ProtocolClient::expect(const Json& reply) {
   const long long code = frame_code(reply);
   if (code == static_cast<int>(T::kCode)) {
     auto decoded = T::from_json(reply);
-    if (!decoded.ok()) return protocol_error("the server sent a bad reply: " + decoded.error().message);
+    if (!decoded.ok())
+      return protocol_error("the server sent a bad reply: " + decoded.error().message);
     return std::move(decoded).value();
   }
   auto error = ErrorReply::from_json(reply);
@@ -86,26 +89,31 @@ ClientResult<Greeting> ProtocolClient::hello() {
   auto key = PublicKey::from_pem(reply.value().public_key);
   if (!key.ok()) return security_error("the server key is invalid: " + key.error().message);
   auto nonce = base64_decode(reply.value().nonce);
-  if (!nonce.ok() || nonce.value().size() != kNonceSize) return protocol_error("the server nonce is invalid");
+  if (!nonce.ok() || nonce.value().size() != kNonceSize)
+    return protocol_error("the server nonce is invalid");
   return Greeting{std::move(key).value(), std::move(nonce).value()};
 }
 
-ClientResult<CodeSent> ProtocolClient::request_code(const std::string& phone, const std::string& email) {
+ClientResult<CodeSent> ProtocolClient::request_code(const std::string& phone,
+                                                    const std::string& email) {
   return call<CodeSent>(SendPhoneNumber{phone, email}.to_json());
 }
 
 ClientResult<Done> ProtocolClient::register_key(const KeyPair& own, const Greeting& greeting,
                                                 const std::string& phone, ByteView code) {
-  auto proof = seal(own, greeting.server_key, code, Purpose::kRegister, Context{to_bytes(phone), greeting.nonce});
+  auto proof = seal(own, greeting.server_key, code, Purpose::kRegister,
+                    Context{to_bytes(phone), greeting.nonce});
   if (!proof.ok()) return security_error(proof.error().message);
-  auto reply = call<RegisterSuccess>(SendPublicKey{own.public_key().pem(), to_wire(proof.value())}.to_json());
+  auto reply = call<RegisterSuccess>(
+      SendPublicKey{own.public_key().pem(), to_wire(proof.value())}.to_json());
   if (!reply.ok()) return reply.error();
   return Done{};
 }
 
 ClientResult<Done> ProtocolClient::login(const KeyPair& own, const Greeting& greeting,
                                          const std::string& phone, ByteView code) {
-  auto proof = seal(own, greeting.server_key, code, Purpose::kConnect, Context{to_bytes(phone), greeting.nonce});
+  auto proof = seal(own, greeting.server_key, code, Purpose::kConnect,
+                    Context{to_bytes(phone), greeting.nonce});
   if (!proof.ok()) return security_error(proof.error().message);
   auto reply = call<ConnectAccepted>(ConnectRequest{phone, to_wire(proof.value())}.to_json());
   if (!reply.ok()) return reply.error();
@@ -122,13 +130,15 @@ ClientResult<PublicKey> ProtocolClient::recipient_key(const std::string& phone) 
 
 ClientResult<std::string> ProtocolClient::send_envelope(const std::string& recipient,
                                                         const Envelope& envelope) {
-  auto reply = call<MessageStored>(SendMessage{recipient, to_wire(envelope), std::nullopt}.to_json());
+  auto reply =
+      call<MessageStored>(SendMessage{recipient, to_wire(envelope), std::nullopt}.to_json());
   if (!reply.ok()) return reply.error();
   return std::move(reply).value().message_id;
 }
 
 ClientResult<std::vector<WaitingMessage>> ProtocolClient::fetch(int max, int wait_seconds) {
-  if (auto sent = send(CheckWaitingMessages{max, wait_seconds}.to_json()); !sent.ok()) return sent.error();
+  if (auto sent = send(CheckWaitingMessages{max, wait_seconds}.to_json()); !sent.ok())
+    return sent.error();
   return receive_waiting(max, wait_seconds);
 }
 
@@ -136,8 +146,8 @@ ClientResult<AckOk> ProtocolClient::ack(const std::vector<std::string>& ids) {
   return call<AckOk>(AckMessages{ids}.to_json());
 }
 
-ClientResult<std::vector<WaitingMessage>> ProtocolClient::ack_and_fetch(const std::vector<std::string>& ids,
-                                                                        int max, int wait_seconds) {
+ClientResult<std::vector<WaitingMessage>> ProtocolClient::ack_and_fetch(
+    const std::vector<std::string>& ids, int max, int wait_seconds) {
   // Both requests in one write: the server reads them with one recv and answers in order.
   std::string requests;
   append_frame(requests, dump_json(AckMessages{ids}.to_json()));
@@ -154,7 +164,8 @@ ClientResult<std::vector<WaitingMessage>> ProtocolClient::ack_and_fetch(const st
   return fetched;
 }
 
-ClientResult<std::vector<WaitingMessage>> ProtocolClient::receive_waiting(int max, int wait_seconds) {
+ClientResult<std::vector<WaitingMessage>> ProtocolClient::receive_waiting(int max,
+                                                                          int wait_seconds) {
   auto reply = receive(std::chrono::seconds(wait_seconds));
   if (!reply.ok()) return reply.error();
   auto approved = expect<WaitingApproved>(reply.value());
@@ -177,7 +188,8 @@ void ProtocolClient::bye() { (void)send(Bye{}.to_json()); }
 
 int exit_status(const ClientError& error) {
   if (error.kind == Failure::kSecurity) return 3;
-  if (error.server_code == Code::kInvalidSecretCode || error.server_code == Code::kConnectRequestNotAccepted) {
+  if (error.server_code == Code::kInvalidSecretCode ||
+      error.server_code == Code::kConnectRequestNotAccepted) {
     return 3;
   }
   return 2;

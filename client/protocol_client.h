@@ -53,8 +53,9 @@ struct Greeting {
 class ProtocolClient {
  public:
   // Connects; `timeout` bounds each later wait for a reply (long-polls add their wait).
-  static ClientResult<ProtocolClient> connect(const std::string& host, std::uint16_t port,
-                                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  static ClientResult<ProtocolClient> connect(
+      const std::string& host, std::uint16_t port,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // 200 -> 101. The server key is validated like any network key.
   ClientResult<Greeting> hello();
@@ -76,8 +77,8 @@ class ProtocolClient {
   ClientResult<AckOk> ack(const std::vector<std::string>& ids);
   // 120 and 202 in one write -> 121, 112 + 119s: acknowledges a batch and asks for the
   // next with one round trip. A refused ack fails the call (after both answers are read).
-  ClientResult<std::vector<WaitingMessage>> ack_and_fetch(const std::vector<std::string>& ids, int max,
-                                                          int wait_seconds);
+  ClientResult<std::vector<WaitingMessage>> ack_and_fetch(const std::vector<std::string>& ids,
+                                                          int max, int wait_seconds);
   // 199: the server closes the connection.
   void bye();
 

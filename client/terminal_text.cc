@@ -28,7 +28,8 @@ std::string for_terminal(std::string_view text) {
       out += '\t';
     } else if (c < 0x20 || c == 0x7F) {
       out += kReplacement;
-    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+    } else if (c == 0xC2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
                static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
       out += kReplacement;  // a C1 control, U+0080-U+009F
       ++i;

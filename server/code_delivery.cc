@@ -92,7 +92,8 @@ class CommandDelivery final : public CodeDelivery {
     posix_spawnattr_destroy(&attributes);
     wipe(variables[2].data(), variables[2].size());
     if (spawned != 0) {
-      return Error{Errc::kIo, std::string("cannot start the code command: ") + std::strerror(spawned)};
+      return Error{Errc::kIo,
+                   std::string("cannot start the code command: ") + std::strerror(spawned)};
     }
     return wait_for(pid);
   }

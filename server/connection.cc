@@ -103,7 +103,8 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
         after = session.handle(request.value(), sink);
       } catch (const std::exception& error) {
         // A bug, or the machine out of resources: this request fails, the server goes on.
-        logger.log(LogLevel::kError, peer, session.phone(), std::string("request failed: ") + error.what());
+        logger.log(LogLevel::kError, peer, session.phone(),
+                   std::string("request failed: ") + error.what());
         (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
       }
       // Pipelined requests already here are answered first, and all the replies go out in

@@ -5,13 +5,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "server/code_delivery.h"
 #include "server/server.h"
@@ -59,8 +58,9 @@ void raise_file_limit(std::size_t connections, Logger& logger) {
   if (limit.rlim_cur >= wanted) return;
   limit.rlim_cur = std::min(wanted, limit.rlim_max);
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted) {
-    logger.log(LogLevel::kWarn, "", "", "open-file limit " + std::to_string(limit.rlim_cur) +
-                                            " is below --max-connections; some connections may fail");
+    logger.log(LogLevel::kWarn, "", "",
+               "open-file limit " + std::to_string(limit.rlim_cur) +
+                   " is below --max-connections; some connections may fail");
   }
 }
 
@@ -107,7 +107,8 @@ int serve(const Options& options) {
   std::thread signal_waiter([&] {
     int signal = 0;
     sigwait(&signals, &signal);
-    logger.log(LogLevel::kInfo, "", "", std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    logger.log(LogLevel::kInfo, "", "",
+               std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
     server.stop();
   });
   server.run();
@@ -122,14 +123,18 @@ int serve(const Options& options) {
 
 int main(int argc, char** argv) {
   Options options;
-  CLI::App app{"shido-server: the Shido end-to-end-encrypted messenger server.\n"
-               "Accounts and mailboxes live in memory; only the server key is kept on disk.",
-               "shido-server"};
-  app.set_config("--config", "", "Read options from a TOML/INI file (key = value, names as the long options)");
+  CLI::App app{
+      "shido-server: the Shido end-to-end-encrypted messenger server.\n"
+      "Accounts and mailboxes live in memory; only the server key is kept on disk.",
+      "shido-server"};
+  app.set_config("--config", "",
+                 "Read options from a TOML/INI file (key = value, names as the long options)");
   app.set_version_flag("--version", "shido-server 0.1.0 (protocol 1)");
   app.add_option("--host", options.listen.host, "Address to listen on")->capture_default_str();
-  app.add_option("--port", options.listen.port, "TCP port; 0 picks a free one")->capture_default_str();
-  app.add_option("--data-dir", options.data_dir, "Directory for the server key (server_key.pem, mode 0600)")
+  app.add_option("--port", options.listen.port, "TCP port; 0 picks a free one")
+      ->capture_default_str();
+  app.add_option("--data-dir", options.data_dir,
+                 "Directory for the server key (server_key.pem, mode 0600)")
       ->capture_default_str();
   auto* outbox = app.add_option("--outbox", options.outbox,
                                 "Deliver codes as files OUTBOX/<phone>.code instead of the log");
@@ -138,23 +143,37 @@ int main(int argc, char** argv) {
                  "SHIDO_SERVER_FINGERPRINT in its environment")
       ->excludes(outbox);
   app.add_option("--max-connections", options.listen.max_connections, "Connections served at once")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--max-frame", options.max_frame, "Largest frame in bytes")
-      ->capture_default_str()->check(CLI::Range(1024, 1 << 30));
-  app.add_option("--max-stored-bytes", options.max_stored_bytes,
-                 "Encrypted message bytes all mailboxes may hold together; beyond it senders get 126")
-      ->capture_default_str()->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
-  app.add_option("--frame-timeout", options.frame_timeout, "Seconds a frame may take to arrive whole")
-      ->capture_default_str()->check(CLI::Range(1, 86400));
-  app.add_option("--idle-timeout", options.idle_timeout, "Seconds before an idle connection is closed")
-      ->capture_default_str()->check(CLI::Range(1, 86400));
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 1 << 30));
+  app.add_option(
+         "--max-stored-bytes", options.max_stored_bytes,
+         "Encrypted message bytes all mailboxes may hold together; beyond it senders get 126")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
+  app.add_option("--frame-timeout", options.frame_timeout,
+                 "Seconds a frame may take to arrive whole")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--idle-timeout", options.idle_timeout,
+                 "Seconds before an idle connection is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   app.add_option("--log-level", options.log_level, "debug, info, warn or error")
-      ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  app.add_option("--code-ttl", options.code_ttl, "Seconds a registration code stays valid (protocol: 600)")
-      ->capture_default_str()->check(CLI::Range(1, 86400))->group("Testing");
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--code-ttl", options.code_ttl,
+                 "Seconds a registration code stays valid (protocol: 600)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400))
+      ->group("Testing");
   app.add_option("--lock-base", options.lock_base,
                  "Seconds of the first connect lock; doubles up to 3600 (protocol: 60)")
-      ->capture_default_str()->check(CLI::Range(1, 3600))->group("Testing");
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600))
+      ->group("Testing");
   CLI11_PARSE(app, argc, argv);
 
   options.listen.frame_limits.max_size = options.max_frame;

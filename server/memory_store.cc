@@ -23,9 +23,9 @@ struct Lockout {
 };
 
 struct Mailbox {
-  std::map<std::uint64_t, MessagePtr> messages;            // by arrival order
-  std::unordered_map<std::string, std::uint64_t> by_id;    // id -> arrival order
-  std::size_t bytes = 0;                                    // sum of ciphertext sizes
+  std::map<std::uint64_t, MessagePtr> messages;          // by arrival order
+  std::unordered_map<std::string, std::uint64_t> by_id;  // id -> arrival order
+  std::size_t bytes = 0;                                 // sum of ciphertext sizes
   std::condition_variable arrived;
 };
 
@@ -83,8 +83,8 @@ class MemoryStore final : public Store {
     // Lock number n lasts min(base * 2^n, max); the failure count restarts with it.
     // In seconds: base * 2^30 in nanoseconds would overflow.
     const auto doubling = std::min(state.locks, 30);
-    const std::chrono::seconds length =
-        std::min<std::chrono::seconds>(limits_.lock_base * (std::int64_t{1} << doubling), limits_.lock_max);
+    const std::chrono::seconds length = std::min<std::chrono::seconds>(
+        limits_.lock_base * (std::int64_t{1} << doubling), limits_.lock_max);
     state.locked_until = time_.now() + length;
     state.locks += 1;
     state.failures = 0;
@@ -112,7 +112,8 @@ class MemoryStore final : public Store {
         box.bytes + message.ciphertext_size > limits_.mailbox_max_bytes) {
       return PutResult::kMailboxFull;
     }
-    if (stored_bytes_ + message.ciphertext_size > limits_.store_max_bytes) return PutResult::kStoreFull;
+    if (stored_bytes_ + message.ciphertext_size > limits_.store_max_bytes)
+      return PutResult::kStoreFull;
     message.stored_at_ms = time_.unix_ms();
     id_out = message.id;
     const std::uint64_t order = next_order_++;
@@ -175,7 +176,8 @@ class MemoryStore final : public Store {
   // Drops code issues older than the window, oldest first, and the records of phones left
   // with none: without this, every phone ever asked for would stay in memory.
   void forget_old_code_issues(TimePoint now) {
-    while (!code_issue_order_.empty() && now - code_issue_order_.front().first >= limits_.code_window) {
+    while (!code_issue_order_.empty() &&
+           now - code_issue_order_.front().first >= limits_.code_window) {
       const std::string& phone = code_issue_order_.front().second;
       auto record = code_issues_.find(phone);
       if (record != code_issues_.end()) {

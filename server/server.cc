@@ -113,7 +113,8 @@ void Server::run() {
     pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     const int ready = ::poll(fds, 2, -1);
     if (ready < 0 && errno != EINTR) {
-      context_.logger.log(LogLevel::kError, "", "", std::string("poll failed: ") + std::strerror(errno));
+      context_.logger.log(LogLevel::kError, "", "",
+                          std::string("poll failed: ") + std::strerror(errno));
       break;
     }
     if (fds[1].revents & POLLIN) {
@@ -139,14 +140,16 @@ void Server::run() {
 void Server::accept_one() {
   sockaddr_storage address{};
   socklen_t size = sizeof address;
-  UniqueFd fd(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&address), &size, SOCK_CLOEXEC));
+  UniqueFd fd(
+      ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&address), &size, SOCK_CLOEXEC));
   if (!fd.valid()) {
     if (errno == EMFILE || errno == ENFILE) {
       // Out of descriptors: log and carry on; the pending connection waits in the backlog.
       context_.logger.log(LogLevel::kError, "", "", "out of file descriptors; cannot accept");
       ::poll(nullptr, 0, 100);
     } else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
-      context_.logger.log(LogLevel::kWarn, "", "", std::string("accept failed: ") + std::strerror(errno));
+      context_.logger.log(LogLevel::kWarn, "", "",
+                          std::string("accept failed: ") + std::strerror(errno));
     }
     return;
   }
@@ -186,7 +189,8 @@ void Server::accept_one() {
     connections_.pop_back();
     active_ -= 1;
     lock.unlock();
-    context_.logger.log(LogLevel::kError, peer, "", std::string("cannot start a thread: ") + error.what());
+    context_.logger.log(LogLevel::kError, peer, "",
+                        std::string("cannot start a thread: ") + error.what());
     refuse(UniqueFd(raw), peer);
   }
 }

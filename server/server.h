@@ -57,7 +57,7 @@ class Server {
   ServerContext& context_;
   const ListenOptions options_;
   UniqueFd listener_;
-  UniqueFd wake_read_;   // a self-pipe: stop() and ending connections wake the accept loop
+  UniqueFd wake_read_;  // a self-pipe: stop() and ending connections wake the accept loop
   UniqueFd wake_write_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -52,7 +52,8 @@ std::optional<SecretBytes> open_proof(const KeyPair& server_key, const PublicKey
                                       const std::string& phone, const Bytes& nonce) {
   auto envelope = from_wire(wire, EnvelopeKind::kSecretCode);
   if (!envelope.ok()) return std::nullopt;
-  auto code = open(server_key, client_key, envelope.value(), purpose, Context{to_bytes(phone), nonce});
+  auto code =
+      open(server_key, client_key, envelope.value(), purpose, Context{to_bytes(phone), nonce});
   if (!code.ok()) return std::nullopt;
   return std::move(code).value();
 }
@@ -95,15 +96,33 @@ After Session::handle(const Json& request, ReplySink& out) {
   }
 
   switch (*code) {
-    case Code::kHello: on_hello(request, out); break;
-    case Code::kSendPhoneNumber: on_send_phone_number(request, out); break;
-    case Code::kSendPublicKey: on_send_public_key(request, out); break;
-    case Code::kConnectRequest: on_connect_request(request, out); break;
-    case Code::kCommunicationRequest: on_communication_request(request, out); break;
-    case Code::kSendMessage: on_send_message(request, out); break;
-    case Code::kCheckWaitingMessages: on_check_waiting_messages(request, out); break;
-    case Code::kAckMessages: on_ack_messages(request, out); break;
-    default: send_error(out, Code::kUnexpectedCode, "unexpected request code"); break;
+    case Code::kHello:
+      on_hello(request, out);
+      break;
+    case Code::kSendPhoneNumber:
+      on_send_phone_number(request, out);
+      break;
+    case Code::kSendPublicKey:
+      on_send_public_key(request, out);
+      break;
+    case Code::kConnectRequest:
+      on_connect_request(request, out);
+      break;
+    case Code::kCommunicationRequest:
+      on_communication_request(request, out);
+      break;
+    case Code::kSendMessage:
+      on_send_message(request, out);
+      break;
+    case Code::kCheckWaitingMessages:
+      on_check_waiting_messages(request, out);
+      break;
+    case Code::kAckMessages:
+      on_ack_messages(request, out);
+      break;
+    default:
+      send_error(out, Code::kUnexpectedCode, "unexpected request code");
+      break;
   }
   return After::kContinue;
 }
@@ -117,7 +136,8 @@ void Session::on_hello(const Json& request, ReplySink& out) {
   }
   greeted_ = true;
   nonce_ = random_bytes(kNonceSize, context_.rng);
-  send(out, ServerHello{kProtocolVersion, context_.server_key.public_key().pem(), base64_encode(*nonce_)});
+  send(out, ServerHello{kProtocolVersion, context_.server_key.public_key().pem(),
+                        base64_encode(*nonce_)});
 }
 
 void Session::on_send_phone_number(const Json& request, ReplySink& out) {
@@ -192,17 +212,19 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
     return;
   }
 
-  auto code = open_proof(context_.server_key, client_key.value(), message->proof, Purpose::kRegister,
-                         phone, *nonce);
+  auto code = open_proof(context_.server_key, client_key.value(), message->proof,
+                         Purpose::kRegister, phone, *nonce);
   if (!code || !constant_time_equal(code->view(), pending_->code.view())) {
     const int left = --pending_->attempts_left;
-    log(LogLevel::kWarn, phone, "wrong registration code, " + std::to_string(left) + " attempts left");
+    log(LogLevel::kWarn, phone,
+        "wrong registration code, " + std::to_string(left) + " attempts left");
     if (left <= 0) pending_.reset();
     send_error(out, Code::kInvalidSecretCode, "wrong code", left);
     return;
   }
 
-  User user{phone, pending_->email, client_key.value(), random_bytes(kCodeSaltSize, context_.rng), {}};
+  User user{
+      phone, pending_->email, client_key.value(), random_bytes(kCodeSaltSize, context_.rng), {}};
   user.code_hash = code_hash(user.code_salt, code->view());
   pending_.reset();
   if (!context_.store.add_user(user)) {
@@ -246,9 +268,9 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
   if (!code || !constant_time_equal(code_hash(user->code_salt, code->view()), user->code_hash)) {
     const FailureResult failure = context_.store.record_connect_failure(phone);
     log(LogLevel::kWarn, phone,
-        failure.attempts_left == 0 ? "failed connect proof, account locked"
-                                   : "failed connect proof, " + std::to_string(failure.attempts_left) +
-                                         " attempts left");
+        failure.attempts_left == 0
+            ? "failed connect proof, account locked"
+            : "failed connect proof, " + std::to_string(failure.attempts_left) + " attempts left");
     send_error(out, Code::kInvalidSecretCode, "wrong code or key", failure.attempts_left);
     return;
   }
@@ -315,7 +337,8 @@ void Session::on_send_message(const Json& request, ReplySink& out) {
       log(LogLevel::kWarn, phone_, "the message store is full (--max-stored-bytes)");
       send_error(out, Code::kMailboxFull, "the server's message storage is full; try again later");
       return;
-    case PutResult::kStored: break;
+    case PutResult::kStored:
+      break;
   }
   log(LogLevel::kDebug, phone_, "stored message " + id + " for " + recipient);
   send(out, MessageStored{id});
@@ -332,8 +355,8 @@ void Session::on_check_waiting_messages(const Json& request, ReplySink& out) {
   if (!out.send(WaitingApproved{count}.to_json()).ok()) return;
   for (int i = 0; i < count; ++i) {
     const StoredMessage& stored = *messages[static_cast<std::size_t>(i)];
-    WaitingMessage waiting{stored.id, stored.sender_phone, stored.sender_public_key_pem,
-                           stored.stored_at_ms, stored.envelope, count - 1 - i};
+    WaitingMessage waiting{stored.id,           stored.sender_phone, stored.sender_public_key_pem,
+                           stored.stored_at_ms, stored.envelope,     count - 1 - i};
     if (!out.send(waiting.to_json()).ok()) return;
   }
   if (count > 0) log(LogLevel::kDebug, phone_, "delivered " + std::to_string(count) + " messages");

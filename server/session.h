@@ -79,8 +79,8 @@ class Session {
   bool greeted_ = false;
   std::optional<Bytes> nonce_;  // unspent HELLO nonce
   std::optional<PendingRegistration> pending_;
-  std::string phone_;               // logged-in account, or empty
-  std::optional<User> user_;        // its record, once logged in
+  std::string phone_;         // logged-in account, or empty
+  std::optional<User> user_;  // its record, once logged in
 };
 
 }  // namespace shido::server

@@ -33,7 +33,7 @@ struct StoredMessage {
   std::string sender_phone;
   std::string sender_public_key_pem;
   std::int64_t stored_at_ms = 0;
-  WireEnvelope envelope;           // checked for shape before it was stored
+  WireEnvelope envelope;            // checked for shape before it was stored
   std::size_t ciphertext_size = 0;  // decoded bytes of encrypted_message
 };
 using MessagePtr = std::shared_ptr<const StoredMessage>;

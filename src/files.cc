@@ -59,8 +59,9 @@ Result<Buffer> read_whole(const std::string& path, std::size_t max_size, bool mu
   if (must_be_private && (info.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    return Error{Errc::kInvalidKey, path + " has mode " + mode +
-                                        ": others may read it; a secret file must be 0600 (chmod 600)"};
+    return Error{Errc::kInvalidKey,
+                 path + " has mode " + mode +
+                     ": others may read it; a secret file must be 0600 (chmod 600)"};
   }
   const auto size = static_cast<std::size_t>(info.st_size);
   if (size > max_size) return Error{Errc::kIo, path + " is larger than expected"};

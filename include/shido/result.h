@@ -18,24 +18,24 @@ enum class Errc {
   kAuthenticationFailed,  // an envelope did not open: one error for every cause
   kBadBase64,             // not strict RFC 4648 section 4 base64
   // Framing
-  kFrameEmpty,            // a frame announced length 0
-  kFrameTooLarge,         // a frame announced more than the limit
-  kFrameTruncated,        // the peer closed the stream inside a frame
-  kFrameTimeout,          // a frame did not arrive whole in time
-  kIdleTimeout,           // no frame started in time
-  kConnectionClosed,      // the peer closed the stream between frames
-  kIo,                    // the operating system reported an error
+  kFrameEmpty,        // a frame announced length 0
+  kFrameTooLarge,     // a frame announced more than the limit
+  kFrameTruncated,    // the peer closed the stream inside a frame
+  kFrameTimeout,      // a frame did not arrive whole in time
+  kIdleTimeout,       // no frame started in time
+  kConnectionClosed,  // the peer closed the stream between frames
+  kIo,                // the operating system reported an error
   // JSON and messages
-  kNotUtf8,               // the frame is not valid UTF-8
-  kTooDeep,               // JSON nesting deeper than the limit
-  kTooMany,               // more JSON values than the limit
-  kBadJson,               // not JSON at all
-  kNotObject,             // JSON, but not an object
-  kBadCode,               // no integer member "code"
-  kMissingField,          // a required member is absent (the message names it)
-  kWrongType,             // a member has the wrong JSON type (the message names it)
-  kBadValue,              // a member has the right type but an unacceptable value
-  kNotFound,              // a file or entry does not exist
+  kNotUtf8,       // the frame is not valid UTF-8
+  kTooDeep,       // JSON nesting deeper than the limit
+  kTooMany,       // more JSON values than the limit
+  kBadJson,       // not JSON at all
+  kNotObject,     // JSON, but not an object
+  kBadCode,       // no integer member "code"
+  kMissingField,  // a required member is absent (the message names it)
+  kWrongType,     // a member has the wrong JSON type (the message names it)
+  kBadValue,      // a member has the right type but an unacceptable value
+  kNotFound,      // a file or entry does not exist
 };
 
 // The name of an error code, e.g. "kFrameTooLarge" -> "frame too large".
@@ -52,8 +52,8 @@ struct Error {
 template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}              // NOLINT: implicit on purpose
-  Result(E error) : state_(std::move(error)) {}              // NOLINT: implicit on purpose
+  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(E error) : state_(std::move(error)) {}  // NOLINT: implicit on purpose
   Result(Errc code, std::string message) : state_(E{code, std::move(message)}) {}
 
   bool ok() const { return state_.index() == 0; }

@@ -13,7 +13,8 @@ template <class Buffer>
 Result<Buffer> run_cbc(bool encrypt, ByteView key, ByteView iv, ByteView input, Padding padding) {
   const EVP_CIPHER* cipher = internal::aes_cbc_cipher(key.size());
   if (cipher == nullptr) return Error{Errc::kInvalidArgument, "AES key must be 16, 24 or 32 bytes"};
-  if (iv.size() != kAesBlockSize) return Error{Errc::kInvalidArgument, "AES-CBC IV must be 16 bytes"};
+  if (iv.size() != kAesBlockSize)
+    return Error{Errc::kInvalidArgument, "AES-CBC IV must be 16 bytes"};
 
   OsslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return internal::openssl_error("EVP_CIPHER_CTX_new failed");
@@ -25,9 +26,9 @@ Result<Buffer> run_cbc(bool encrypt, ByteView key, ByteView iv, ByteView input, 
   Buffer out(input.size() + kAesBlockSize);
   int written = 0;
   int final_written = 0;
-  const bool ok =
-      EVP_CipherUpdate(ctx.get(), out.data(), &written, input.data(), static_cast<int>(input.size())) == 1 &&
-      EVP_CipherFinal_ex(ctx.get(), out.data() + written, &final_written) == 1;
+  const bool ok = EVP_CipherUpdate(ctx.get(), out.data(), &written, input.data(),
+                                   static_cast<int>(input.size())) == 1 &&
+                  EVP_CipherFinal_ex(ctx.get(), out.data() + written, &final_written) == 1;
   if (!ok) {
     ERR_clear_error();
     if (encrypt) return Error{Errc::kInvalidArgument, "AES-CBC without padding needs whole blocks"};
@@ -50,8 +51,10 @@ Result<Bytes> aes_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext, Pad
   return run_cbc<Bytes>(true, key, iv, plaintext, padding);
 }
 
-Result<SecretBytes> aes_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext, Padding padding) {
-  if (ciphertext.size() > (1u << 30)) return Error{Errc::kAuthenticationFailed, "authentication failed"};
+Result<SecretBytes> aes_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext,
+                                    Padding padding) {
+  if (ciphertext.size() > (1u << 30))
+    return Error{Errc::kAuthenticationFailed, "authentication failed"};
   return run_cbc<SecretBytes>(false, key, iv, ciphertext, padding);
 }
 

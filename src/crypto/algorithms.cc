@@ -43,10 +43,14 @@ const EVP_CIPHER* aes_cbc_cipher(std::size_t key_size) {
   static const OsslPtr<EVP_CIPHER> aes256(
       require(EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr), "AES-256-CBC"));
   switch (key_size) {
-    case 16: return aes128.get();
-    case 24: return aes192.get();
-    case 32: return aes256.get();
-    default: return nullptr;
+    case 16:
+      return aes128.get();
+    case 24:
+      return aes192.get();
+    case 32:
+      return aes256.get();
+    default:
+      return nullptr;
   }
 }
 

@@ -3,9 +3,9 @@
 // (MAC and KDF come back non-const because OpenSSL takes them so when making contexts.)
 #pragma once
 
-#include <cstddef>
-
 #include <openssl/evp.h>
+
+#include <cstddef>
 
 namespace shido::internal {
 

@@ -12,7 +12,8 @@ using internal::OsslPtr;
 Bytes sha256(ByteView data) {
   Bytes out(kSha256Size);
   unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &size, internal::sha256_md(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), out.data(), &size, internal::sha256_md(), nullptr) !=
+      1) {
     throw std::runtime_error(internal::drain_openssl_errors("SHA-256 failed"));
   }
   return out;

@@ -9,7 +9,8 @@ using internal::OsslPtr;
 
 Result<SecretBytes> ecdh(const KeyPair& own, const PublicKey& peer) {
   OsslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, own.data().pkey.get(), nullptr));
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return internal::openssl_error("ECDH set-up failed");
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1)
+    return internal::openssl_error("ECDH set-up failed");
   // The peer was fully validated when its PublicKey was made; validating again here would
   // cost a scalar multiplication per message.
   if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.data().pkey.get(), /*validate_peer=*/0) != 1) {

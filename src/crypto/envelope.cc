@@ -59,9 +59,12 @@ Error authentication_failed() { return {Errc::kAuthenticationFailed, "authentica
 
 std::string_view purpose_name(Purpose purpose) {
   switch (purpose) {
-    case Purpose::kRegister: return "register";
-    case Purpose::kConnect: return "connect";
-    case Purpose::kMessage: return "message";
+    case Purpose::kRegister:
+      return "register";
+    case Purpose::kConnect:
+      return "connect";
+    case Purpose::kMessage:
+      return "message";
   }
   return "unknown";
 }
@@ -110,9 +113,11 @@ Result<SecretBytes> open(const KeyPair& own, const PublicKey& peer, const Envelo
   const Bytes expected = envelope_mac(keys.value().mac_key(), envelope, purpose, context);
   if (!constant_time_equal(expected, envelope.mac)) return authentication_failed();
 
-  auto aes_key = aes_cbc_decrypt(keys.value().kek(), envelope.iv_for_wrapped_key, envelope.wrapped_aes_key);
+  auto aes_key =
+      aes_cbc_decrypt(keys.value().kek(), envelope.iv_for_wrapped_key, envelope.wrapped_aes_key);
   if (!aes_key.ok() || aes_key.value().size() != kAesKeySize) return authentication_failed();
-  auto plaintext = aes_cbc_decrypt(aes_key.value().view(), envelope.iv_for_ciphertext, envelope.ciphertext);
+  auto plaintext =
+      aes_cbc_decrypt(aes_key.value().view(), envelope.iv_for_ciphertext, envelope.ciphertext);
   if (!plaintext.ok()) return authentication_failed();
   return plaintext;
 }

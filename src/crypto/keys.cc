@@ -1,12 +1,12 @@
 #include "shido/crypto/keys.h"
 
-#include <algorithm>
-#include <array>
-#include <cctype>
-
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
 
 #include "crypto/key_data.h"
 #include "crypto/ossl_ptr.h"
@@ -83,7 +83,8 @@ Result<SecretBytes> pem_unarmor(std::string_view text, const char* label) {
   if (header && header.get()[0] != '\0') return invalid_key("PEM headers are not allowed");
   char rest = 0;
   while (BIO_read(bio.get(), &rest, 1) == 1) {
-    if (!std::isspace(static_cast<unsigned char>(rest))) return invalid_key("data after the PEM block");
+    if (!std::isspace(static_cast<unsigned char>(rest)))
+      return invalid_key("data after the PEM block");
   }
   return der;
 }
@@ -92,9 +93,12 @@ Result<SecretBytes> pem_unarmor(std::string_view text, const char* label) {
 Result<OsslPtr<EVP_PKEY>> ec_key_from_params(ByteView point, const BIGNUM* scalar) {
   OsslPtr<OSSL_PARAM_BLD> builder(OSSL_PARAM_BLD_new());
   if (!builder) return internal::openssl_error("OSSL_PARAM_BLD_new failed");
-  if (OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, kGroupName, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1 ||
-      (scalar != nullptr && OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY, scalar) != 1)) {
+  if (OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, kGroupName, 0) !=
+          1 ||
+      OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1 ||
+      (scalar != nullptr &&
+       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY, scalar) != 1)) {
     return internal::openssl_error("building key parameters failed");
   }
   OsslPtr<OSSL_PARAM> params(OSSL_PARAM_BLD_to_param(builder.get()));
@@ -112,7 +116,8 @@ Result<OsslPtr<EVP_PKEY>> ec_key_from_params(ByteView point, const BIGNUM* scala
   // The quick check: on the curve and not infinity. P-256 has cofactor 1, so every such
   // point has the full order and the costly order check adds nothing.
   OsslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) return invalid_key("not a valid P-256 point");
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
+    return invalid_key("not a valid P-256 point");
   return pkey;
 }
 
@@ -128,7 +133,8 @@ Result<Bytes> uncompressed_point(const EVP_PKEY* pkey) {
   Bytes point(kPointSize);
   point[0] = 0x04;
   if (BN_bn2binpad(x.get(), point.data() + 1, kCoordinateSize) != kCoordinateSize ||
-      BN_bn2binpad(y.get(), point.data() + 1 + kCoordinateSize, kCoordinateSize) != kCoordinateSize) {
+      BN_bn2binpad(y.get(), point.data() + 1 + kCoordinateSize, kCoordinateSize) !=
+          kCoordinateSize) {
     return invalid_key("public point coordinates too large");
   }
   return point;
@@ -138,7 +144,8 @@ bool is_p256(const EVP_PKEY* pkey) {
   char group[64] = {};
   std::size_t size = 0;
   return EVP_PKEY_is_a(pkey, "EC") == 1 &&
-         EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &size) == 1 &&
+         EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                        &size) == 1 &&
          std::string_view(group, size) == kGroupName;
 }
 
@@ -181,7 +188,8 @@ Result<KeyPair> key_pair_from_pkey(OsslPtr<EVP_PKEY> pkey);
 
 KeyPair KeyPair::generate() {
   OsslPtr<EVP_PKEY> pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", kGroupName));
-  if (!pkey) throw std::runtime_error(internal::drain_openssl_errors("P-256 key generation failed"));
+  if (!pkey)
+    throw std::runtime_error(internal::drain_openssl_errors("P-256 key generation failed"));
   auto pair = key_pair_from_pkey(std::move(pkey));
   if (!pair.ok()) throw std::runtime_error(pair.error().message);
   return std::move(pair).value();
@@ -191,9 +199,11 @@ Result<KeyPair> KeyPair::from_pkcs8_pem(std::string_view pem) {
   auto der = pem_unarmor(pem, "PRIVATE KEY");
   if (!der.ok()) return der.error();
   const unsigned char* cursor = der.value().data();
-  OsslPtr<EVP_PKEY> pkey(d2i_AutoPrivateKey(nullptr, &cursor, static_cast<long>(der.value().size())));
+  OsslPtr<EVP_PKEY> pkey(
+      d2i_AutoPrivateKey(nullptr, &cursor, static_cast<long>(der.value().size())));
   if (!pkey) return invalid_key("not a PKCS#8 private key");
-  if (cursor != der.value().data() + der.value().size()) return invalid_key("data after the private key");
+  if (cursor != der.value().data() + der.value().size())
+    return invalid_key("data after the private key");
   if (!is_p256(pkey.get())) return invalid_key("private key is not on P-256");
   return key_pair_from_pkey(std::move(pkey));
 }
@@ -227,12 +237,14 @@ Result<KeyPair> KeyPair::from_private_scalar(ByteView scalar) {
 SecretBytes KeyPair::pkcs8_pem() const {
   // A secure-memory BIO: OpenSSL wipes it when it is freed.
   OsslPtr<BIO> bio(BIO_new(BIO_s_secmem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), data_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), data_->pkey.get(), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1) {
     throw std::runtime_error(internal::drain_openssl_errors("writing the private key failed"));
   }
   char* text = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &text);
-  return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(text), static_cast<std::size_t>(size)));
+  return SecretBytes(
+      ByteView(reinterpret_cast<const std::uint8_t*>(text), static_cast<std::size_t>(size)));
 }
 
 namespace {

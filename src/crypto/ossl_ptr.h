@@ -2,10 +2,6 @@
 // Internal: public headers never mention OpenSSL.
 #pragma once
 
-#include <memory>
-#include <string>
-#include <string_view>
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -15,6 +11,10 @@
 #include <openssl/kdf.h>
 #include <openssl/param_build.h>
 
+#include <memory>
+#include <string>
+#include <string_view>
+
 #include "shido/result.h"
 
 namespace shido::internal {
@@ -22,9 +22,9 @@ namespace shido::internal {
 template <class T>
 struct OsslDeleter;
 
-#define SHIDO_OSSL_DELETER(Type, free_fn) \
-  template <>                             \
-  struct OsslDeleter<Type> {              \
+#define SHIDO_OSSL_DELETER(Type, free_fn)          \
+  template <>                                      \
+  struct OsslDeleter<Type> {                       \
     void operator()(Type* p) const { free_fn(p); } \
   }
 

@@ -1,9 +1,9 @@
 #include "shido/crypto/random.h"
 
+#include <openssl/rand.h>
+
 #include <limits>
 #include <stdexcept>
-
-#include <openssl/rand.h>
 
 #include "crypto/ossl_ptr.h"
 

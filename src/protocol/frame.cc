@@ -170,7 +170,8 @@ Status write_all(int fd, std::string_view bytes) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       // On a blocking socket this is SO_SNDTIMEO expiring: the peer stopped reading, and
       // waiting on would hold this thread for as long as it likes. Give up instead.
-      if ((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0) return io_error("writing a frame (peer not reading)", errno);
+      if ((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0)
+        return io_error("writing a frame (peer not reading)", errno);
       if (Status waited = wait_writable(fd); !waited.ok()) return waited;
       continue;
     }
@@ -179,7 +180,9 @@ Status write_all(int fd, std::string_view bytes) {
   return {};
 }
 
-Status write_frame(int fd, std::string_view payload) { return write_all(fd, encode_frame(payload)); }
+Status write_frame(int fd, std::string_view payload) {
+  return write_all(fd, encode_frame(payload));
+}
 
 Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // poll() ignores a negative descriptor, so without this check we would wait for ever.
@@ -188,8 +191,8 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   auto fill = [&](std::size_t wanted, const Deadline& deadline) {
     while (buffered() < wanted) {
       const std::size_t missing = wanted - buffered();
-      const std::size_t room =
-          std::min(kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
+      const std::size_t room = std::min(
+          kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
       const ReadOutcome got = receive_some(fd_, buffer_, end_, room, deadline);
       if (got.status != ReadStatus::kDone) return got;
     }
@@ -215,7 +218,8 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   const ReadOutcome header = fill(kHeaderSize, frame_deadline);
   if (header.status != ReadStatus::kDone) return inside_frame_error(header, limits.frame_timeout);
 
-  const std::uint32_t size = decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
+  const std::uint32_t size =
+      decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
   if (size == 0) return Error{Errc::kFrameEmpty, "the frame is empty (length 0)"};
   // Refused before the payload is read: the length is the peer's word.
   if (size > limits.max_size) {
@@ -253,7 +257,8 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
 
 bool FrameReader::frame_ready() const {
   if (buffered() < kHeaderSize) return false;
-  const std::uint32_t size = decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
+  const std::uint32_t size =
+      decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
   return buffered() >= kHeaderSize + std::size_t{size};
 }
 

@@ -15,7 +15,8 @@ Result<SecretBytes> encode_text_message(const TextMessage& message) {
   SecretBytes plaintext(as_bytes(text));
   wipe(text.data(), text.size());
   if (plaintext.size() > kMaxPlaintextSize) {
-    return Error{Errc::kBadValue, "message too long once encoded (control characters count six times)"};
+    return Error{Errc::kBadValue,
+                 "message too long once encoded (control characters count six times)"};
   }
   return plaintext;
 }
@@ -26,14 +27,16 @@ Result<TextMessage> decode_text_message(ByteView plaintext) {
     return Error{Errc::kBadValue, "message plaintext is not UTF-8 of the allowed size"};
   }
   const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) return Error{Errc::kBadJson, "message is not a JSON object"};
+  if (json.is_discarded() || !json.is_object())
+    return Error{Errc::kBadJson, "message is not a JSON object"};
   const auto type = json.find("type");
   const auto body = json.find("body");
   const auto sent_at = json.find("sent_at");
   if (type == json.end() || !type->is_string() || *type != "text") {
     return Error{Errc::kBadValue, "message type is not \"text\""};
   }
-  if (body == json.end() || !body->is_string()) return Error{Errc::kWrongType, "message body is not a string"};
+  if (body == json.end() || !body->is_string())
+    return Error{Errc::kWrongType, "message body is not a string"};
   if (sent_at == json.end() || !sent_at->is_number_integer()) {
     return Error{Errc::kWrongType, "message sent_at is not an integer"};
   }

@@ -13,9 +13,7 @@ constexpr std::size_t kMaxEmailBytes = 254;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-bool is_alnum(char c) {
-  return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
+bool is_alnum(char c) { return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
 // [A-Za-z0-9_.+-]
 bool is_local_char(char c) { return is_alnum(c) || c == '_' || c == '.' || c == '+' || c == '-'; }
@@ -45,13 +43,13 @@ struct Utf8Lead {
 Utf8Lead utf8_lead(std::uint8_t b) {
   if (b <= 0x7f) return {1, 0, 0};
   if (b >= 0xc2 && b <= 0xdf) return {2, 0x80, 0xbf};
-  if (b == 0xe0) return {3, 0xa0, 0xbf};                 // no overlong 3-byte forms
-  if (b == 0xed) return {3, 0x80, 0x9f};                 // no surrogates D800-DFFF
+  if (b == 0xe0) return {3, 0xa0, 0xbf};  // no overlong 3-byte forms
+  if (b == 0xed) return {3, 0x80, 0x9f};  // no surrogates D800-DFFF
   if (b >= 0xe1 && b <= 0xef) return {3, 0x80, 0xbf};
-  if (b == 0xf0) return {4, 0x90, 0xbf};                 // no overlong 4-byte forms
+  if (b == 0xf0) return {4, 0x90, 0xbf};  // no overlong 4-byte forms
   if (b >= 0xf1 && b <= 0xf3) return {4, 0x80, 0xbf};
-  if (b == 0xf4) return {4, 0x80, 0x8f};                 // nothing above U+10FFFF
-  return {0, 0, 0};                                      // 80-C1, F5-FF
+  if (b == 0xf4) return {4, 0x80, 0x8f};  // nothing above U+10FFFF
+  return {0, 0, 0};                       // 80-C1, F5-FF
 }
 
 bool is_continuation(std::uint8_t b) { return (b & 0xc0) == 0x80; }

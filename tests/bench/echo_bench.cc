@@ -6,14 +6,13 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <deque>
 #include <iostream>
 #include <list>
 #include <mutex>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/stats.h"
 #include "shido/net/socket.h"
@@ -37,7 +36,8 @@ std::string sample_frame(int size) {
 // Echoes frames on each accepted connection, one thread per connection, until told to stop.
 class EchoServer {
  public:
-  EchoServer() : listener_(listen_tcp("127.0.0.1", 0).value()), port_(local_port(listener_.get()).value()) {
+  EchoServer()
+      : listener_(listen_tcp("127.0.0.1", 0).value()), port_(local_port(listener_.get()).value()) {
     accept_thread_ = std::thread([this] { accept_loop(); });
   }
   ~EchoServer() {
@@ -77,12 +77,20 @@ class EchoServer {
 int main(int argc, char** argv) {
   int clients = 4, messages = 1000, size = 256, window = 1;
   bool json = false;
-  CLI::App app{"shido-echo-bench: the thread-per-connection ceiling for frames like Shido's", "shido-echo-bench"};
-  app.add_option("--clients", clients, "Connections")->check(CLI::Range(1, 10000))->capture_default_str();
-  app.add_option("--messages", messages, "Frames per connection")->check(CLI::Range(1, 10000000))->capture_default_str();
+  CLI::App app{"shido-echo-bench: the thread-per-connection ceiling for frames like Shido's",
+               "shido-echo-bench"};
+  app.add_option("--clients", clients, "Connections")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--messages", messages, "Frames per connection")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
   app.add_option("--size", size, "Message body bytes the frames are sized for")
-      ->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--window", window, "Frames in flight per connection")->check(CLI::Range(1, 1024))->capture_default_str();
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  app.add_option("--window", window, "Frames in flight per connection")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_flag("--json", json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
 

@@ -1,7 +1,6 @@
 // Micro-benchmarks of libshido's building blocks and of the server store (Google Benchmark).
 //   build/<dir>/tests/bench/shido-micro-bench [--benchmark_filter=Envelope]
 #include <benchmark/benchmark.h>
-
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
@@ -43,7 +42,8 @@ BENCHMARK(BM_Ecdh);
 void BM_EnvelopeSeal(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
   for (auto _ : state) {
-    benchmark::DoNotOptimize(seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()));
+    benchmark::DoNotOptimize(
+        seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()));
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
@@ -51,9 +51,11 @@ BENCHMARK(BM_EnvelopeSeal)->Arg(64)->Arg(1024)->Arg(65536);
 
 void BM_EnvelopeOpen(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
-  const Envelope envelope = seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()).value();
+  const Envelope envelope =
+      seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()).value();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(open(bob(), alice().public_key(), envelope, Purpose::kMessage, message_context()));
+    benchmark::DoNotOptimize(
+        open(bob(), alice().public_key(), envelope, Purpose::kMessage, message_context()));
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
@@ -62,22 +64,27 @@ BENCHMARK(BM_EnvelopeOpen)->Arg(64)->Arg(1024)->Arg(65536);
 void BM_EnvelopeSealAndOpen(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
   for (auto _ : state) {
-    auto envelope = seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context());
-    benchmark::DoNotOptimize(open(bob(), alice().public_key(), envelope.value(), Purpose::kMessage, message_context()));
+    auto envelope =
+        seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context());
+    benchmark::DoNotOptimize(
+        open(bob(), alice().public_key(), envelope.value(), Purpose::kMessage, message_context()));
   }
 }
 BENCHMARK(BM_EnvelopeSealAndOpen)->Arg(1024);
 
 void BM_HkdfSha256(benchmark::State& state) {
   const Bytes ikm(32, 1), salt(16, 2);
-  for (auto _ : state) benchmark::DoNotOptimize(hkdf_sha256(ikm, salt, as_bytes("shido/1 message"), 64));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(hkdf_sha256(ikm, salt, as_bytes("shido/1 message"), 64));
 }
 BENCHMARK(BM_HkdfSha256);
 
 // The original design derived its key with PBKDF2-HMAC-SHA256 at 1,000,000 iterations.
 void BM_Pbkdf2Sha256Million(benchmark::State& state) {
-  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "PBKDF2", nullptr), EVP_KDF_free);
-  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), EVP_KDF_CTX_free);
+  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "PBKDF2", nullptr),
+                                                        EVP_KDF_free);
+  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()),
+                                                                EVP_KDF_CTX_free);
   Bytes password(32, 1), salt(16, 2), out(32);
   char digest[] = "SHA256";
   unsigned int iterations = 1000000;
@@ -138,7 +145,8 @@ BENCHMARK(BM_SendMessageDecode);
 void BM_StorePutFetchAck(benchmark::State& state) {
   server::SystemTime time;
   auto store = server::make_memory_store(time);
-  (void)store->add_user({"+972502222222", "b@example.com", bob().public_key(), Bytes(16), Bytes(32)});
+  (void)store->add_user(
+      {"+972502222222", "b@example.com", bob().public_key(), Bytes(16), Bytes(32)});
   const SendMessage message = sample_send_message(256);
   for (auto _ : state) {
     server::StoredMessage stored;

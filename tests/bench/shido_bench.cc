@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <deque>
 #include <fstream>
@@ -14,8 +15,6 @@
 #include <sstream>
 #include <thread>
 #include <unordered_map>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/spawned_server.h"
 #include "bench/stats.h"
@@ -66,7 +65,8 @@ T must(ClientResult<T> result, const std::string& what) {
 std::string make_body(int tag, int size) {
   std::string body = "m" + std::to_string(tag) + ":";
   body.reserve(static_cast<std::size_t>(size));
-  while (static_cast<int>(body.size()) < size) body += static_cast<char>('a' + (tag + body.size()) % 26);
+  while (static_cast<int>(body.size()) < size)
+    body += static_cast<char>('a' + (tag + body.size()) % 26);
   body.resize(static_cast<std::size_t>(std::max(size, 0)));
   return body;
 }
@@ -103,8 +103,10 @@ void parallel_for(int n, int threads, Fn fn) {
   for (auto& thread : pool) thread.join();
 }
 
-ProtocolClient logged_in(const Options& options, const User& user, Greeting* greeting_out = nullptr) {
-  auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(120)), "connect");
+ProtocolClient logged_in(const Options& options, const User& user,
+                         Greeting* greeting_out = nullptr) {
+  auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(120)),
+                     "connect");
   Greeting greeting = must(client.hello(), "hello");
   must(client.login(user.key, greeting, user.phone, as_bytes(user.code)), "login of " + user.phone);
   if (greeting_out != nullptr) *greeting_out = greeting;
@@ -138,7 +140,8 @@ int run(Options options) {
   std::optional<bench::SpawnedServer> server;
   if (!options.spawn.empty()) {
     const int connections = std::max(1024, options.idle + options.users + options.clients + 64);
-    server.emplace(options.spawn, std::vector<std::string>{"--max-connections", std::to_string(connections)});
+    server.emplace(options.spawn,
+                   std::vector<std::string>{"--max-connections", std::to_string(connections)});
     options.port = server->port();
     options.outbox = server->outbox();
   }
@@ -177,13 +180,15 @@ int run(Options options) {
   std::vector<std::optional<ProtocolClient>> receivers(users.size());
   start = now_ns();
   parallel_for(options.users, options.clients, [&](int i) {
-    receivers[static_cast<std::size_t>(i)].emplace(logged_in(options, users[static_cast<std::size_t>(i)]));
+    receivers[static_cast<std::size_t>(i)].emplace(
+        logged_in(options, users[static_cast<std::size_t>(i)]));
   });
   results.logins_per_second = options.users / (static_cast<double>(now_ns() - start) / 1e9);
 
   // Idle connections, held through the run.
   std::vector<ProtocolClient> idle;
-  for (int i = 0; i < options.idle; ++i) idle.push_back(logged_in(options, users[static_cast<std::size_t>(i) % users.size()]));
+  for (int i = 0; i < options.idle; ++i)
+    idle.push_back(logged_in(options, users[static_cast<std::size_t>(i) % users.size()]));
 
   // Who sends what to whom, decided up front.
   std::mt19937 rng(12345);
@@ -198,14 +203,14 @@ int run(Options options) {
     for (int tag = 0; tag < total; ++tag) {
       const User& sender = users[sender_of(tag / options.messages)];
       const int to = recipient[static_cast<std::size_t>(tag)];
-      auto envelope = seal_text_message(sender.key, sender.phone, public_keys[static_cast<std::size_t>(to)],
-                                        users[static_cast<std::size_t>(to)].phone,
-                                        {make_body(tag, options.size), 0});
+      auto envelope = seal_text_message(
+          sender.key, sender.phone, public_keys[static_cast<std::size_t>(to)],
+          users[static_cast<std::size_t>(to)].phone, {make_body(tag, options.size), 0});
       if (!envelope.ok()) fail("seal: " + envelope.error().message);
       const WireEnvelope wire = to_wire(envelope.value());
       tag_by_mac[wire.mac] = tag;
-      frames[static_cast<std::size_t>(tag)] =
-          dump_json(SendMessage{users[static_cast<std::size_t>(to)].phone, wire, std::nullopt}.to_json());
+      frames[static_cast<std::size_t>(tag)] = dump_json(
+          SendMessage{users[static_cast<std::size_t>(to)].phone, wire, std::nullopt}.to_json());
     }
   }
 
@@ -228,8 +233,8 @@ int run(Options options) {
     auto sender_key = PublicKey::from_pem(message.senders_public_key);
     auto envelope = from_wire(message.envelope, EnvelopeKind::kMessage);
     if (!sender_key.ok() || !envelope.ok()) return -1;
-    auto text = open_text_message(me.key, me.phone, sender_key.value(), message.senders_phone_number,
-                                  envelope.value());
+    auto text = open_text_message(me.key, me.phone, sender_key.value(),
+                                  message.senders_phone_number, envelope.value());
     if (!text.ok()) return -1;
     const int tag = tag_of(text.value().body);
     return tag >= 0 && tag < total && text.value().body == make_body(tag, options.size) ? tag : -1;
@@ -251,7 +256,8 @@ int run(Options options) {
         for (const WaitingMessage& message : batch.value()) {
           ids.push_back(message.message_id);
           const int tag = relay ? tag_by_mac_of(message) : tag_by_body_of(message, users[u]);
-          if (tag < 0 || tag >= total || recipient[static_cast<std::size_t>(tag)] != static_cast<int>(u)) {
+          if (tag < 0 || tag >= total ||
+              recipient[static_cast<std::size_t>(tag)] != static_cast<int>(u)) {
             failed_auth += 1;
             continue;
           }
@@ -277,7 +283,8 @@ int run(Options options) {
   std::atomic<int> peak_threads{0};
   std::thread monitor([&] {
     while (!done && server) {
-      peak_threads = std::max(peak_threads.load(), bench::read_process_stats(server->pid()).threads);
+      peak_threads =
+          std::max(peak_threads.load(), bench::read_process_stats(server->pid()).threads);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -301,12 +308,13 @@ int run(Options options) {
             frame = frames[static_cast<std::size_t>(tag)];
           } else {
             const int to = recipient[static_cast<std::size_t>(tag)];
-            auto envelope = seal_text_message(sender.key, sender.phone, public_keys[static_cast<std::size_t>(to)],
-                                              users[static_cast<std::size_t>(to)].phone,
-                                              {make_body(tag, options.size), 0});
+            auto envelope = seal_text_message(
+                sender.key, sender.phone, public_keys[static_cast<std::size_t>(to)],
+                users[static_cast<std::size_t>(to)].phone, {make_body(tag, options.size), 0});
             if (!envelope.ok()) fail("seal: " + envelope.error().message);
-            frame = dump_json(SendMessage{users[static_cast<std::size_t>(to)].phone, to_wire(envelope.value()),
-                                          std::nullopt}.to_json());
+            frame = dump_json(SendMessage{users[static_cast<std::size_t>(to)].phone,
+                                          to_wire(envelope.value()), std::nullopt}
+                                  .to_json());
           }
           sent_at[static_cast<std::size_t>(tag)] = now_ns();
           if (!write_frame(client.fd(), frame).ok()) fail("send failed");
@@ -326,7 +334,8 @@ int run(Options options) {
     });
   }
   for (auto& thread : sender_threads) thread.join();
-  const std::uint64_t rss_all_stored = server ? bench::read_process_stats(server->pid()).peak_rss_bytes : 0;
+  const std::uint64_t rss_all_stored =
+      server ? bench::read_process_stats(server->pid()).peak_rss_bytes : 0;
   may_fetch = true;
   may_fetch.notify_all();
 
@@ -392,25 +401,31 @@ int run(Options options) {
       {"delivery_p99_ms", bench::percentile_ms(results.delivery_ns, 99)},
       {"server_peak_rss_bytes", results.server.peak_rss_bytes},
       {"server_peak_threads", results.server_peak_threads},
-      {"payload_bytes", static_cast<std::uint64_t>(total) * static_cast<std::uint64_t>(options.size)},
+      {"payload_bytes",
+       static_cast<std::uint64_t>(total) * static_cast<std::uint64_t>(options.size)},
       {"server_peak_rss_bytes_all_sent", rss_all_stored},
       {"fetch_after_send", options.fetch_after_send},
       {"seconds", results.seconds},
-      {"server_cpu_us_per_message", server ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
+      {"server_cpu_us_per_message",
+       server ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
       {"bench_cpu_us_per_message", results.bench_cpu_us_per_message},
   };
   if (options.json) {
     std::cout << report.dump() << std::endl;
   } else {
     std::cout << "mode " << options.mode << ", " << options.users << " users, " << options.clients
-              << " clients x " << options.messages << " messages of " << options.size << " bytes, window "
-              << options.window << ", " << options.idle << " idle connections\n";
-    for (const auto& [key, value] : report.items()) std::cout << "  " << key << ": " << value << "\n";
+              << " clients x " << options.messages << " messages of " << options.size
+              << " bytes, window " << options.window << ", " << options.idle
+              << " idle connections\n";
+    for (const auto& [key, value] : report.items())
+      std::cout << "  " << key << ": " << value << "\n";
   }
-  const bool clean = results.lost == 0 && results.duplicated == 0 && results.failed_auth == 0 && results.refused == 0;
+  const bool clean = results.lost == 0 && results.duplicated == 0 && results.failed_auth == 0 &&
+                     results.refused == 0;
   if (!clean) {
-    std::cerr << "shido-bench: " << results.lost << " lost, " << results.duplicated << " duplicated, "
-              << results.failed_auth << " failed authentication, " << results.refused << " refused\n";
+    std::cerr << "shido-bench: " << results.lost << " lost, " << results.duplicated
+              << " duplicated, " << results.failed_auth << " failed authentication, "
+              << results.refused << " refused\n";
   }
   return clean ? 0 : 1;
 }
@@ -419,24 +434,44 @@ int run(Options options) {
 
 int main(int argc, char** argv) {
   Options options;
-  CLI::App app{"shido-bench: load a shido-server and check that no message is lost or duplicated", "shido-bench"};
-  auto* spawn = app.add_option("--spawn", options.spawn, "Start this shido-server on a free port for the run");
-  app.add_option("--host", options.host, "Server address (without --spawn)")->excludes(spawn)->capture_default_str();
-  app.add_option("--port", options.port, "Server port (without --spawn)")->excludes(spawn)->capture_default_str();
-  app.add_option("--outbox", options.outbox, "The server's --outbox, to read codes (without --spawn)")->excludes(spawn);
-  app.add_option("--users", options.users, "Users to register")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--clients", options.clients, "Sending connections")->check(CLI::Range(1, 10000))->capture_default_str();
-  app.add_option("--messages", options.messages, "Messages per client")->check(CLI::Range(1, 10000000))->capture_default_str();
-  app.add_option("--size", options.size, "Message body bytes")->check(CLI::Range(1, 65536))->capture_default_str();
+  CLI::App app{"shido-bench: load a shido-server and check that no message is lost or duplicated",
+               "shido-bench"};
+  auto* spawn = app.add_option("--spawn", options.spawn,
+                               "Start this shido-server on a free port for the run");
+  app.add_option("--host", options.host, "Server address (without --spawn)")
+      ->excludes(spawn)
+      ->capture_default_str();
+  app.add_option("--port", options.port, "Server port (without --spawn)")
+      ->excludes(spawn)
+      ->capture_default_str();
+  app.add_option("--outbox", options.outbox,
+                 "The server's --outbox, to read codes (without --spawn)")
+      ->excludes(spawn);
+  app.add_option("--users", options.users, "Users to register")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--clients", options.clients, "Sending connections")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--messages", options.messages, "Messages per client")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  app.add_option("--size", options.size, "Message body bytes")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   app.add_option("--mode", options.mode, "e2e: clients seal and open; relay: sealed up front")
-      ->check(CLI::IsMember({"e2e", "relay"}))->capture_default_str();
+      ->check(CLI::IsMember({"e2e", "relay"}))
+      ->capture_default_str();
   app.add_option("--window", options.window, "SEND_MESSAGE frames in flight per client")
-      ->check(CLI::Range(1, 1024))->capture_default_str();
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--idle", options.idle, "Idle logged-in connections held during the run")
-      ->check(CLI::Range(0, 100000))->capture_default_str();
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_flag("--fetch-after-send", options.fetch_after_send,
                "Receivers start fetching only once every message is stored (to measure memory)");
-  app.add_option("--timeout", options.timeout, "Seconds to wait for delivery at most")->capture_default_str();
+  app.add_option("--timeout", options.timeout, "Seconds to wait for delivery at most")
+      ->capture_default_str();
   app.add_flag("--json", options.json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
   try {

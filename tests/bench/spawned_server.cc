@@ -19,14 +19,16 @@ extern char** environ;
 
 namespace shido::bench {
 
-SpawnedServer::SpawnedServer(const std::string& binary, const std::vector<std::string>& extra_args) {
+SpawnedServer::SpawnedServer(const std::string& binary,
+                             const std::vector<std::string>& extra_args) {
   char root[] = "/tmp/shido-bench-XXXXXX";
   if (::mkdtemp(root) == nullptr) throw std::runtime_error("cannot make a temporary directory");
   root_ = root;
   outbox_ = root_ + "/outbox";
 
-  std::vector<std::string> args = {binary, "--port", "0", "--data-dir", root_ + "/data",
-                                   "--outbox", outbox_, "--log-level", "warn"};
+  std::vector<std::string> args = {binary,       "--port",        "0",
+                                   "--data-dir", root_ + "/data", "--outbox",
+                                   outbox_,      "--log-level",   "warn"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
@@ -38,7 +40,8 @@ SpawnedServer::SpawnedServer(const std::string& binary, const std::vector<std::s
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   const std::string log = root_ + "/server.log";
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
   const int spawned = ::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
@@ -51,7 +54,8 @@ SpawnedServer::SpawnedServer(const std::string& binary, const std::vector<std::s
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (line.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd waiting{out[0], POLLIN, 0};
     if (left.count() <= 0 || ::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) break;
     char buffer[256];

@@ -17,8 +17,10 @@ inline std::int64_t now_ns() {
 // The p-th percentile (0-100) of samples in nanoseconds, as milliseconds; 0 when empty.
 inline double percentile_ms(std::vector<std::int64_t> samples, double p) {
   if (samples.empty()) return 0;
-  const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples.size() - 1) + 0.5);
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank), samples.end());
+  const auto rank =
+      static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples.size() - 1) + 0.5);
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),
+                   samples.end());
   return static_cast<double>(samples[rank]) / 1e6;
 }
 

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,9 +27,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "client/messenger.h"
 #include "client/profile.h"
@@ -91,7 +90,9 @@ inline std::vector<std::string> lines_of(const std::string& text) {
 }
 
 // A code that is surely not `code` (same shape: 6 digits).
-inline std::string other_code(const std::string& code) { return code == "000000" ? "111111" : "000000"; }
+inline std::string other_code(const std::string& code) {
+  return code == "000000" ? "111111" : "000000";
+}
 
 // --- The real shido-client as a child process -----------------------------------------
 
@@ -104,8 +105,10 @@ struct RunResult {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const RunResult& result) {
-  return os << "exit " << result.status << (result.timed_out ? " (timed out)" : "") << "\n--- stdout:\n"
-            << result.out << "--- stderr:\n" << result.err;
+  return os << "exit " << result.status << (result.timed_out ? " (timed out)" : "")
+            << "\n--- stdout:\n"
+            << result.out << "--- stderr:\n"
+            << result.err;
 }
 
 class ClientProcess {
@@ -125,7 +128,8 @@ class ClientProcess {
     argv.push_back(nullptr);
 
     int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
+        ::pipe2(err, O_CLOEXEC) != 0) {
       throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
     }
     posix_spawn_file_actions_t actions;
@@ -143,7 +147,8 @@ class ClientProcess {
     sigaddset(&defaults, SIGPIPE);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int spawned = ::posix_spawn(&pid_, all[0].c_str(), &actions, &attributes, argv.data(), environ);
+    const int spawned =
+        ::posix_spawn(&pid_, all[0].c_str(), &actions, &attributes, argv.data(), environ);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     ::close(in[0]);
@@ -192,7 +197,8 @@ class ClientProcess {
 
   // Reads the child's output until stderr holds `needle`; false at the deadline or when
   // both outputs ended first.
-  bool wait_for_stderr(std::string_view needle, std::chrono::milliseconds timeout = kClientTimeout) {
+  bool wait_for_stderr(std::string_view needle,
+                       std::chrono::milliseconds timeout = kClientTimeout) {
     const auto deadline = SteadyClock::now() + timeout;
     while (result_.err.find(needle) == std::string::npos) {
       if (!pump(deadline)) return result_.err.find(needle) != std::string::npos;
@@ -280,8 +286,8 @@ inline RunResult run_client(const std::vector<std::string>& args, std::string_vi
 // The options that point a client home at a server.
 inline std::vector<std::string> at(const std::string& home, const ServerProcess& server,
                                    std::vector<std::string> rest) {
-  std::vector<std::string> args = {"--home", home, "--host", server.host(), "--port",
-                                   std::to_string(server.port())};
+  std::vector<std::string> args = {"--home",      home,     "--host",
+                                   server.host(), "--port", std::to_string(server.port())};
   args.insert(args.end(), rest.begin(), rest.end());
   return args;
 }
@@ -289,7 +295,8 @@ inline std::vector<std::string> at(const std::string& home, const ServerProcess&
 // Registers phone in home with the real client: waits for the code prompt on stderr, reads
 // the code from the server's outbox and types it on stdin (the code reaches the outbox
 // only once the client has asked for it). `typed` replaces the code when given.
-inline RunResult register_cli(const ServerProcess& server, const std::string& home, const std::string& phone,
+inline RunResult register_cli(const ServerProcess& server, const std::string& home,
+                              const std::string& phone,
                               std::optional<std::string> typed = std::nullopt,
                               std::vector<std::string> extra = {}) {
   std::vector<std::string> rest = {"register", "--phone", phone, "--email", "someone@example.com"};
@@ -320,7 +327,8 @@ T must(client::ClientResult<T> result, std::string_view what) {
   if (!result.ok()) {
     std::string message = std::string(what) + " failed: " + result.error().message;
     if (result.error().server_code) {
-      message += " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
+      message +=
+          " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
     }
     throw std::runtime_error(message);
   }
@@ -330,7 +338,8 @@ T must(client::ClientResult<T> result, std::string_view what) {
 // Registers phone in home through register_account, the code read from the outbox.
 inline client::Profile register_in_process(const ServerProcess& server, const std::string& home,
                                            const std::string& phone) {
-  client::RegisterRequest request{home, phone, "someone@example.com", server.host(), server.port(), std::nullopt};
+  client::RegisterRequest request{home,          phone,         "someone@example.com",
+                                  server.host(), server.port(), std::nullopt};
   auto reader = [&](const std::string&, const std::string&) -> std::optional<std::string> {
     auto code = server.read_code(phone);
     if (!code) return std::nullopt;
@@ -340,12 +349,14 @@ inline client::Profile register_in_process(const ServerProcess& server, const st
 }
 
 // A raw protocol connection logged in with a profile's own key and code.
-inline client::ProtocolClient raw_login(const ServerProcess& server, const client::Profile& profile) {
+inline client::ProtocolClient raw_login(const ServerProcess& server,
+                                        const client::Profile& profile) {
   auto connection = must(client::ProtocolClient::connect(server.host(), server.port()), "connect");
   const client::Greeting greeting = must(connection.hello(), "hello");
   auto code = profile.code();
   if (!code.ok()) throw std::runtime_error("no code: " + code.error().message);
-  (void)must(connection.login(profile.key(), greeting, profile.phone(), code.value().view()), "login");
+  (void)must(connection.login(profile.key(), greeting, profile.phone(), code.value().view()),
+             "login");
   return connection;
 }
 

@@ -2,12 +2,12 @@
 // shido-server on a free port, with three client homes: register, send, fetch and
 // acknowledge both ways; fetch --json; wrong code, locked account, unknown recipient and
 // usage errors with their exit statuses (0 ok, 1 usage, 2 refusal, 3 security).
+#include <gtest/gtest.h>
+
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "client_test_util.h"
 
@@ -31,11 +31,13 @@ class CliTest : public testing::Test {
   static std::string registered(const std::string& home) {
     const std::string phone = next_phone();
     const RunResult result = register_cli(*server_, home, phone);
-    if (result.status != 0) throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+    if (result.status != 0)
+      throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
     return phone;
   }
 
-  static RunResult client(const std::string& home, std::vector<std::string> rest, std::string_view input = {}) {
+  static RunResult client(const std::string& home, std::vector<std::string> rest,
+                          std::string_view input = {}) {
     return run_client(at(home, *server_, std::move(rest)), input);
   }
 
@@ -73,7 +75,8 @@ TEST_F(CliTest, RegisterShowsTheServerFingerprintAndCreatesTheAccount) {
   const RunResult fingerprint = client(alice_home_, {"fingerprint"});
   ASSERT_EQ(fingerprint.status, 0) << fingerprint;
   EXPECT_THAT(fingerprint.out, HasSubstr(server_->fingerprint()));
-  const std::string own = client::Profile::open(alice_home_, phone).value().key().public_key().fingerprint();
+  const std::string own =
+      client::Profile::open(alice_home_, phone).value().key().public_key().fingerprint();
   EXPECT_THAT(fingerprint.out, HasSubstr(own));
   EXPECT_THAT(result.out, HasSubstr(own));
 }
@@ -81,7 +84,8 @@ TEST_F(CliTest, RegisterShowsTheServerFingerprintAndCreatesTheAccount) {
 TEST_F(CliTest, RegisterTwiceForOnePhoneIsRefused) {
   const std::string phone = registered(alice_home_);
   // Another home: the server refuses the phone (114) before any code is sent.
-  const RunResult again = client(bob_home_, {"register", "--phone", phone, "--email", "x@example.com"});
+  const RunResult again =
+      client(bob_home_, {"register", "--phone", phone, "--email", "x@example.com"});
   EXPECT_EQ(again.status, 2) << again;
   EXPECT_THAT(again.err, HasSubstr("already registered"));
   EXPECT_THAT(again.err, Not(HasSubstr("Code: ")));
@@ -92,7 +96,8 @@ TEST_F(CliTest, SendFetchAndAcknowledgeBothWays) {
   const std::string bob = registered(bob_home_);
   const std::string carol = registered(carol_home_);
 
-  const RunResult sent = client(alice_home_, {"send", "--to", bob, "Hi Bob, this is end-to-end encrypted."});
+  const RunResult sent =
+      client(alice_home_, {"send", "--to", bob, "Hi Bob, this is end-to-end encrypted."});
   ASSERT_EQ(sent.status, 0) << sent;
   EXPECT_THAT(sent.out, HasSubstr("Sent to " + bob));
   // The message from stdin when not given.
@@ -123,7 +128,8 @@ TEST_F(CliTest, SendFetchAndAcknowledgeBothWays) {
   EXPECT_EQ(again.out, "No new messages.\n");
 
   // Each side keeps both directions in its history and pinned the other's key.
-  const std::vector<Json> history = json_lines(read_file_or_empty(bob_home_ + "/" + bob + "/history.jsonl"));
+  const std::vector<Json> history =
+      json_lines(read_file_or_empty(bob_home_ + "/" + bob + "/history.jsonl"));
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0]["direction"], "out");
   EXPECT_EQ(history[0]["body"], "Hi Alice!");
@@ -132,8 +138,10 @@ TEST_F(CliTest, SendFetchAndAcknowledgeBothWays) {
   const RunResult pinned = client(bob_home_, {"fingerprint", "--contact", alice});
   ASSERT_EQ(pinned.status, 0) << pinned;
   EXPECT_THAT(pinned.out, HasSubstr("(not verified)"));
-  EXPECT_THAT(pinned.out,
-              HasSubstr(client::Profile::open(alice_home_, alice).value().key().public_key().fingerprint()));
+  EXPECT_THAT(
+      pinned.out,
+      HasSubstr(
+          client::Profile::open(alice_home_, alice).value().key().public_key().fingerprint()));
 }
 
 TEST_F(CliTest, FetchJsonGivesOneObjectPerLine) {
@@ -193,8 +201,9 @@ TEST_F(CliTest, CommonOptionsMayComeAfterTheSubcommandAndPhoneChoosesTheAccount)
   const RunResult chosen = run_client({"fingerprint", "--home", alice_home_, "--phone", second});
   ASSERT_EQ(chosen.status, 0) << chosen;
   EXPECT_THAT(chosen.out, HasSubstr("(" + second + ")"));
-  const RunResult sent = run_client({"send", "--to", second, "--phone", alice, "--home", alice_home_, "--port",
-                                     std::to_string(server_->port()), "between my accounts"});
+  const RunResult sent =
+      run_client({"send", "--to", second, "--phone", alice, "--home", alice_home_, "--port",
+                  std::to_string(server_->port()), "between my accounts"});
   ASSERT_EQ(sent.status, 0) << sent;
   const RunResult fetched = client(alice_home_, {"--phone", second, "fetch"});
   ASSERT_EQ(fetched.status, 0) << fetched;
@@ -206,8 +215,10 @@ TEST_F(CliTest, AWrongCodeExitsThreeWithAClearMessage) {
   // The code exists only once the client has asked for it: type another one then.
   ASSERT_FALSE(server_->read_code(phone).has_value());
   const RunResult wrong = [&] {
-    ClientProcess registering(at(alice_home_, *server_, {"register", "--phone", phone, "--email", "a@example.com"}));
-    if (registering.wait_for_stderr("Code: ")) registering.write(other_code(server_->read_code(phone).value().code) + "\n");
+    ClientProcess registering(
+        at(alice_home_, *server_, {"register", "--phone", phone, "--email", "a@example.com"}));
+    if (registering.wait_for_stderr("Code: "))
+      registering.write(other_code(server_->read_code(phone).value().code) + "\n");
     return registering.finish();
   }();
   EXPECT_EQ(wrong.status, 3) << wrong;
@@ -228,7 +239,8 @@ TEST_F(CliTest, AWrongCodeExitsThreeWithAClearMessage) {
 
 TEST_F(CliTest, EndOfInputAtTheCodePromptAbandonsTheRegistration) {
   const std::string phone = next_phone();
-  const RunResult result = client(alice_home_, {"register", "--phone", phone, "--email", "a@example.com"});
+  const RunResult result =
+      client(alice_home_, {"register", "--phone", phone, "--email", "a@example.com"});
   EXPECT_EQ(result.status, 2) << result;
   EXPECT_THAT(result.err, HasSubstr("registration abandoned"));
   EXPECT_TRUE(client::Profile::list(alice_home_).empty());
@@ -263,15 +275,15 @@ TEST_F(CliTest, RegisterReadsTheCodeFromACodeFileOnceTheServerSentIt) {
   // after the server answered 115, so a script can register without a terminal.
   const std::string phone = next_phone();
   const std::string code_file = server_->outbox_dir() + "/" + phone + ".code";
-  const RunResult result = client(alice_home_, {"--phone", phone, "register", "--email", "a@example.com",
-                                                "--code-file", code_file});
+  const RunResult result = client(alice_home_, {"--phone", phone, "register", "--email",
+                                                "a@example.com", "--code-file", code_file});
   ASSERT_EQ(result.status, 0) << result;
   EXPECT_THAT(result.out, HasSubstr(server_->fingerprint()));
   EXPECT_EQ(client::Profile::list(alice_home_), std::vector<std::string>{phone});
 
   // Registering the same phone again is refused locally, before the server spends a code.
-  const RunResult again = client(alice_home_, {"--phone", phone, "register", "--email", "a@example.com",
-                                               "--code-file", code_file});
+  const RunResult again = client(alice_home_, {"--phone", phone, "register", "--email",
+                                               "a@example.com", "--code-file", code_file});
   EXPECT_EQ(again.status, 2) << again;
   EXPECT_THAT(again.err, HasSubstr("already registered"));
 }
@@ -280,8 +292,8 @@ TEST_F(CliTest, ACodeFileWithoutACodeAbandonsTheRegistration) {
   const std::string phone = next_phone();
   const std::string bogus = root_.path() + "/not-a-code";
   overwrite_file(bogus, "hello\n");
-  const RunResult result = client(alice_home_, {"--phone", phone, "register", "--email", "a@example.com",
-                                                "--code-file", bogus});
+  const RunResult result = client(alice_home_, {"--phone", phone, "register", "--email",
+                                                "a@example.com", "--code-file", bogus});
   EXPECT_NE(result.status, 0) << result;
   EXPECT_THAT(result.err, HasSubstr("does not start with a 6-digit code"));
   EXPECT_TRUE(client::Profile::list(alice_home_).empty());
@@ -290,11 +302,13 @@ TEST_F(CliTest, ACodeFileWithoutACodeAbandonsTheRegistration) {
 TEST_F(CliTest, CommonOptionsMayComeAfterTheSubcommand) {
   const std::string alice = registered(alice_home_);
   const std::string bob = registered(bob_home_);
-  const RunResult sent = run_client({"send", "--to", bob, "--home", alice_home_, "--port",
-                                     std::to_string(server_->port()), "--phone", alice, "late options"});
+  const RunResult sent =
+      run_client({"send", "--to", bob, "--home", alice_home_, "--port",
+                  std::to_string(server_->port()), "--phone", alice, "late options"});
   ASSERT_EQ(sent.status, 0) << sent;
-  const RunResult fetched = run_client({"fetch", "--json", "--home", bob_home_, "--host", server_->host(),
-                                        "--port", std::to_string(server_->port())});
+  const RunResult fetched =
+      run_client({"fetch", "--json", "--home", bob_home_, "--host", server_->host(), "--port",
+                  std::to_string(server_->port())});
   ASSERT_EQ(fetched.status, 0) << fetched;
   EXPECT_THAT(fetched.out, HasSubstr("late options"));
 }
@@ -325,7 +339,8 @@ TEST_F(CliTest, UsageErrorsExitOne) {
       {"--home", home, "register", "--email", "a@example.com"},  // no --phone
       {"--home", home, "--phone", "+1555", "register", "--email", "a@example.com"},
       {"--home", home, "--phone", phone_number(1), "register", "--email", "not-an-address"},
-      {"--home", home, "--phone", phone_number(1), "register", "--email", "a@example.com", "--code", "123456"},
+      {"--home", home, "--phone", phone_number(1), "register", "--email", "a@example.com", "--code",
+       "123456"},
       {"--home", home, "fetch", "--wait", "61"},
       {"--home", home, "--port", "70000", "fetch"},
       {"--home", home, "fetch", "send"},
@@ -360,7 +375,9 @@ TEST_F(CliTest, ContactsListAndVerify) {
   const RunResult listed = client(alice_home_, {"contacts"});
   ASSERT_EQ(listed.status, 0) << listed;
   EXPECT_THAT(listed.out, HasSubstr(bob + "  not verified"));
-  EXPECT_THAT(listed.out, HasSubstr(client::Profile::open(bob_home_, bob).value().key().public_key().fingerprint()));
+  EXPECT_THAT(
+      listed.out,
+      HasSubstr(client::Profile::open(bob_home_, bob).value().key().public_key().fingerprint()));
 
   const RunResult verified = client(alice_home_, {"contacts", "--verify", bob});
   ASSERT_EQ(verified.status, 0) << verified;
@@ -370,7 +387,8 @@ TEST_F(CliTest, ContactsListAndVerify) {
 
   const RunResult unknown = client(alice_home_, {"contacts", "--verify", phone_number(9'999'998)});
   EXPECT_EQ(unknown.status, 2) << unknown;
-  const RunResult no_pin = client(alice_home_, {"fingerprint", "--contact", phone_number(9'999'998)});
+  const RunResult no_pin =
+      client(alice_home_, {"fingerprint", "--contact", phone_number(9'999'998)});
   EXPECT_EQ(no_pin.status, 2) << no_pin;
 }
 
@@ -383,7 +401,8 @@ TEST_F(CliTest, AServerThatIsGoneIsANetworkErrorExitTwo) {
     ASSERT_TRUE(listener.ok());
     port = local_port(listener.value().get()).value();
   }
-  const RunResult result = run_client({"--home", alice_home_, "--port", std::to_string(port), "fetch"});
+  const RunResult result =
+      run_client({"--home", alice_home_, "--port", std::to_string(port), "fetch"});
   EXPECT_EQ(result.status, 2) << result;
   EXPECT_THAT(result.err, HasSubstr("shido-client: "));
 }

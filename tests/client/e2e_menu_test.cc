@@ -1,6 +1,7 @@
 // The interactive menu of the real shido-client (no subcommand), driven through a
 // pseudo-terminal as a person would: read the screen until a prompt appears (with a
 // deadline, never a fixed sleep), type, and check what the screen showed.
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -14,8 +15,6 @@
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "client_test_util.h"
 
@@ -76,7 +75,8 @@ class Terminal {
     while (!keys.empty()) {
       const ssize_t n = ::write(master_, keys.data(), keys.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(std::string("write to the terminal: ") + std::strerror(errno));
+      if (n < 0)
+        throw std::runtime_error(std::string("write to the terminal: ") + std::strerror(errno));
       keys.remove_prefix(static_cast<std::size_t>(n));
     }
   }
@@ -91,7 +91,8 @@ class Terminal {
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     if (pidfd < 0) throw std::runtime_error(std::string("pidfd_open: ") + std::strerror(errno));
     for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
       pollfd p{pidfd, POLLIN, 0};
       const int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left)));
       if (ready < 0 && errno == EINTR) continue;
@@ -110,7 +111,8 @@ class Terminal {
 
  private:
   bool read_some(SteadyClock::time_point deadline) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
     if (left <= 0) return false;
     pollfd p{master_, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left));
@@ -130,8 +132,9 @@ class Terminal {
   std::size_t cursor_ = 0;
 };
 
-#define ASSERT_SCREEN(terminal, text) \
-  ASSERT_TRUE((terminal).wait_for(text)) << "waiting for: " << (text) << "\nscreen:\n" << (terminal).screen()
+#define ASSERT_SCREEN(terminal, text)                                                  \
+  ASSERT_TRUE((terminal).wait_for(text)) << "waiting for: " << (text) << "\nscreen:\n" \
+                                         << (terminal).screen()
 
 class MenuTest : public testing::Test {
  protected:
@@ -174,7 +177,9 @@ TEST_F(MenuTest, RegisterSendReadLogOutAndQuit) {
   terminal.type(code->code + "\n");
   ASSERT_SCREEN(terminal, "Registered. Your key fingerprint is:");
   ASSERT_SCREEN(terminal, "Logged in as " + alice + ".");
-  ASSERT_SCREEN(terminal, "1) Send a message\r\n2) Show waiting messages\r\n3) My fingerprint\r\n4) Contacts\r\n5) Log out\r\n> ");
+  ASSERT_SCREEN(terminal,
+                "1) Send a message\r\n2) Show waiting messages\r\n3) My fingerprint\r\n4) "
+                "Contacts\r\n5) Log out\r\n> ");
 
   // Send to Bob.
   terminal.type("1\n");
@@ -189,7 +194,8 @@ TEST_F(MenuTest, RegisterSendReadLogOutAndQuit) {
   const RunResult at_bob = run_client(at(bob_home_, server_, {"fetch"}));
   ASSERT_EQ(at_bob.status, 0) << at_bob;
   EXPECT_THAT(at_bob.out, HasSubstr(alice + ": Hello Bob, from the menu"));
-  const RunResult answer = run_client(at(bob_home_, server_, {"send", "--to", alice, "Hi Alice, got it"}));
+  const RunResult answer =
+      run_client(at(bob_home_, server_, {"send", "--to", alice, "Hi Alice, got it"}));
   ASSERT_EQ(answer.status, 0) << answer;
 
   // A note to herself, too.
@@ -237,7 +243,8 @@ TEST_F(MenuTest, RegisterSendReadLogOutAndQuit) {
   EXPECT_THAT(terminal.screen(), Not(HasSubstr("Error")));
 
   // What the session did is on disk.
-  const std::vector<Json> history = json_lines(read_file_or_empty(home_ + "/" + alice + "/history.jsonl"));
+  const std::vector<Json> history =
+      json_lines(read_file_or_empty(home_ + "/" + alice + "/history.jsonl"));
   ASSERT_EQ(history.size(), 4u);
   EXPECT_EQ(history[0]["body"], "Hello Bob, from the menu");
   EXPECT_EQ(history[0]["direction"], "out");

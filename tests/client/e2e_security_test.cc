@@ -3,13 +3,12 @@
 // refuses another server at registration; a changed contact key holds that contact's
 // messages back until accepted; an envelope that fails authentication is reported,
 // acknowledged and dropped; secret files others can read are refused. Each is exit 3.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "client_test_util.h"
 #include "shido/base64.h"
@@ -32,7 +31,8 @@ class SecurityTest : public testing::Test {
   static std::string registered(const ServerProcess& server, const std::string& home) {
     const std::string phone = phone_number(++next_phone_);
     const RunResult result = register_cli(server, home, phone);
-    if (result.status != 0) throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+    if (result.status != 0)
+      throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
     return phone;
   }
   static std::string registered(const std::string& home) { return registered(*server_, home); }
@@ -84,7 +84,8 @@ TEST_F(SecurityTest, AServerRestartedWithAnotherKeyIsRefusedWithBothFingerprints
     EXPECT_THAT(result.err, HasSubstr("Nothing was sent"));
   }
   // The history holds only what was sent before.
-  const std::vector<Json> history = json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
+  const std::vector<Json> history =
+      json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0]["body"], "before");
   // The pin on disk is unchanged.
@@ -111,8 +112,8 @@ TEST_F(SecurityTest, AServerRestartedOnItsOwnDataDirKeepsItsKey) {
 TEST_F(SecurityTest, ServerFingerprintMismatchIsRefusedAtRegister) {
   const std::string phone = phone_number(++next_phone_);
   const std::string wrong = KeyPair::generate().public_key().fingerprint();
-  const RunResult result = client(alice_home_, {"register", "--phone", phone, "--email", "a@example.com",
-                                                "--server-fingerprint", wrong});
+  const RunResult result = client(alice_home_, {"register", "--phone", phone, "--email",
+                                                "a@example.com", "--server-fingerprint", wrong});
   EXPECT_EQ(result.status, 3) << result;
   EXPECT_THAT(result.err, HasSubstr(server_->fingerprint()));
   EXPECT_THAT(result.err, HasSubstr("not the expected " + wrong));
@@ -178,7 +179,8 @@ TEST_F(SecurityTest, AChangedContactKeyIsHeldBackUntilAccepted) {
   EXPECT_THAT(pinned.out, HasSubstr(carol_key.fingerprint()));
   EXPECT_THAT(pinned.out, HasSubstr("(not verified)"));  // a new key must be verified again
   EXPECT_EQ(client(alice_home_, {"send", "--to", carol, "now it is"}).status, 0);
-  const std::vector<Json> history = json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
+  const std::vector<Json> history =
+      json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(history[1]["body"], "after the change");
   EXPECT_EQ(read_file_or_empty(alice_home_ + "/" + alice + "/held.jsonl"), "");

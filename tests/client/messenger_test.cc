@@ -4,22 +4,21 @@
 // the history.
 #include "client/messenger.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <future>
 #include <latch>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "client_test_util.h"
-#include "shido/crypto/random.h"
 #include "shido/base64.h"
+#include "shido/crypto/random.h"
 
 namespace shido::client {
 namespace {
@@ -41,9 +40,13 @@ class MessengerTest : public testing::Test {
   }
 
   // A fresh account for each test: phones never repeat within the suite.
-  Profile new_account() { return register_in_process(*server_, home_.path(), phone_number(++next_phone_)); }
+  Profile new_account() {
+    return register_in_process(*server_, home_.path(), phone_number(++next_phone_));
+  }
 
-  static Messenger connect(const Profile& profile) { return must(Messenger::connect(profile), "connect"); }
+  static Messenger connect(const Profile& profile) {
+    return must(Messenger::connect(profile), "connect");
+  }
 
   // What the server still holds for profile (fetched without acknowledging).
   static std::vector<WaitingMessage> waiting_on_server(const Profile& profile) {
@@ -63,17 +66,19 @@ TEST_F(MessengerTest, RegisterPinsTheServerKeyAndSavesTheCode) {
   const std::string phone = phone_number(++next_phone_);
   std::string shown_fingerprint;
   int asked = 0;
-  RegisterRequest request{home_.path(), phone, "alice@example.com", server_->host(), server_->port(), std::nullopt};
-  auto profile = register_account(request, [&](const std::string& fingerprint, const std::string& retry)
-                                               -> std::optional<std::string> {
-    ++asked;
-    shown_fingerprint = fingerprint;
-    EXPECT_TRUE(retry.empty());
-    auto code = server_->read_code(phone);
-    if (!code) return std::nullopt;
-    EXPECT_EQ(code->fingerprint, fingerprint);  // what came with the code is what was pinned
-    return code->code;
-  });
+  RegisterRequest request{home_.path(),    phone,           "alice@example.com",
+                          server_->host(), server_->port(), std::nullopt};
+  auto profile = register_account(
+      request,
+      [&](const std::string& fingerprint, const std::string& retry) -> std::optional<std::string> {
+        ++asked;
+        shown_fingerprint = fingerprint;
+        EXPECT_TRUE(retry.empty());
+        auto code = server_->read_code(phone);
+        if (!code) return std::nullopt;
+        EXPECT_EQ(code->fingerprint, fingerprint);  // what came with the code is what was pinned
+        return code->code;
+      });
   ASSERT_TRUE(profile.ok()) << profile.error().message;
   EXPECT_EQ(asked, 1);
   EXPECT_EQ(shown_fingerprint, server_->fingerprint());
@@ -90,7 +95,8 @@ TEST_F(MessengerTest, RegisterPinsTheServerKeyAndSavesTheCode) {
 TEST_F(MessengerTest, RegisterAsksAgainAfterAWrongCodeWhenAllowed) {
   const std::string phone = phone_number(++next_phone_);
   std::vector<std::string> reasons;
-  RegisterRequest request{home_.path(), phone, "bob@example.com", server_->host(), server_->port(), std::nullopt};
+  RegisterRequest request{home_.path(),    phone,           "bob@example.com",
+                          server_->host(), server_->port(), std::nullopt};
   auto profile = register_account(
       request,
       [&](const std::string&, const std::string& retry) -> std::optional<std::string> {
@@ -107,29 +113,34 @@ TEST_F(MessengerTest, RegisterAsksAgainAfterAWrongCodeWhenAllowed) {
 
 TEST_F(MessengerTest, RegisterWithOneTryReportsAWrongCodeAsASecurityFailure) {
   const std::string phone = phone_number(++next_phone_);
-  RegisterRequest request{home_.path(), phone, "c@example.com", server_->host(), server_->port(), std::nullopt};
-  auto profile = register_account(request, [&](const std::string&, const std::string&) -> std::optional<std::string> {
-    return client_test::other_code(server_->read_code(phone)->code);
-  });
+  RegisterRequest request{home_.path(),    phone,           "c@example.com",
+                          server_->host(), server_->port(), std::nullopt};
+  auto profile = register_account(
+      request, [&](const std::string&, const std::string&) -> std::optional<std::string> {
+        return client_test::other_code(server_->read_code(phone)->code);
+      });
   ASSERT_FALSE(profile.ok());
   EXPECT_EQ(profile.error().server_code, Code::kInvalidSecretCode);
   EXPECT_EQ(profile.error().attempts_left, 4);
   EXPECT_EQ(exit_status(profile.error()), 3);
-  EXPECT_FALSE(Profile::open(home_.path(), phone).ok() && Profile::open(home_.path(), phone).value().registered());
+  EXPECT_FALSE(Profile::open(home_.path(), phone).ok() &&
+               Profile::open(home_.path(), phone).value().registered());
 }
 
 TEST_F(MessengerTest, RegisterRefusesAnUnexpectedServerFingerprintBeforeAskingForACode) {
   const std::string phone = phone_number(++next_phone_);
-  RegisterRequest request{home_.path(), phone, "d@example.com", server_->host(), server_->port(),
-                          std::string(79, 'a')};
+  RegisterRequest request{home_.path(),    phone,           "d@example.com",
+                          server_->host(), server_->port(), std::string(79, 'a')};
   bool asked = false;
-  auto profile = register_account(request, [&](const std::string&, const std::string&) -> std::optional<std::string> {
-    asked = true;
-    return std::nullopt;
-  });
+  auto profile = register_account(
+      request, [&](const std::string&, const std::string&) -> std::optional<std::string> {
+        asked = true;
+        return std::nullopt;
+      });
   ASSERT_FALSE(profile.ok());
   EXPECT_EQ(profile.error().kind, Failure::kSecurity);
-  EXPECT_NE(profile.error().message.find(server_->fingerprint()), std::string::npos) << profile.error().message;
+  EXPECT_NE(profile.error().message.find(server_->fingerprint()), std::string::npos)
+      << profile.error().message;
   EXPECT_FALSE(asked);
   EXPECT_FALSE(server_->read_code(phone).has_value());  // no code was even requested
   EXPECT_TRUE(Profile::list(home_.path()).empty());
@@ -141,8 +152,10 @@ TEST_F(MessengerTest, SendAndFetchBothWays) {
   Messenger a = connect(alice);
   Messenger b = connect(bob);
 
-  const std::string id_ab = must(a.send(bob.phone(), "Hi Bob, this is end-to-end encrypted."), "send a->b");
-  const std::string id_ba = must(b.send(alice.phone(), "Hi Alice! \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"), "send b->a");
+  const std::string id_ab =
+      must(a.send(bob.phone(), "Hi Bob, this is end-to-end encrypted."), "send a->b");
+  const std::string id_ba =
+      must(b.send(alice.phone(), "Hi Alice! \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"), "send b->a");
   EXPECT_NE(id_ab, id_ba);
 
   FetchReport at_bob = must(b.fetch(0), "fetch bob");
@@ -184,11 +197,14 @@ TEST_F(MessengerTest, ManyMessagesComeInTheOrderSent) {
   Profile alice = new_account();
   Profile bob = new_account();
   Messenger a = connect(alice);
-  for (int i = 0; i < 120; ++i) (void)must(a.send(bob.phone(), "message " + std::to_string(i)), "send");
+  for (int i = 0; i < 120; ++i)
+    (void)must(a.send(bob.phone(), "message " + std::to_string(i)), "send");
   Messenger b = connect(bob);
   FetchReport report = must(b.fetch(0), "fetch");  // more than one batch of 100
   ASSERT_EQ(report.messages.size(), 120u);
-  for (int i = 0; i < 120; ++i) EXPECT_EQ(report.messages[static_cast<std::size_t>(i)].message.body, "message " + std::to_string(i));
+  for (int i = 0; i < 120; ++i)
+    EXPECT_EQ(report.messages[static_cast<std::size_t>(i)].message.body,
+              "message " + std::to_string(i));
   EXPECT_TRUE(waiting_on_server(bob).empty());
 }
 
@@ -200,7 +216,8 @@ TEST_F(MessengerTest, TwoProcessesFetchingOneAccountAtOnceShowEachMessageOnce) {
   Profile bob = new_account();
   Messenger a = connect(alice);
   std::set<std::string> sent;
-  for (int i = 0; i < 50; ++i) sent.insert(must(a.send(bob.phone(), "m" + std::to_string(i)), "send"));
+  for (int i = 0; i < 50; ++i)
+    sent.insert(must(a.send(bob.phone(), "m" + std::to_string(i)), "send"));
   Messenger first = connect(bob);
   Messenger second = connect(bob);
   std::latch ready(2);
@@ -292,7 +309,10 @@ TEST_F(MessengerTest, AMessageAlreadyInTheHistoryIsDroppedAsADuplicateAndAcknowl
   const std::string fresh = must(a.send(bob.phone(), "new"), "send");
 
   // As after a crash between writing the history and acknowledging.
-  ASSERT_TRUE(bob.append_history({{{"direction", "in"}, {"id", id}, {"from", alice.phone()}, {"body", "seen before"}}}).ok());
+  ASSERT_TRUE(
+      bob.append_history(
+             {{{"direction", "in"}, {"id", id}, {"from", alice.phone()}, {"body", "seen before"}}})
+          .ok());
 
   Messenger b = connect(bob);
   FetchReport report = must(b.fetch(0), "fetch");
@@ -317,7 +337,8 @@ std::string send_forged(ProtocolClient& raw, const std::string& to) {
                   {"mac", base64_encode(random_bytes(32))}};
   (void)must(raw.send(request), "send 110");
   Json reply = must(raw.receive(), "receive 118");
-  if (reply.value("code", 0) != 118) throw std::runtime_error("forged envelope not stored: " + reply.dump());
+  if (reply.value("code", 0) != 118)
+    throw std::runtime_error("forged envelope not stored: " + reply.dump());
   return reply["message_id"].get<std::string>();
 }
 
@@ -333,7 +354,8 @@ TEST_F(MessengerTest, AnEnvelopeThatFailsAuthenticationIsReportedAcknowledgedAnd
   FetchReport report = must(b.fetch(0), "fetch");
   EXPECT_EQ(report.failed_authentication, 1);
   ASSERT_EQ(report.warnings.size(), 1u);
-  EXPECT_NE(report.warnings[0].find("failed authentication"), std::string::npos) << report.warnings[0];
+  EXPECT_NE(report.warnings[0].find("failed authentication"), std::string::npos)
+      << report.warnings[0];
   EXPECT_NE(report.warnings[0].find(mallory.phone()), std::string::npos) << report.warnings[0];
   ASSERT_EQ(report.messages.size(), 1u);  // the genuine one still comes through
   EXPECT_EQ(report.messages[0].id, genuine);
@@ -362,7 +384,8 @@ TEST_F(MessengerTest, NothingIsAcknowledgedBeforeItIsInTheHistory) {
     Messenger b = connect(bob);
     auto report = b.fetch(0);
     ASSERT_FALSE(report.ok());
-    EXPECT_NE(report.error().message.find("history.jsonl"), std::string::npos) << report.error().message;
+    EXPECT_NE(report.error().message.find("history.jsonl"), std::string::npos)
+        << report.error().message;
   }
   // Not acknowledged: the server still has it.
   std::vector<WaitingMessage> still = waiting_on_server(bob);
@@ -448,8 +471,10 @@ TEST_F(MessengerTest, AChangedContactKeyHoldsMessagesBackUntilAccepted) {
   auto refused = b.send(alice.phone(), "reply");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind, Failure::kSecurity);
-  EXPECT_NE(refused.error().message.find(carol.key().public_key().fingerprint()), std::string::npos);
-  EXPECT_NE(refused.error().message.find(alice.key().public_key().fingerprint()), std::string::npos);
+  EXPECT_NE(refused.error().message.find(carol.key().public_key().fingerprint()),
+            std::string::npos);
+  EXPECT_NE(refused.error().message.find(alice.key().public_key().fingerprint()),
+            std::string::npos);
 
   FetchReport accepted = must(b.accept_new_key(alice.phone()), "accept");
   ASSERT_EQ(accepted.messages.size(), 1u);

@@ -2,13 +2,12 @@
 #include "client/profile.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "client_test_util.h"
 #include "shido/crypto/keys.h"
@@ -108,7 +107,8 @@ TEST_F(ProfileTest, OpenOfAnUnknownPhoneSaysRegisterFirst) {
   auto opened = Profile::open(home_.path(), kPhone);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, Errc::kNotFound);
-  EXPECT_NE(opened.error().message.find("register first"), std::string::npos) << opened.error().message;
+  EXPECT_NE(opened.error().message.find("register first"), std::string::npos)
+      << opened.error().message;
 }
 
 TEST_F(ProfileTest, CreateRefusesARegisteredProfileButReplacesAnUnfinishedOne) {
@@ -118,7 +118,8 @@ TEST_F(ProfileTest, CreateRefusesARegisteredProfileButReplacesAnUnfinishedOne) {
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE(again.value().save_code(as_bytes("654321")).ok());
 
-  auto third = Profile::create(home_.path(), kPhone, "me@example.com", KeyPair::generate(), server_pin());
+  auto third =
+      Profile::create(home_.path(), kPhone, "me@example.com", KeyPair::generate(), server_pin());
   ASSERT_FALSE(third.ok());
   auto opened = Profile::open(home_.path(), kPhone);
   ASSERT_TRUE(opened.ok());
@@ -210,8 +211,9 @@ TEST_F(ProfileTest, HistoryIsAppendedAndReadBackInOrder) {
   Profile profile = registered();
   EXPECT_TRUE(profile.history().empty());
   ASSERT_TRUE(profile.append_history({{{"direction", "in"}, {"id", "a"}, {"body", "one"}}}).ok());
-  ASSERT_TRUE(profile.append_history({{{"direction", "out"}, {"id", "b"}, {"body", "two"}},
-                                      {{"direction", "in"}, {"id", "c"}, {"body", "three"}}})
+  ASSERT_TRUE(profile
+                  .append_history({{{"direction", "out"}, {"id", "b"}, {"body", "two"}},
+                                   {{"direction", "in"}, {"id", "c"}, {"body", "three"}}})
                   .ok());
   const std::vector<Json> history = profile.history();
   ASSERT_EQ(history.size(), 3u);
@@ -242,7 +244,9 @@ TEST_F(ProfileTest, AnAppendAfterATruncatedLineIsNotLost) {
   const std::string text = read_file_or_empty(file(kPhone, "history.jsonl"));
   overwrite_file(file(kPhone, "history.jsonl"), text + R"({"direction":"in","id":"b","bo)");
 
-  ASSERT_TRUE(profile.append_history({{{"direction", "in"}, {"id", "c"}, {"body", "after the crash"}}}).ok());
+  ASSERT_TRUE(
+      profile.append_history({{{"direction", "in"}, {"id", "c"}, {"body", "after the crash"}}})
+          .ok());
   const std::vector<Json> history = profile.history();
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0]["id"], "a");
@@ -267,12 +271,16 @@ TEST_F(ProfileTest, HeldMessagesAreAppendedReadAndReplaced) {
 
 TEST_F(ProfileTest, KnownMessageIdsAreReceivedAndHeldButNotSent) {
   Profile profile = registered();
-  ASSERT_TRUE(profile.append_history({{{"direction", "in"}, {"id", "received"}},
-                                      {{"direction", "out"}, {"id", "sent"}},
-                                      {{"direction", "in"}, {"id", "dropped"}, {"status", "dropped"}}})
+  ASSERT_TRUE(profile
+                  .append_history({{{"direction", "in"}, {"id", "received"}},
+                                   {{"direction", "out"}, {"id", "sent"}},
+                                   {{"direction", "in"}, {"id", "dropped"}, {"status", "dropped"}}})
                   .ok());
   // held.jsonl keeps the 119 frame as it came: its id is "message_id".
-  ASSERT_TRUE(profile.append_held({{{"code", 119}, {"message_id", "held"}, {"senders_phone_number", kOther}}}).ok());
+  ASSERT_TRUE(
+      profile
+          .append_held({{{"code", 119}, {"message_id", "held"}, {"senders_phone_number", kOther}}})
+          .ok());
   // A message sent to oneself comes back with the id it was sent with: it must not count
   // as a duplicate of the outgoing entry.
   EXPECT_EQ(profile.known_message_ids(), (std::set<std::string>{"dropped", "held", "received"}));

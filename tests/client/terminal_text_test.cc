@@ -12,9 +12,12 @@ TEST(TerminalTextTest, PlainTextAndUnicodeStayAsTheyAre) {
 }
 
 TEST(TerminalTextTest, EscapeSequencesCannotReachTheTerminal) {
-  EXPECT_EQ(for_terminal("\x1b[2J\x1b]0;title\x07x"), kFffd + "[2J" + kFffd + "]0;title" + kFffd + "x");
+  EXPECT_EQ(for_terminal("\x1b[2J\x1b]0;title\x07x"),
+            kFffd + "[2J" + kFffd + "]0;title" + kFffd + "x");
   EXPECT_EQ(for_terminal("a\rb\x7f"), "a" + kFffd + "b" + kFffd);
-  EXPECT_EQ(for_terminal("\xC2\x9B" "31m"), kFffd + "31m");  // C1 CSI
+  EXPECT_EQ(for_terminal("\xC2\x9B"
+                         "31m"),
+            kFffd + "31m");  // C1 CSI
 }
 
 TEST(TerminalTextTest, ANewlineCannotForgeAnotherMessage) {
@@ -23,7 +26,10 @@ TEST(TerminalTextTest, ANewlineCannotForgeAnotherMessage) {
 }
 
 TEST(TerminalTextTest, BidirectionalControlsAreReplaced) {
-  EXPECT_EQ(for_terminal("a\xE2\x80\xAE" "b\xE2\x81\xA6" "c"), "a" + kFffd + "b" + kFffd + "c");
+  EXPECT_EQ(for_terminal("a\xE2\x80\xAE"
+                         "b\xE2\x81\xA6"
+                         "c"),
+            "a" + kFffd + "b" + kFffd + "c");
   EXPECT_EQ(for_terminal("\xE2\x80\x94"), "\xE2\x80\x94");  // an em dash is no control
 }
 

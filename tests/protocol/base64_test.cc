@@ -60,16 +60,16 @@ TEST(Base64Test, RejectsBadLength) {
 
 TEST(Base64Test, RejectsCharactersOutsideTheAlphabet) {
   // URL-safe alphabet, white space, NUL and high bytes.
-  for (std::string_view text : {"Zm9-", "Zm9_", "Zm 9", "Zm9v\n", " Zm9v", "Zm9v\r\nZm9v",
-                                "Zm.v", "Zm9*", "\xc3\xa9Zm9"}) {
+  for (std::string_view text :
+       {"Zm9-", "Zm9_", "Zm 9", "Zm9v\n", " Zm9v", "Zm9v\r\nZm9v", "Zm.v", "Zm9*", "\xc3\xa9Zm9"}) {
     expect_rejected(text);
   }
   expect_rejected(std::string_view("Zm9\0", 4));
 }
 
 TEST(Base64Test, RejectsMisplacedPadding) {
-  for (std::string_view text : {"=Zm9", "Z=m9", "Zm=v", "Zg==Zm9v", "Zm8=Zm9v", "Z===", "====",
-                                "Zg=A", "Zm9v===="}) {
+  for (std::string_view text :
+       {"=Zm9", "Z=m9", "Zm=v", "Zg==Zm9v", "Zm8=Zm9v", "Z===", "====", "Zg=A", "Zm9v===="}) {
     expect_rejected(text);
   }
 }

@@ -28,8 +28,8 @@ TEST(CodesTest, EveryProtocolCodeIsKnown) {
 }
 
 TEST(CodesTest, UnknownIntegersAreNotCodes) {
-  for (long long v : {0LL, -1LL, -200LL, 116LL, 117LL, 122LL, 130LL, 133LL, 204LL, 1000LL,
-                      200LL + (1LL << 32)}) {
+  for (long long v :
+       {0LL, -1LL, -200LL, 116LL, 117LL, 122LL, 130LL, 133LL, 204LL, 1000LL, 200LL + (1LL << 32)}) {
     EXPECT_FALSE(code_from_int(v).has_value()) << v;
   }
   EXPECT_EQ(code_name(static_cast<Code>(999)), "UNKNOWN");

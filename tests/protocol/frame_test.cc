@@ -1,9 +1,8 @@
 #include "shido/protocol/frame.h"
 
 #include <fcntl.h>
-#include <sys/socket.h>
-
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <string>
@@ -33,8 +32,7 @@ SocketPair socket_pair() {
 }
 
 void send_raw(int fd, std::string_view bytes) {
-  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(bytes.size()));
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
 }
 
 std::string header(std::uint32_t length) {
@@ -283,7 +281,8 @@ TEST(FrameReaderTest, ABufferedPartThatIsNeverFinishedTimesOut) {
   ASSERT_TRUE(reader.next().ok());
   // The rest never comes: the frame deadline applies although no recv is waiting for a
   // first byte.
-  expect_error(reader.next(FrameLimits{.idle_timeout = milliseconds(5000), .frame_timeout = milliseconds(100)}),
+  expect_error(reader.next(FrameLimits{.idle_timeout = milliseconds(5000),
+                                       .frame_timeout = milliseconds(100)}),
                Errc::kFrameTimeout);
 }
 
@@ -314,7 +313,8 @@ TEST(FrameReaderTest, ManyPipelinedFramesOfManySizesArriveIntact) {
   // kind of boundary.
   SocketPair pair = socket_pair();
   std::vector<std::string> payloads;
-  for (int i = 0; i < 400; ++i) payloads.push_back(std::string(1 + (i * 7919) % 3000, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 400; ++i)
+    payloads.push_back(std::string(1 + (i * 7919) % 3000, static_cast<char>('a' + i % 26)));
   std::string stream;
   for (const std::string& payload : payloads) append_frame(stream, payload);
   Status written;

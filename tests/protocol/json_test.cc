@@ -102,9 +102,9 @@ TEST(ParseFrameJsonTest, TheLargestRealRequestIsWellUnderTheValueLimit) {
 }
 
 TEST(ParseFrameJsonTest, RejectsBadJson) {
-  for (std::string_view text : {"", " ", "{", R"({"code":200)", R"({"code":200,})",
-                                R"({code:200})", R"({'code':200})", R"({"code":200} {})",
-                                R"({"code":200}x)", R"({"code":0200})", "]}"}) {
+  for (std::string_view text :
+       {"", " ", "{", R"({"code":200)", R"({"code":200,})", R"({code:200})", R"({'code':200})",
+        R"({"code":200} {})", R"({"code":200}x)", R"({"code":0200})", "]}"}) {
     expect_error(text, Errc::kBadJson);
   }
 }
@@ -116,10 +116,9 @@ TEST(ParseFrameJsonTest, RejectsWhatIsNotAnObject) {
 }
 
 TEST(ParseFrameJsonTest, RequiresAnIntegerCode) {
-  for (std::string_view text :
-       {"{}", R"({"Code":200})", R"({"code":1.0})", R"({"code":1e2})", R"({"code":200.0})",
-        R"({"code":"200"})", R"({"code":null})", R"({"code":true})", R"({"code":[200]})",
-        R"({"code":{"v":200}})"}) {
+  for (std::string_view text : {"{}", R"({"Code":200})", R"({"code":1.0})", R"({"code":1e2})",
+                                R"({"code":200.0})", R"({"code":"200"})", R"({"code":null})",
+                                R"({"code":true})", R"({"code":[200]})", R"({"code":{"v":200}})"}) {
     expect_error(text, Errc::kBadCode);
   }
 }

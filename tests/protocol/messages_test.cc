@@ -71,11 +71,10 @@ void expect_required_members(const M& message, const std::vector<std::string>& m
 }
 
 const std::vector<std::string> kCodeEnvelopeMembers = {
-    "salt", "iv_for_wrapped_key", "wrapped_aes_key", "iv_for_secret", "encrypted_secret_code",
-    "mac"};
+    "salt",          "iv_for_wrapped_key",    "wrapped_aes_key",
+    "iv_for_secret", "encrypted_secret_code", "mac"};
 const std::vector<std::string> kMessageEnvelopeMembers = {
-    "salt", "iv_for_wrapped_key", "wrapped_aes_key", "iv_for_message", "encrypted_message",
-    "mac"};
+    "salt", "iv_for_wrapped_key", "wrapped_aes_key", "iv_for_message", "encrypted_message", "mac"};
 
 std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -88,8 +87,8 @@ TEST(MessagesTest, ClientMessagesRoundTrip) {
   EXPECT_EQ(round_trip(Hello{.protocol = 1}).protocol, 1);
   EXPECT_EQ(round_trip(Hello{.protocol = 7}).protocol, 7);  // the version is the caller's check
 
-  const auto phone = round_trip(SendPhoneNumber{.phone_number = "+972501234567",
-                                                .email = "a@b.co"});
+  const auto phone =
+      round_trip(SendPhoneNumber{.phone_number = "+972501234567", .email = "a@b.co"});
   EXPECT_EQ(phone.phone_number, "+972501234567");
   EXPECT_EQ(phone.email, "a@b.co");
 
@@ -106,9 +105,8 @@ TEST(MessagesTest, ClientMessagesRoundTrip) {
                 .recipients_phone_number,
             "+12345678");
 
-  const auto send = round_trip(SendMessage{.recipients_phone_number = "+12345678",
-                                           .envelope = wire,
-                                           .sender_public_key = std::nullopt});
+  const auto send = round_trip(SendMessage{
+      .recipients_phone_number = "+12345678", .envelope = wire, .sender_public_key = std::nullopt});
   EXPECT_EQ(send.envelope, wire);
   EXPECT_FALSE(send.sender_public_key.has_value());
 
@@ -127,7 +125,8 @@ TEST(MessagesTest, ClientMessagesRoundTrip) {
 }
 
 TEST(MessagesTest, ServerMessagesRoundTrip) {
-  const auto hello = round_trip(ServerHello{.protocol = 1, .public_key = kPem, .nonce = "bm9uY2U="});
+  const auto hello =
+      round_trip(ServerHello{.protocol = 1, .public_key = kPem, .nonce = "bm9uY2U="});
   EXPECT_EQ(hello.public_key, kPem);
   EXPECT_EQ(hello.nonce, "bm9uY2U=");
 
@@ -137,8 +136,8 @@ TEST(MessagesTest, ServerMessagesRoundTrip) {
   EXPECT_EQ(ConnectAccepted{}.to_json(), Json({{"code", 106}}));
   round_trip(ConnectAccepted{});
 
-  const auto key = round_trip(RecipientKey{.recipients_phone_number = "+12345678",
-                                           .public_key = kPem});
+  const auto key =
+      round_trip(RecipientKey{.recipients_phone_number = "+12345678", .public_key = kPem});
   EXPECT_EQ(key.public_key, kPem);
 
   EXPECT_EQ(round_trip(MessageStored{.message_id = "id-1"}).message_id, "id-1");
@@ -225,7 +224,8 @@ TEST(MessagesTest, EveryRequiredMemberIsNamed) {
                           plus({"phone_number"}, kCodeEnvelopeMembers));
   expect_required_members(CommunicationRequest{.recipients_phone_number = "+12345678"},
                           {"recipients_phone_number"});
-  expect_required_members(SendMessage{.recipients_phone_number = "+12345678", .envelope = wire,
+  expect_required_members(SendMessage{.recipients_phone_number = "+12345678",
+                                      .envelope = wire,
                                       .sender_public_key = std::nullopt},
                           plus({"recipients_phone_number"}, kMessageEnvelopeMembers));
   expect_required_members(ServerHello{.protocol = 1, .public_key = kPem, .nonce = "AA=="},
@@ -235,18 +235,21 @@ TEST(MessagesTest, EveryRequiredMemberIsNamed) {
                           {"recipients_phone_number", "public_key"});
   expect_required_members(MessageStored{.message_id = "x"}, {"message_id"});
   expect_required_members(WaitingApproved{}, {"count"});
-  expect_required_members(
-      WaitingMessage{.message_id = "x", .senders_phone_number = "+12345678",
-                     .senders_public_key = kPem, .stored_at = 1, .envelope = wire,
-                     .remaining_messages = 0},
-      plus({"message_id", "senders_phone_number", "senders_public_key", "stored_at",
-            "remaining_messages"},
-           kMessageEnvelopeMembers));
+  expect_required_members(WaitingMessage{.message_id = "x",
+                                         .senders_phone_number = "+12345678",
+                                         .senders_public_key = kPem,
+                                         .stored_at = 1,
+                                         .envelope = wire,
+                                         .remaining_messages = 0},
+                          plus({"message_id", "senders_phone_number", "senders_public_key",
+                                "stored_at", "remaining_messages"},
+                               kMessageEnvelopeMembers));
   expect_required_members(AckOk{}, {"deleted", "waiting"});
-  expect_required_members(
-      ErrorReply{.code = Code::kBadRequest, .error_description = "bad",
-                 .attempts_left = std::nullopt, .retry_after = std::nullopt},
-      {"code", "error_description"});
+  expect_required_members(ErrorReply{.code = Code::kBadRequest,
+                                     .error_description = "bad",
+                                     .attempts_left = std::nullopt,
+                                     .retry_after = std::nullopt},
+                          {"code", "error_description"});
 }
 
 TEST(MessagesTest, MessageIdsMustBeAnArrayOfStrings) {
@@ -277,9 +280,12 @@ TEST(MessagesTest, IntegersMustBeJsonIntegers) {
 }
 
 TEST(MessagesTest, StoredAtIsA64BitInteger) {
-  WaitingMessage message{.message_id = "x", .senders_phone_number = "+12345678",
-                         .senders_public_key = kPem, .stored_at = 0,
-                         .envelope = to_wire(sample_envelope()), .remaining_messages = 0};
+  WaitingMessage message{.message_id = "x",
+                         .senders_phone_number = "+12345678",
+                         .senders_public_key = kPem,
+                         .stored_at = 0,
+                         .envelope = to_wire(sample_envelope()),
+                         .remaining_messages = 0};
   Json json = message.to_json();
   json["stored_at"] = 9'000'000'000'000'000'000LL;
   auto decoded = WaitingMessage::from_json(json);
@@ -334,8 +340,7 @@ TEST(MessagesTest, WaitSecondsRange) {
     EXPECT_EQ(decoded.value().max, kDefaultFetchMax);
   }
   for (int wait : {-1, 61, 3600}) {
-    expect_error<CheckWaitingMessages>(Json{{"code", 202}, {"wait_seconds", wait}},
-                                       Errc::kBadValue,
+    expect_error<CheckWaitingMessages>(Json{{"code", 202}, {"wait_seconds", wait}}, Errc::kBadValue,
                                        "member 'wait_seconds' must be between 0 and 60");
   }
   expect_error<CheckWaitingMessages>(Json{{"code", 202}, {"wait_seconds", nullptr}},
@@ -364,15 +369,13 @@ TEST(MessagesTest, OptionalSenderPublicKey) {
 }
 
 TEST(MessagesTest, OptionalErrorMembers) {
-  expect_error<GeneralClientError>(Json{{"code", 105}, {"error_description", 3}},
-                                   Errc::kWrongType,
+  expect_error<GeneralClientError>(Json{{"code", 105}, {"error_description", 3}}, Errc::kWrongType,
                                    "member 'error_description' must be a string");
-  expect_error<ErrorReply>(
-      Json{{"code", 109}, {"error_description", "x"}, {"attempts_left", "4"}}, Errc::kWrongType,
-      "member 'attempts_left' must be an integer");
-  expect_error<ErrorReply>(
-      Json{{"code", 127}, {"error_description", "x"}, {"retry_after", -5}}, Errc::kBadValue,
-      "member 'retry_after' must be between 0 and 2147483647");
+  expect_error<ErrorReply>(Json{{"code", 109}, {"error_description", "x"}, {"attempts_left", "4"}},
+                           Errc::kWrongType, "member 'attempts_left' must be an integer");
+  expect_error<ErrorReply>(Json{{"code", 127}, {"error_description", "x"}, {"retry_after", -5}},
+                           Errc::kBadValue,
+                           "member 'retry_after' must be between 0 and 2147483647");
 }
 
 TEST(MessagesTest, ErrorReplyNeedsAnErrorCode) {
@@ -428,8 +431,8 @@ TEST(WireEnvelopeTest, RejectsBadBase64NamingTheMember) {
       {&WireEnvelope::mac, "mac", "mac"},
   };
   for (const Case& c : cases) {
-    for (const std::string& bad : {std::string("!!!!"), good.*c.member + "\n",
-                                   good.*c.member + "=", std::string("AB=C")}) {
+    for (const std::string& bad :
+         {std::string("!!!!"), good.*c.member + "\n", good.*c.member + "=", std::string("AB=C")}) {
       WireEnvelope wire = good;
       wire.*c.member = bad;
       auto secret = from_wire(wire, EnvelopeKind::kSecretCode);

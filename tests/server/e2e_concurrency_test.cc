@@ -36,7 +36,8 @@ struct Outcome {
 TEST_F(ConcurrencyTest, TwoHundredClientsExchangeMessagesNoneLostOrDuplicated) {
   start();
   std::vector<User> users(kClients);
-  for (int i = 0; i < kClients; ++i) users[static_cast<std::size_t>(i)].phone = phone_number(1000 + i);
+  for (int i = 0; i < kClients; ++i)
+    users[static_cast<std::size_t>(i)].phone = phone_number(1000 + i);
   std::vector<Outcome> outcomes(kClients);
   std::latch registered(kClients);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
@@ -56,10 +57,11 @@ TEST_F(ConcurrencyTest, TwoHundredClientsExchangeMessagesNoneLostOrDuplicated) {
       for (int offset : kOffsets) {
         const auto to = static_cast<std::size_t>((i + offset) % kClients);
         const PublicKey key = must(client.recipient_key(users[to].phone), "recipient_key");
-        if (!(key == users[to].key.public_key())) throw std::runtime_error("the server gave a wrong key");
+        if (!(key == users[to].key.public_key()))
+          throw std::runtime_error("the server gave a wrong key");
         outcome.sent_ids.push_back(must(
-            client.send_envelope(users[to].phone,
-                                 seal_text(users[me], users[to].phone, key, body_for(i, static_cast<int>(to)))),
+            client.send_envelope(users[to].phone, seal_text(users[me], users[to].phone, key,
+                                                            body_for(i, static_cast<int>(to)))),
             "send_envelope"));
       }
 
@@ -133,14 +135,16 @@ TEST_F(ConcurrencyTest, RacingRegistrationsOfOnePhoneMakeOneAccount) {
     auto client = std::make_unique<ProtocolClient>(connect_to(server()));
     client::Greeting greeting = must(client->hello(), "hello");
     must(client->request_code(phone, "racer@example.com"), "request_code");
-    racers.push_back(Racer{std::move(client), std::move(greeting), server().read_code(phone)->code});
+    racers.push_back(
+        Racer{std::move(client), std::move(greeting), server().read_code(phone)->code});
   }
   std::latch go(kRacers);
   std::vector<std::thread> threads;
   for (Racer& racer : racers) {
     threads.emplace_back([&] {
       go.arrive_and_wait();
-      auto result = racer.client->register_key(racer.key, racer.greeting, phone, as_bytes(racer.code));
+      auto result =
+          racer.client->register_key(racer.key, racer.greeting, phone, as_bytes(racer.code));
       racer.answer = result.ok() ? 104 : refused_code(result);
     });
   }

@@ -43,15 +43,18 @@ TEST_F(ConnectTest, ErrorsOfTheConnectFlow) {
   const User alice = make_user(2);
   ProtocolClient client = connect_to(server());
   // Before HELLO: 129.
-  ASSERT_TRUE(client.send(connect_request(alice, alice.key.public_key(), Bytes(32, 0), alice.code)).ok());
+  ASSERT_TRUE(
+      client.send(connect_request(alice, alice.key.public_key(), Bytes(32, 0), alice.code)).ok());
   EXPECT_EQ(code_of(must(client.receive(), "receive")), 129);
 
   client::Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(refused_code(client.login(alice.key, greeting, "12345", as_bytes(alice.code))), 108);
   greeting = must(client.hello(), "hello");
-  EXPECT_EQ(refused_code(client.login(alice.key, greeting, phone_number(99), as_bytes(alice.code))), 131);
+  EXPECT_EQ(refused_code(client.login(alice.key, greeting, phone_number(99), as_bytes(alice.code))),
+            131);
   // The proof spent the nonce: without a new HELLO, 129.
-  EXPECT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code))), 129);
+  EXPECT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code))),
+            129);
   // A bad member type: 124 naming it.
   greeting = must(client.hello(), "hello");
   Json typed = connect_request(alice, greeting.server_key, greeting.nonce, alice.code);
@@ -125,7 +128,8 @@ TEST_F(ConnectTest, LockoutAfterFiveFailuresAndItsExpiry) {
   ProtocolClient attacker = connect_to(server());
   for (int i = 0; i < 5; ++i) {
     const client::Greeting g = must(attacker.hello(), "hello");
-    ASSERT_EQ(refused_code(attacker.login(alice.key, g, alice.phone, as_bytes(wrong_code(alice)))), 109);
+    ASSERT_EQ(refused_code(attacker.login(alice.key, g, alice.phone, as_bytes(wrong_code(alice)))),
+              109);
   }
   const client::Greeting g = must(attacker.hello(), "hello");
   auto again = attacker.login(alice.key, g, alice.phone, as_bytes(alice.code));
@@ -147,9 +151,12 @@ TEST_F(ConnectTest, WrongProofsSentAtOnceGetNoMoreThanFiveTries) {
   for (int i = 0; i < kConnections; ++i) {
     clients.push_back(connect_to(server()));
     const client::Greeting greeting = must(clients.back().hello(), "hello");
-    proofs.push_back(connect_request(alice, greeting.server_key, greeting.nonce, wrong_code(alice)));
+    proofs.push_back(
+        connect_request(alice, greeting.server_key, greeting.nonce, wrong_code(alice)));
   }
-  for (int i = 0; i < kConnections; ++i) ASSERT_TRUE(clients[static_cast<std::size_t>(i)].send(proofs[static_cast<std::size_t>(i)]).ok());
+  for (int i = 0; i < kConnections; ++i)
+    ASSERT_TRUE(
+        clients[static_cast<std::size_t>(i)].send(proofs[static_cast<std::size_t>(i)]).ok());
   int tried = 0, locked = 0;
   for (ProtocolClient& client : clients) {
     const int code = code_of(must(client.receive(), "receive"));
@@ -167,8 +174,9 @@ TEST_F(ConnectTest, LockNumberOneLastsTwiceAsLong) {
   auto fail_five = [&] {
     for (int i = 0; i < 5; ++i) {
       const client::Greeting greeting = must(client.hello(), "hello");
-      ASSERT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(wrong_code(alice)))),
-                109);
+      ASSERT_EQ(
+          refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(wrong_code(alice)))),
+          109);
     }
   };
   fail_five();
@@ -186,7 +194,8 @@ TEST_F(ConnectTest, AFailedConnectKeepsTheLoginAndASuccessfulOneSwitches) {
   const User bob = make_user(8);
   ProtocolClient client = login(server(), alice);
   client::Greeting greeting = must(client.hello(), "hello");
-  EXPECT_EQ(refused_code(client.login(bob.key, greeting, bob.phone, as_bytes(wrong_code(bob)))), 109);
+  EXPECT_EQ(refused_code(client.login(bob.key, greeting, bob.phone, as_bytes(wrong_code(bob)))),
+            109);
   // Still alice: a message sent now comes from her.
   const PublicKey bob_key = must(client.recipient_key(bob.phone), "recipient_key");
   must(client.send_envelope(bob.phone, seal_text(alice, bob.phone, bob_key, "from alice")), "send");

@@ -24,9 +24,10 @@ class HostileTest : public E2eTest {
     ProtocolClient client = connect_to(server());
     const User user = register_user(server(), client, phone_number(100 + next_user_++));
     const PublicKey key = must(client.recipient_key(bystander_.phone), "recipient_key");
-    const std::string id = must(client.send_envelope(bystander_.phone,
-                                                     seal_text(user, bystander_.phone, key, "still here")),
-                                "send_envelope");
+    const std::string id =
+        must(client.send_envelope(bystander_.phone,
+                                  seal_text(user, bystander_.phone, key, "still here")),
+             "send_envelope");
     const auto messages = must(bystander_client_->fetch(10, 0), "the bystander's fetch");
     ASSERT_EQ(messages.size(), 1u);
     EXPECT_EQ(messages[0].message_id, id);
@@ -104,7 +105,8 @@ TEST_F(HostileTest, MebibyteNestedArrayInsideARequestGets124) {
 TEST_F(HostileTest, NestingOf32IsAllowedAnd33Is124) {
   auto nested = [](int depth) {
     // The object counts as 1; each array adds one.
-    return R"({"code":200,"protocol":1,"a":)" + std::string(static_cast<std::size_t>(depth - 1), '[') +
+    return R"({"code":200,"protocol":1,"a":)" +
+           std::string(static_cast<std::size_t>(depth - 1), '[') +
            std::string(static_cast<std::size_t>(depth - 1), ']') + "}";
   };
   UniqueFd fd = raw_connect(server());
@@ -120,14 +122,14 @@ constexpr char kWithNul[] = "{\"code\":200,\0\"protocol\":1}";
 
 TEST_F(HostileTest, UnparsableFramesGet124AndKeepTheConnection) {
   const std::vector<std::string> payloads = {
-      std::string("\xff\xfe{\"code\":200}"),     // not UTF-8
+      std::string("\xff\xfe{\"code\":200}"),               // not UTF-8
       "{\"code\":200,\"protocol\":1,\"s\":\"\xc0\xaf\"}",  // overlong UTF-8 in a string
       "not json at all",
-      R"({"code":200,"protocol":1)",             // cut short
-      R"([200])",                                 // not an object
+      R"({"code":200,"protocol":1)",  // cut short
+      R"([200])",                     // not an object
       R"("code")",
       R"(200)",
-      R"({})",                                    // no code
+      R"({})",  // no code
       R"({"code":"200","protocol":1})",
       R"({"code":200.0,"protocol":1})",
       R"({"code":2e2,"protocol":1})",
@@ -135,7 +137,7 @@ TEST_F(HostileTest, UnparsableFramesGet124AndKeepTheConnection) {
       R"({"code":null})",
       R"({"code":1e400})",
       R"({"code":200,"protocol":1,"s":"\ud800"})",  // a lone surrogate escape
-      std::string(kWithNul, sizeof kWithNul - 1),              // a NUL between members
+      std::string(kWithNul, sizeof kWithNul - 1),   // a NUL between members
       R"({"code":200,"protocol":1} trailing)",
   };
   UniqueFd fd = raw_connect(server());
@@ -156,10 +158,10 @@ TEST_F(HostileTest, UnparsableFramesGet124AndKeepTheConnection) {
 
 TEST_F(HostileTest, TruncatedFramesThenTheServerStillServes) {
   const std::vector<std::string> cuts = {
-      std::string("\0", 1),                                     // inside the header
+      std::string("\0", 1),  // inside the header
       std::string("\0\0\0", 3),
-      frame_header(100) + R"({"code":200,)",                  // inside the payload
-      frame_header(1048576) + "[",                            // a big frame, barely begun
+      frame_header(100) + R"({"code":200,)",                          // inside the payload
+      frame_header(1048576) + "[",                                    // a big frame, barely begun
       encode_frame(dump_json(Hello{}.to_json())) + frame_header(50),  // after a whole frame
   };
   for (const std::string& cut : cuts) {
@@ -184,7 +186,7 @@ TEST_F(HostileTest, ClientThatVanishesMidLongPollDoesNotDisturbOthers) {
     ASSERT_TRUE(poller.send(CheckWaitingMessages{10, 60}.to_json()).ok());
     ProtocolClient other = connect_to(server());
     must(other.hello(), "hello");  // a round trip while the poll is pending
-  }  // both vanish, the poll still waiting on the server
+  }                                // both vanish, the poll still waiting on the server
   expect_server_still_serves();
 }
 

@@ -20,8 +20,7 @@ class LifecycleTest : public E2eTest {};
 TEST_F(LifecycleTest, ListeningLineGivesTheRealPortAndTheKeyFingerprint) {
   start();
   EXPECT_NE(server().port(), 0);
-  EXPECT_TRUE(test::is_fingerprint_text(server().fingerprint()))
-      << server().fingerprint();
+  EXPECT_TRUE(test::is_fingerprint_text(server().fingerprint())) << server().fingerprint();
   ProtocolClient client = connect_to(server());
   EXPECT_EQ(must(client.hello(), "hello").server_key.fingerprint(), server().fingerprint());
 }
@@ -143,7 +142,8 @@ TEST_F(LifecycleTest, ServerKeyIsKeptAcrossARestartWithTheSameDataDir) {
   const client::Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(greeting.server_key.fingerprint(), first_fingerprint);
   // Protocol v1 keeps only the key: accounts did not survive the restart.
-  EXPECT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code))), 131);
+  EXPECT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code))),
+            131);
 
   // A fresh data directory makes a new key.
   ServerProcess other(server_options());
@@ -164,9 +164,11 @@ TEST_F(LifecycleTest, KeyFileOthersCanReadIsRefused) {
 }
 
 TEST_F(LifecycleTest, OutOfRangeOptionsAreRefusedAtStart) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"--max-frame", "10"}, {"--max-connections", "0"}, {"--log-level", "chatty"},
-           {"--max-stored-bytes", "1000"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--max-frame", "10"},
+                                             {"--max-connections", "0"},
+                                             {"--log-level", "chatty"},
+                                             {"--max-stored-bytes", "1000"}}) {
     EXPECT_THROW({ ServerProcess refused(server_options(args)); }, std::runtime_error) << args[0];
   }
 }
@@ -176,7 +178,8 @@ bool contains_number(const std::string& text, const std::string& token) {
   for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at + 1)) {
     const bool digit_before = at > 0 && std::isdigit(static_cast<unsigned char>(text[at - 1]));
     const std::size_t end = at + token.size();
-    const bool digit_after = end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]));
+    const bool digit_after =
+        end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]));
     if (!digit_before && !digit_after) return true;
   }
   return false;
@@ -232,7 +235,8 @@ TEST_F(LifecycleTest, LogsHoldNoCodesKeysOrMessageContent) {
   EXPECT_EQ(log.find("PRIVATE"), std::string::npos);
   EXPECT_EQ(log.find(body), std::string::npos);
   const WireEnvelope wire = to_wire(envelope);
-  for (const std::string* member : {&wire.ciphertext, &wire.mac, &wire.wrapped_aes_key, &wire.salt}) {
+  for (const std::string* member :
+       {&wire.ciphertext, &wire.mac, &wire.wrapped_aes_key, &wire.salt}) {
     EXPECT_EQ(log.find(member->substr(0, 16)), std::string::npos) << "envelope bytes are logged";
   }
 }
@@ -250,7 +254,7 @@ TEST_F(LifecycleTest, AConfigFileSetsTheOptions) {
   must(first.hello(), "hello");
   ProtocolClient second = connect_to(server());
   EXPECT_EQ(code_of(must(second.receive(), "receive")), 128);  // the file's cap of 1
-  EXPECT_NE(server().log().find("DEBUG"), std::string::npos);    // the file's log level
+  EXPECT_NE(server().log().find("DEBUG"), std::string::npos);  // the file's log level
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ TEST_F(MailboxTest, MailboxFullAtTenThousandMessages) {
   ProtocolClient bob = connect_to(server());
   const User recipient = register_user(server(), bob, phone_number(4));
   const Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "spam");
-  const std::string frame =
-      encode_frame(dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
+  const std::string frame = encode_frame(
+      dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
   auto codes = pipeline(alice, frame, 10001);
   EXPECT_EQ(codes[118], 10000);
   EXPECT_EQ(codes[126], 1);
@@ -61,8 +61,8 @@ TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
   const User recipient = register_user(server(), bob, phone_number(6));
   Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "x");
   envelope.ciphertext.assign(kMaxCiphertextSize, 0x42);  // 128 KiB: 512 fill 64 MiB exactly
-  const std::string frame =
-      encode_frame(dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
+  const std::string frame = encode_frame(
+      dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
   auto codes = pipeline(alice, frame, 513);
   EXPECT_EQ(codes[118], 512);
   EXPECT_EQ(codes[126], 1);

@@ -20,9 +20,11 @@ class MessagingTest : public E2eTest {
     bob_ = register_user(server(), b, phone_number(2));
   }
 
-  std::string send_text(ProtocolClient& client, const User& from, const User& to, const std::string& body) {
+  std::string send_text(ProtocolClient& client, const User& from, const User& to,
+                        const std::string& body) {
     const PublicKey key = must(client.recipient_key(to.phone), "recipient_key");
-    return must(client.send_envelope(to.phone, seal_text(from, to.phone, key, body)), "send_envelope");
+    return must(client.send_envelope(to.phone, seal_text(from, to.phone, key, body)),
+                "send_envelope");
   }
 
   User alice_;
@@ -34,8 +36,9 @@ TEST_F(MessagingTest, MessageArrivesIntactAndIsDeletedWhenAcknowledged) {
   const PublicKey bob_key = must(alice.recipient_key(bob_.phone), "recipient_key");
   EXPECT_EQ(bob_key, bob_.key.public_key());
   const std::string body = "Hello Bob — שלום 👋";
-  const std::string id = must(alice.send_envelope(bob_.phone, seal_text(alice_, bob_.phone, bob_key, body)),
-                              "send_envelope");
+  const std::string id =
+      must(alice.send_envelope(bob_.phone, seal_text(alice_, bob_.phone, bob_key, body)),
+           "send_envelope");
   EXPECT_FALSE(id.empty());
   EXPECT_LE(id.size(), 64u);
 
@@ -64,7 +67,8 @@ TEST_F(MessagingTest, MessageArrivesIntactAndIsDeletedWhenAcknowledged) {
 TEST_F(MessagingTest, UnacknowledgedMessagesComeAgainOnTheNextConnection) {
   ProtocolClient alice = login(server(), alice_);
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(send_text(alice, alice_, bob_, "message " + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(send_text(alice, alice_, bob_, "message " + std::to_string(i)));
 
   std::vector<std::string> first_ids;
   {
@@ -100,12 +104,14 @@ TEST_F(MessagingTest, UnacknowledgedMessagesComeAgainOnTheNextConnection) {
 TEST_F(MessagingTest, AckAndFetchInOneWriteAcknowledgesFirst) {
   ProtocolClient alice = login(server(), alice_);
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(send_text(alice, alice_, bob_, "message " + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(send_text(alice, alice_, bob_, "message " + std::to_string(i)));
   ProtocolClient bob = login(server(), bob_);
   const auto first = must(bob.fetch(2, 0), "fetch");
   ASSERT_EQ(first.size(), 2u);
   // 120 and 202 travel together; the server answers the ack before it looks for messages.
-  const auto rest = must(bob.ack_and_fetch({first[0].message_id, first[1].message_id}, 10, 0), "ack_and_fetch");
+  const auto rest =
+      must(bob.ack_and_fetch({first[0].message_id, first[1].message_id}, 10, 0), "ack_and_fetch");
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].message_id, ids[2]);
   EXPECT_EQ(rest[0].remaining_messages, 0);
@@ -147,8 +153,9 @@ TEST_F(MessagingTest, LongPollReturnsWhenAnotherClientSends) {
   const PublicKey bob_key = must(alice.recipient_key(bob_.phone), "recipient_key");
   ASSERT_TRUE(bob.send(CheckWaitingMessages{10, 60}.to_json()).ok());
   // Whether the poll is already waiting or not, the message must come back to it.
-  const std::string id = must(alice.send_envelope(bob_.phone, seal_text(alice_, bob_.phone, bob_key, "ring")),
-                              "send_envelope");
+  const std::string id =
+      must(alice.send_envelope(bob_.phone, seal_text(alice_, bob_.phone, bob_key, "ring")),
+           "send_envelope");
   const Json approved = must(bob.receive(), "the long-poll's reply");
   ASSERT_EQ(code_of(approved), 112) << approved;
   ASSERT_EQ(approved["count"], 1);
@@ -195,12 +202,14 @@ TEST_F(MessagingTest, LongPollOnAnEmptyMailboxEndsWithNothing) {
 
 TEST_F(MessagingTest, SenderKeySubstitutionIs124) {
   ProtocolClient alice = login(server(), alice_);
-  const Envelope envelope = seal_text(alice_, bob_.phone, bob_.key.public_key(), "claimed to be bob");
+  const Envelope envelope =
+      seal_text(alice_, bob_.phone, bob_.key.public_key(), "claimed to be bob");
   SendMessage request{bob_.phone, to_wire(envelope), bob_.key.public_key().pem()};
   ASSERT_TRUE(alice.send(request.to_json()).ok());
   const Json reply = must(alice.receive(), "receive");
   EXPECT_EQ(code_of(reply), 124);
-  EXPECT_NE(reply.value("error_description", "").find("sender_public_key"), std::string::npos) << reply;
+  EXPECT_NE(reply.value("error_description", "").find("sender_public_key"), std::string::npos)
+      << reply;
 
   // Naming her own key is fine, and the stored sender key is the registered one.
   request.sender_public_key = alice_.key.public_key().pem();
@@ -216,8 +225,8 @@ TEST_F(MessagingTest, CommunicationNeedsALogin) {
   ProtocolClient client = connect_to(server());
   must(client.hello(), "hello");
   EXPECT_EQ(refused_code(client.recipient_key(bob_.phone)), 123);
-  EXPECT_EQ(refused_code(client.send_envelope(bob_.phone, seal_text(alice_, bob_.phone,
-                                                                    bob_.key.public_key(), "x"))),
+  EXPECT_EQ(refused_code(client.send_envelope(
+                bob_.phone, seal_text(alice_, bob_.phone, bob_.key.public_key(), "x"))),
             123);
   EXPECT_EQ(refused_code(client.fetch(10, 0)), 123);
   EXPECT_EQ(refused_code(client.ack({"x"})), 123);

@@ -15,10 +15,10 @@ namespace {
 
 class RegisterTest : public E2eTest {};
 
-
 Json register_request(const KeyPair& key, const PublicKey& server_key, const std::string& phone,
                       std::string_view code, const Bytes& nonce) {
-  auto proof = seal(key, server_key, as_bytes(code), Purpose::kRegister, Context{to_bytes(phone), nonce});
+  auto proof =
+      seal(key, server_key, as_bytes(code), Purpose::kRegister, Context{to_bytes(phone), nonce});
   if (!proof.ok()) throw std::runtime_error("seal failed");
   return SendPublicKey{key.public_key().pem(), to_wire(proof.value())}.to_json();
 }
@@ -99,7 +99,8 @@ TEST_F(RegisterTest, ErrorsOfTheRegistrationFlow) {
   EXPECT_EQ(refused_code(client.request_code(phone_number(3), "not an email")), 113);
   // 103 with no 102 pending on this connection.
   const KeyPair key = KeyPair::generate();
-  EXPECT_EQ(refused_code(client.register_key(key, greeting, phone_number(3), as_bytes("123456"))), 129);
+  EXPECT_EQ(refused_code(client.register_key(key, greeting, phone_number(3), as_bytes("123456"))),
+            129);
 
   // Wrong codes: 109 with 4..0 attempts left, then the registration is gone (129).
   must(client.request_code(phone_number(3), "a@example.com"), "request_code");
@@ -135,8 +136,9 @@ TEST_F(RegisterTest, ErrorsOfTheRegistrationFlow) {
 
   // The last code still registers; then the phone is taken: 114.
   greeting = must(client.hello(), "hello");
-  ASSERT_TRUE(client.register_key(key, greeting, phone_number(3),
-                                  as_bytes(server().read_code(phone_number(3))->code))
+  ASSERT_TRUE(client
+                  .register_key(key, greeting, phone_number(3),
+                                as_bytes(server().read_code(phone_number(3))->code))
                   .ok());
   ProtocolClient other = connect_to(server());
   must(other.hello(), "hello");
@@ -202,8 +204,9 @@ TEST_F(RegisterTest, CodeExpiresAfterItsTimeToLive) {
   // A new code works at once.
   must(client.request_code(phone, "a@example.com"), "request_code");
   const client::Greeting again = must(client.hello(), "hello");
-  EXPECT_TRUE(client.register_key(KeyPair::generate(), again, phone,
-                                  as_bytes(server().read_code(phone)->code))
+  EXPECT_TRUE(client
+                  .register_key(KeyPair::generate(), again, phone,
+                                as_bytes(server().read_code(phone)->code))
                   .ok());
 }
 
@@ -211,10 +214,11 @@ TEST_F(RegisterTest, CodeCommandGetsTheCodeAndTheFingerprint) {
   test::TempDir out("shido-code-command");
   ServerProcess::Options options = server_options();
   options.use_outbox = false;
-  options.extra_args = {"--code-command",
-                        "printf '%s\\n%s\\n%s\\n%s\\n' \"$SHIDO_CODE\" \"$SHIDO_SERVER_FINGERPRINT\" "
-                        "\"$SHIDO_PHONE\" \"$SHIDO_EMAIL\" > '" +
-                            out.path() + "'/\"$SHIDO_PHONE\".out"};
+  options.extra_args = {
+      "--code-command",
+      "printf '%s\\n%s\\n%s\\n%s\\n' \"$SHIDO_CODE\" \"$SHIDO_SERVER_FINGERPRINT\" "
+      "\"$SHIDO_PHONE\" \"$SHIDO_EMAIL\" > '" +
+          out.path() + "'/\"$SHIDO_PHONE\".out"};
   start_with(options);
   ProtocolClient client = connect_to(server());
   const client::Greeting greeting = must(client.hello(), "hello");

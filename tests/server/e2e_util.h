@@ -4,6 +4,7 @@
 // std::runtime_error, which GoogleTest reports as a failure of the test.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -20,8 +21,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "client/protocol_client.h"
 #include "shido/crypto/envelope.h"
@@ -59,7 +58,8 @@ T must(ClientResult<T> result, std::string_view what) {
   if (!result.ok()) {
     std::string message = std::string(what) + " failed: " + result.error().message;
     if (result.error().server_code) {
-      message += " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
+      message +=
+          " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
     }
     throw std::runtime_error(message);
   }
@@ -86,7 +86,8 @@ struct User {
 
 // Registers phone over client (HELLO, 102, the code from the outbox, 103). The client is
 // logged in as the user afterwards.
-inline User register_user(const ServerProcess& server, ProtocolClient& client, const std::string& phone) {
+inline User register_user(const ServerProcess& server, ProtocolClient& client,
+                          const std::string& phone) {
   User user;
   user.phone = phone;
   const client::Greeting greeting = must(client.hello(), "hello");
@@ -189,7 +190,8 @@ inline bool drain_until_closed(int fd, std::chrono::milliseconds timeout = 30s) 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buffer[4096];
   for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -210,7 +212,8 @@ inline int code_of(const Json& reply) {
 
 inline bool has_description(const Json& reply) {
   return reply.is_object() && reply.contains("error_description") &&
-         reply["error_description"].is_string() && !reply["error_description"].get<std::string>().empty();
+         reply["error_description"].is_string() &&
+         !reply["error_description"].get<std::string>().empty();
 }
 
 // A test with one server, stopped with SIGTERM at the end: it must exit 0 (so that a
@@ -220,7 +223,9 @@ class E2eTest : public ::testing::Test {
   void start(std::vector<std::string> extra_args = {}) {
     server_ = std::make_unique<ServerProcess>(server_options(std::move(extra_args)));
   }
-  void start_with(ServerProcess::Options options) { server_ = std::make_unique<ServerProcess>(std::move(options)); }
+  void start_with(ServerProcess::Options options) {
+    server_ = std::make_unique<ServerProcess>(std::move(options));
+  }
 
   // Stops the server; it must exit 0. Returns its log.
   std::string stop_server() {

@@ -18,9 +18,9 @@ class FakeTime final : public TimeSource {
     return TimePoint(std::chrono::hours(1000)) + Clock::duration(offset_.load());
   }
   std::int64_t unix_ms() const override {
-    return kStartUnixMs + std::chrono::duration_cast<std::chrono::milliseconds>(
-                              Clock::duration(offset_.load()))
-                              .count();
+    return kStartUnixMs +
+           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::duration(offset_.load()))
+               .count();
   }
   void advance(Clock::duration by) { offset_ += by.count(); }
 

@@ -3,6 +3,8 @@
 // with a fake clock, and the guards against replay and sender-key substitution.
 #include "server/session.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <functional>
 #include <future>
@@ -13,8 +15,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "shido/base64.h"
 #include "shido/crypto/digest.h"
@@ -124,8 +124,8 @@ class CollectingSink final : public ReplySink {
     return ::testing::AssertionFailure() << "not a reply: " << reply.dump();
   }
   if (reply["code"].get<int>() != static_cast<int>(code)) {
-    return ::testing::AssertionFailure() << "expected code " << static_cast<int>(code) << ", got "
-                                         << reply.dump();
+    return ::testing::AssertionFailure()
+           << "expected code " << static_cast<int>(code) << ", got " << reply.dump();
   }
   if (!reply.contains("error_description") || !reply["error_description"].is_string() ||
       reply["error_description"].get<std::string>().empty()) {
@@ -133,8 +133,8 @@ class CollectingSink final : public ReplySink {
   }
   if (!mentions.empty() &&
       reply["error_description"].get<std::string>().find(mentions) == std::string::npos) {
-    return ::testing::AssertionFailure() << "error_description does not mention '" << mentions
-                                         << "': " << reply.dump();
+    return ::testing::AssertionFailure()
+           << "error_description does not mention '" << mentions << "': " << reply.dump();
   }
   return ::testing::AssertionSuccess();
 }
@@ -154,13 +154,14 @@ struct Account {
 class SessionTest : public ::testing::Test {
  protected:
   explicit SessionTest(Limits limits = {})
-      : store_(make_memory_store(time_, limits)),
-        context_{server_key_, *store_, delivery_, logger_, time_, rng_} {}
+      : store_(make_memory_store(time_, limits)), context_{server_key_, *store_, delivery_,
+                                                           logger_,     time_,   rng_} {}
 
   // One connection: a Session and the replies it produced for the last request.
   class Conn {
    public:
-    Conn(SessionTest& test, std::string peer) : test_(test), session_(test.context_, std::move(peer)) {}
+    Conn(SessionTest& test, std::string peer)
+        : test_(test), session_(test.context_, std::move(peer)) {}
 
     // Every reply to one request, in order.
     std::vector<Json> call(const Json& request) {
@@ -298,8 +299,10 @@ TEST_F(SessionTest, HelloWithAnotherProtocolIs132AndLeavesTheSessionUngreeted) {
 
 TEST_F(SessionTest, HelloWithWrongOrMissingProtocolIs124NamingIt) {
   Conn conn(*this, "peer");
-  EXPECT_TRUE(IsError(conn.one(Json{{"code", 200}, {"protocol", "1"}}), Code::kBadRequest, "protocol"));
-  EXPECT_TRUE(IsError(conn.one(Json{{"code", 200}, {"protocol", 1.5}}), Code::kBadRequest, "protocol"));
+  EXPECT_TRUE(
+      IsError(conn.one(Json{{"code", 200}, {"protocol", "1"}}), Code::kBadRequest, "protocol"));
+  EXPECT_TRUE(
+      IsError(conn.one(Json{{"code", 200}, {"protocol", 1.5}}), Code::kBadRequest, "protocol"));
   EXPECT_TRUE(IsError(conn.one(Json{{"code", 200}}), Code::kBadRequest, "protocol"));
 }
 
@@ -400,8 +403,9 @@ TEST_F(SessionTest, RegistrationDeliversTheCodeThenLogsIn) {
 TEST_F(SessionTest, InvalidPhoneNumbersAre108) {
   Conn conn(*this, "peer");
   conn.hello();
-  for (const char* phone : {"", "972501234567", "+0972501234567", "+1234567", "+1234567890123456",
-                            "+97250123456a", " +972501234567", "+972501234567\n", "++972501234567"}) {
+  for (const char* phone :
+       {"", "972501234567", "+0972501234567", "+1234567", "+1234567890123456", "+97250123456a",
+        " +972501234567", "+972501234567\n", "++972501234567"}) {
     EXPECT_TRUE(IsError(conn.request_code(phone), Code::kInvalidPhoneNumber)) << phone;
   }
   // The shortest and longest E.164 numbers are fine.
@@ -413,9 +417,9 @@ TEST_F(SessionTest, InvalidPhoneNumbersAre108) {
 TEST_F(SessionTest, InvalidEmailsAre113AndAPhoneErrorAnswersFirst) {
   Conn conn(*this, "peer");
   conn.hello();
-  for (const std::string& email : {std::string(""), std::string("alice"), std::string("alice@example"),
-                                  std::string("a b@example.com"), std::string("@example.com"),
-                                  std::string(250, 'a') + "@b.cd"}) {
+  for (const std::string& email : {std::string(""), std::string("alice"),
+                                   std::string("alice@example"), std::string("a b@example.com"),
+                                   std::string("@example.com"), std::string(250, 'a') + "@b.cd"}) {
     EXPECT_TRUE(IsError(conn.request_code(alice_, email), Code::kInvalidEmail)) << email;
   }
   EXPECT_TRUE(IsError(conn.request_code("bad", "bad"), Code::kInvalidPhoneNumber));
@@ -701,7 +705,8 @@ TEST_F(SessionTest, AnotherConnectionCannotSpendOrReplaceThePendingRegistration)
   EXPECT_EQ(code_of(first.send_key(key, alice_, code)), 104);
   // ...and the second one, whose registration came later, gets 114 even with its own code.
   second.hello();
-  EXPECT_TRUE(IsError(second.send_key(KeyPair::generate(), alice_, second_code), Code::kAlreadyRegistered));
+  EXPECT_TRUE(
+      IsError(second.send_key(KeyPair::generate(), alice_, second_code), Code::kAlreadyRegistered));
   EXPECT_EQ(store_->find_user(alice_)->public_key, key.public_key());
   EXPECT_EQ(second.session().phone(), "");
 }
@@ -713,7 +718,8 @@ TEST_F(SessionTest, AlreadyRegisteredAnswersBeforeTheCodeCheck) {
   Conn second(*this, "second");
   register_on(second, alice_);  // takes the second slot and registers
   first.hello();
-  EXPECT_TRUE(IsError(first.send_key(KeyPair::generate(), alice_, "wrong!"), Code::kAlreadyRegistered));
+  EXPECT_TRUE(
+      IsError(first.send_key(KeyPair::generate(), alice_, "wrong!"), Code::kAlreadyRegistered));
 }
 
 TEST_F(SessionTest, GeneralClientErrorDropsThePendingRegistration) {
@@ -831,8 +837,9 @@ TEST_F(SessionTest, WrongCodeOrAnyEnvelopeFailureIs109WithAttemptsLeft) {
   };
   EXPECT_EQ(conn.one(failures[0]).value("attempts_left", -1), 4);
   // Another key (an attacker who knows the code but not the private key).
-  EXPECT_EQ(fresh([&](const Bytes& n) { return connect_request(KeyPair::generate(), alice_, alice.code, n); })
-                .value("attempts_left", -1),
+  EXPECT_EQ(fresh([&](const Bytes& n) {
+              return connect_request(KeyPair::generate(), alice_, alice.code, n);
+            }).value("attempts_left", -1),
             3);
   // The register purpose instead of connect.
   EXPECT_EQ(fresh([&](const Bytes& n) {
@@ -879,7 +886,8 @@ TEST_F(SessionTest, ReplayedConnectProofFails) {
   const Json replayed = attacker.one(proof);
   EXPECT_TRUE(IsError(replayed, Code::kInvalidSecretCode));
   EXPECT_EQ(attacker.session().phone(), "");
-  EXPECT_TRUE(IsError(attacker.one(CommunicationRequest{alice_}.to_json()), Code::kNotAuthenticated));
+  EXPECT_TRUE(
+      IsError(attacker.one(CommunicationRequest{alice_}.to_json()), Code::kNotAuthenticated));
 }
 
 TEST_F(SessionTest, FiveFailuresLockTheAccountWith107UntilTheLockExpires) {
@@ -958,15 +966,25 @@ TEST_F(SessionTest, CheckOrderAroundTheLock) {
   EXPECT_TRUE(IsError(conn.connect(alice.key, alice_, alice.code), Code::kUnexpectedCode));
   // The lock before the envelope.
   conn.hello();
-  EXPECT_TRUE(IsError(conn.one(Json{{"code", 201}, {"phone_number", alice_}, {"salt", "!"},
-                                    {"iv_for_wrapped_key", ""}, {"wrapped_aes_key", ""},
-                                    {"encrypted_secret_code", ""}, {"iv_for_secret", ""}, {"mac", ""}}),
+  EXPECT_TRUE(IsError(conn.one(Json{{"code", 201},
+                                    {"phone_number", alice_},
+                                    {"salt", "!"},
+                                    {"iv_for_wrapped_key", ""},
+                                    {"wrapped_aes_key", ""},
+                                    {"encrypted_secret_code", ""},
+                                    {"iv_for_secret", ""},
+                                    {"mac", ""}}),
                       Code::kConnectRequestNotAccepted));
   // An unknown account before the envelope.
   conn.hello();
-  EXPECT_TRUE(IsError(conn.one(Json{{"code", 201}, {"phone_number", bob_}, {"salt", "!"},
-                                    {"iv_for_wrapped_key", ""}, {"wrapped_aes_key", ""},
-                                    {"encrypted_secret_code", ""}, {"iv_for_secret", ""}, {"mac", ""}}),
+  EXPECT_TRUE(IsError(conn.one(Json{{"code", 201},
+                                    {"phone_number", bob_},
+                                    {"salt", "!"},
+                                    {"iv_for_wrapped_key", ""},
+                                    {"wrapped_aes_key", ""},
+                                    {"encrypted_secret_code", ""},
+                                    {"iv_for_secret", ""},
+                                    {"mac", ""}}),
                       Code::kUserNotFound));
 }
 
@@ -1009,10 +1027,11 @@ TEST_F(SessionTest, LoggedInOnlyRequestsAre123BeforeLogin) {
   Conn conn(*this, "peer");
   conn.hello();
   const Account dummy{alice_, KeyPair::generate(), ""};
-  for (const Json& request : {CommunicationRequest{bob_}.to_json(), message_request(dummy, dummy, "x"),
-                              CheckWaitingMessages{}.to_json(), AckMessages{{}}.to_json(),
-                              // The state check answers before member types.
-                              Json{{"code", 202}, {"max", "lots"}}, Json{{"code", 120}}}) {
+  for (const Json& request :
+       {CommunicationRequest{bob_}.to_json(), message_request(dummy, dummy, "x"),
+        CheckWaitingMessages{}.to_json(), AckMessages{{}}.to_json(),
+        // The state check answers before member types.
+        Json{{"code", 202}, {"max", "lots"}}, Json{{"code", 120}}}) {
     EXPECT_TRUE(IsError(conn.one(request), Code::kNotAuthenticated)) << request.dump();
   }
 }
@@ -1025,11 +1044,13 @@ TEST_F(SessionTest, CommunicationRequestGivesTheRecipientsRegisteredKey) {
   ASSERT_EQ(code_of(reply), 111);
   EXPECT_EQ(reply["recipients_phone_number"], bob_);
   EXPECT_EQ(reply["public_key"], bob.key.public_key().pem());
-  EXPECT_TRUE(IsError(conn->one(CommunicationRequest{"0501234567"}.to_json()), Code::kInvalidPhoneNumber));
+  EXPECT_TRUE(
+      IsError(conn->one(CommunicationRequest{"0501234567"}.to_json()), Code::kInvalidPhoneNumber));
   EXPECT_TRUE(IsError(conn->one(CommunicationRequest{carol_}.to_json()), Code::kUserNotFound));
-  EXPECT_TRUE(IsError(conn->one(Json{{"code", 203}, {"recipients_phone_number", 5}}), Code::kBadRequest,
-                      "recipients_phone_number"));
-  EXPECT_TRUE(IsError(conn->one(Json{{"code", 203}}), Code::kBadRequest, "recipients_phone_number"));
+  EXPECT_TRUE(IsError(conn->one(Json{{"code", 203}, {"recipients_phone_number", 5}}),
+                      Code::kBadRequest, "recipients_phone_number"));
+  EXPECT_TRUE(
+      IsError(conn->one(Json{{"code", 203}}), Code::kBadRequest, "recipients_phone_number"));
 }
 
 TEST_F(SessionTest, SentMessageReachesOnlyTheRecipientIntact) {
@@ -1116,7 +1137,8 @@ TEST_F(SessionTest, EnvelopeShapeIsChecked124NamingTheMember) {
   for (const Case& c : cases) {
     Json request = good;
     request[c.member] = c.value;
-    EXPECT_TRUE(IsError(conn.one(request), Code::kBadRequest, c.member)) << c.member << " " << c.value;
+    EXPECT_TRUE(IsError(conn.one(request), Code::kBadRequest, c.member))
+        << c.member << " " << c.value;
   }
   for (const char* member : {"salt", "iv_for_wrapped_key", "wrapped_aes_key", "iv_for_message",
                              "encrypted_message", "mac"}) {
@@ -1151,8 +1173,9 @@ TEST_F(SessionTest, SenderPublicKeyMustBeTheSendersOwn) {
   EXPECT_EQ(code_of(conn->one(own)), 118);
 
   // Substitution: naming bob's (or any other) key as the sender's is refused.
-  for (const Json& key : {Json(bob.key.public_key().pem()), Json(KeyPair::generate().public_key().pem()),
-                          Json("garbage"), Json(kCompressedP256Pem)}) {
+  for (const Json& key :
+       {Json(bob.key.public_key().pem()), Json(KeyPair::generate().public_key().pem()),
+        Json("garbage"), Json(kCompressedP256Pem)}) {
     Json substituted = plain;
     substituted["sender_public_key"] = key;
     EXPECT_TRUE(IsError(conn->one(substituted), Code::kBadRequest, "sender_public_key")) << key;
@@ -1186,9 +1209,11 @@ TEST_F(SessionTest, FetchReturnsOldestFirstWithRemainingCountsAndRespectsMax) {
   ASSERT_EQ(replies.size(), 4u);
   EXPECT_EQ(replies[0]["count"], 3);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["message_id"], ids[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["message_id"],
+              ids[static_cast<std::size_t>(i)]);
     EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["remaining_messages"], 2 - i);
-    EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["stored_at"], FakeTime::kStartUnixMs + 1000 * i);
+    EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["stored_at"],
+              FakeTime::kStartUnixMs + 1000 * i);
   }
   // Defaults (max 100, wait 0): all five.
   replies = bob_conn->call(Json{{"code", 202}});
@@ -1199,10 +1224,11 @@ TEST_F(SessionTest, FetchReturnsOldestFirstWithRemainingCountsAndRespectsMax) {
 TEST_F(SessionTest, FetchRangesAre124) {
   Conn conn(*this, "peer");
   const Account alice = register_on(conn, alice_);
-  for (const Json& request : {Json{{"code", 202}, {"max", 0}}, Json{{"code", 202}, {"max", 501}},
-                              Json{{"code", 202}, {"max", -1}}, Json{{"code", 202}, {"wait_seconds", -1}},
-                              Json{{"code", 202}, {"wait_seconds", 61}}, Json{{"code", 202}, {"max", "5"}},
-                              Json{{"code", 202}, {"max", 5.0}}, Json{{"code", 202}, {"wait_seconds", true}}}) {
+  for (const Json& request :
+       {Json{{"code", 202}, {"max", 0}}, Json{{"code", 202}, {"max", 501}},
+        Json{{"code", 202}, {"max", -1}}, Json{{"code", 202}, {"wait_seconds", -1}},
+        Json{{"code", 202}, {"wait_seconds", 61}}, Json{{"code", 202}, {"max", "5"}},
+        Json{{"code", 202}, {"max", 5.0}}, Json{{"code", 202}, {"wait_seconds", true}}}) {
     const Json reply = conn.one(request);
     const std::string member = request.contains("max") ? "max" : "wait_seconds";
     EXPECT_TRUE(IsError(reply, Code::kBadRequest, member)) << request.dump();
@@ -1218,7 +1244,8 @@ TEST_F(SessionTest, AckDeletesAndUnacknowledgedMessagesComeAgainOnAnyConnection)
   const Account bob = register_account(bob_);
   auto conn = logged_in(alice);
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(conn->one(message_request(alice, bob, "x"))["message_id"]);
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(conn->one(message_request(alice, bob, "x"))["message_id"]);
   const std::string for_alice = conn->one(message_request(alice, alice, "mine"))["message_id"];
 
   auto first = logged_in(bob);
@@ -1227,7 +1254,9 @@ TEST_F(SessionTest, AckDeletesAndUnacknowledgedMessagesComeAgainOnAnyConnection)
   auto second = logged_in(bob);
   auto replies = second->call(CheckWaitingMessages{}.to_json());
   ASSERT_EQ(replies.size(), 4u);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["message_id"], ids[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(replies[static_cast<std::size_t>(i + 1)]["message_id"],
+              ids[static_cast<std::size_t>(i)]);
 
   // Unknown ids, and alice's id, are ignored.
   const Json ack = second->one(AckMessages{{ids[1], "nope", for_alice}}.to_json());
@@ -1240,7 +1269,8 @@ TEST_F(SessionTest, AckDeletesAndUnacknowledgedMessagesComeAgainOnAnyConnection)
 
   EXPECT_EQ(first->one(AckMessages{{ids[0], ids[2]}}.to_json()),
             Json({{"code", 121}, {"deleted", 2}, {"waiting", 0}}));
-  EXPECT_EQ(first->one(AckMessages{{}}.to_json()), Json({{"code", 121}, {"deleted", 0}, {"waiting", 0}}));
+  EXPECT_EQ(first->one(AckMessages{{}}.to_json()),
+            Json({{"code", 121}, {"deleted", 0}, {"waiting", 0}}));
   EXPECT_EQ(first->call(CheckWaitingMessages{}.to_json()).size(), 1u);
 }
 
@@ -1267,7 +1297,8 @@ TEST_F(SessionTest, LongPollReturnsWhenAMessageArrives) {
   started.wait();
   const Json stored = alice_conn->one(message_request(alice, bob, "wake up"));
   ASSERT_EQ(code_of(stored), 118);
-  ASSERT_EQ(polled.wait_for(seconds(20)), std::future_status::ready) << "the long-poll was not woken";
+  ASSERT_EQ(polled.wait_for(seconds(20)), std::future_status::ready)
+      << "the long-poll was not woken";
   const auto replies = polled.get();
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_EQ(replies[0]["count"], 1);
@@ -1287,7 +1318,8 @@ TEST_F(SessionTest, EarlierRepliesAreFlushedBeforeTheCodeIsDelivered) {
   session.handle(SendPhoneNumber{alice_, "alice@example.com"}.to_json(), sink);
   ASSERT_EQ(sink.replies.size(), 2u);
   EXPECT_EQ(code_of(sink.replies[1]), 115);
-  EXPECT_EQ(flushed_when_delivered, std::vector<std::size_t>{1}) << "the 101 goes out before the delivery";
+  EXPECT_EQ(flushed_when_delivered, std::vector<std::size_t>{1})
+      << "the 101 goes out before the delivery";
 }
 
 TEST_F(SessionTest, ACodeIsNotDeliveredToAConnectionThatIsGone) {
@@ -1342,11 +1374,15 @@ TEST_F(SessionTest, EarlierRepliesAreFlushedBeforeALongPollWaits) {
   const std::size_t queued = sink.replies().size();
 
   // The mailbox is empty: the long-poll waits, and the replies before it must be out by then.
-  auto polled = std::async(std::launch::async, [&] { session.handle(Json{{"code", 202}, {"wait_seconds", 60}}, sink); });
-  ASSERT_EQ(flushed.wait_for(seconds(20)), std::future_status::ready) << "the queued replies wait behind the long-poll";
+  auto polled = std::async(std::launch::async, [&] {
+    session.handle(Json{{"code", 202}, {"wait_seconds", 60}}, sink);
+  });
+  ASSERT_EQ(flushed.wait_for(seconds(20)), std::future_status::ready)
+      << "the queued replies wait behind the long-poll";
   EXPECT_EQ(flushed.get(), queued);
   ASSERT_EQ(code_of(logged_in(bob)->one(message_request(bob, alice, "wake up"))), 118);
-  ASSERT_EQ(polled.wait_for(seconds(20)), std::future_status::ready) << "the long-poll was not woken";
+  ASSERT_EQ(polled.wait_for(seconds(20)), std::future_status::ready)
+      << "the long-poll was not woken";
   EXPECT_EQ(code_of(sink.replies()[queued]), 112);
 }
 

@@ -1,5 +1,9 @@
 // MemoryStore on its own: code slots, connect lockouts, mailboxes and long-polls, with a
 // fake clock so that windows and locks pass without sleeping.
+#include "server/store.h"
+
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <future>
 #include <latch>
@@ -8,9 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "server/store.h"
 #include "shido/crypto/keys.h"
 #include "tests/server/fake_time.h"
 
@@ -41,7 +42,8 @@ class StoreTest : public ::testing::Test {
  protected:
   explicit StoreTest(Limits limits = {}) : store_(make_memory_store(time_, limits)) {}
 
-  std::string put(const std::string& recipient, StoredMessage message = make_message("+15550000001")) {
+  std::string put(const std::string& recipient,
+                  StoredMessage message = make_message("+15550000001")) {
     std::string id;
     EXPECT_EQ(store_->put_message(recipient, std::move(message), id), PutResult::kStored);
     return id;
@@ -152,7 +154,8 @@ TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
   for (std::size_t n = 0; n < expected.size(); ++n) {
     // The count restarted when the previous lock began: four failures leave it unlocked.
     for (int expected_left = 4; expected_left >= 1; --expected_left) {
-      ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, expected_left) << "lock " << n;
+      ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, expected_left)
+          << "lock " << n;
     }
     ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
     auto remaining = store_->lock_remaining(alice_);
@@ -177,7 +180,8 @@ TEST_F(StoreTest, EvenTheFortiethLockLastsAnHour) {
 TEST_F(StoreTest, CodeSlotsOfPastWindowsAreForgotten) {
   // Every phone ever asked for must not stay in memory: once its window has passed, its
   // record goes when any later code is asked for.
-  for (int i = 0; i < 1000; ++i) ASSERT_FALSE(store_->take_code_slot("+1555" + std::to_string(1000000 + i)));
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_FALSE(store_->take_code_slot("+1555" + std::to_string(1000000 + i)));
   EXPECT_EQ(store_->phones_with_recent_codes(), 1000u);
   time_.advance(seconds(600));
   ASSERT_FALSE(store_->take_code_slot(bob_));
@@ -265,7 +269,8 @@ TEST_F(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
 TEST_F(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
   const std::string id = put(bob_);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{id});
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{id});
   EXPECT_EQ(store_->ack(bob_, {id}).deleted, 1);
   EXPECT_TRUE(store_->fetch(bob_, 10, {}).empty());
 }
@@ -385,7 +390,8 @@ TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
   });
   started.wait();
   const std::string id = put(bob_, make_message(alice_));
-  ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready) << "the put did not wake the fetch";
+  ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready)
+      << "the put did not wake the fetch";
   const auto messages = polled.get();
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_EQ(messages[0]->id, id);
@@ -409,7 +415,8 @@ TEST_F(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
   });
   started.wait();
   store_->shutdown();
-  ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready) << "shutdown did not wake the fetch";
+  ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready)
+      << "shutdown did not wake the fetch";
   EXPECT_TRUE(polled.get().empty());
   // After shutdown a long-poll returns at once.
   auto later = std::async(std::launch::async, [&] { return store_->fetch(bob_, 10, seconds(60)); });

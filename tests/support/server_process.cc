@@ -1,6 +1,7 @@
 #include "support/server_process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,8 +17,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -70,7 +69,8 @@ std::string thread_states(pid_t pid) {
     auto wchan = read_text_file(dir + "/wchan").value_or("?");
     // The state is the field after the parenthesised name.
     const std::size_t close = stat.rfind(')');
-    const std::string state = close != std::string::npos && close + 2 < stat.size() ? stat.substr(close + 2, 1) : "?";
+    const std::string state =
+        close != std::string::npos && close + 2 < stat.size() ? stat.substr(close + 2, 1) : "?";
     out += "  thread " + entry.path().filename().string() + " " + name.substr(0, name.size() - 1) +
            " state " + state + " waiting in " + wchan + "\n";
   }
@@ -117,7 +117,8 @@ std::string phone_number(int n) {
 std::string make_temp_dir(std::string_view prefix) {
   std::string pattern = temp_base() + std::string(prefix) + ".XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error("cannot make a temporary directory " + pattern + ": " + errno_text(errno));
+    throw std::runtime_error("cannot make a temporary directory " + pattern + ": " +
+                             errno_text(errno));
   }
   return pattern;
 }
@@ -148,7 +149,7 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
   log_path_ = own_root_ + "/server.log";
 
   std::vector<std::string> args = {options_.binary, "--host", options_.host, "--port", "0",
-                                   "--data-dir", data_dir_};
+                                   "--data-dir",    data_dir_};
   if (options_.use_outbox) {
     args.push_back("--outbox");
     args.push_back(outbox_dir_);
@@ -166,7 +167,8 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
   // The child starts with no signals blocked, whatever this thread blocks.
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -174,8 +176,8 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  const int spawned = ::posix_spawn(&pid_, options_.binary.c_str(), &actions, &attributes,
-                                    argv.data(), environ);
+  const int spawned =
+      ::posix_spawn(&pid_, options_.binary.c_str(), &actions, &attributes, argv.data(), environ);
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
@@ -245,7 +247,8 @@ std::optional<CodeFile> ServerProcess::read_code(const std::string& phone) const
   if (!text) return std::nullopt;
   std::istringstream lines(*text);
   CodeFile file;
-  if (!std::getline(lines, file.code) || !std::getline(lines, file.fingerprint)) return std::nullopt;
+  if (!std::getline(lines, file.code) || !std::getline(lines, file.fingerprint))
+    return std::nullopt;
   return file;
 }
 

@@ -52,7 +52,9 @@ void exchange(Session& session, PrintingSink& sink, const Json& request) {
   (void)session.handle(request, sink);
 }
 
-Bytes nonce_of(const Json& hello) { return base64_decode(hello.at("nonce").get<std::string>()).value(); }
+Bytes nonce_of(const Json& hello) {
+  return base64_decode(hello.at("nonce").get<std::string>()).value();
+}
 
 }  // namespace
 
@@ -75,8 +77,10 @@ int main() {
     const Bytes nonce = nonce_of(sink.last);
     exchange(session, sink, SendPhoneNumber{phone, email}.to_json());
     const std::string& code = delivery.codes[phone];
-    auto proof = seal(key, server_key.public_key(), as_bytes(code), Purpose::kRegister, Context{to_bytes(phone), nonce});
-    exchange(session, sink, SendPublicKey{key.public_key().pem(), to_wire(proof.value())}.to_json());
+    auto proof = seal(key, server_key.public_key(), as_bytes(code), Purpose::kRegister,
+                      Context{to_bytes(phone), nonce});
+    exchange(session, sink,
+             SendPublicKey{key.public_key().pem(), to_wire(proof.value())}.to_json());
   };
   register_user(alice, "alice@example.com", alice_key);
   register_user(bob, "bob@example.com", bob_key);
@@ -85,14 +89,16 @@ int main() {
   Session alice_session(context, "example");
   exchange(alice_session, sink, Hello{}.to_json());
   Bytes nonce = nonce_of(sink.last);
-  auto proof = seal(alice_key, server_key.public_key(), as_bytes(delivery.codes[alice]), Purpose::kConnect,
-                    Context{to_bytes(alice), nonce});
+  auto proof = seal(alice_key, server_key.public_key(), as_bytes(delivery.codes[alice]),
+                    Purpose::kConnect, Context{to_bytes(alice), nonce});
   exchange(alice_session, sink, ConnectRequest{alice, to_wire(proof.value())}.to_json());
   std::cout << "# the same proof replayed: its nonce is spent\n";
   exchange(alice_session, sink, ConnectRequest{alice, to_wire(proof.value())}.to_json());
   exchange(alice_session, sink, CommunicationRequest{bob}.to_json());
-  auto envelope = seal_text_message(alice_key, alice, bob_key.public_key(), bob, {"Hi Bob!", 1795734000000});
-  exchange(alice_session, sink, SendMessage{bob, to_wire(envelope.value()), std::nullopt}.to_json());
+  auto envelope =
+      seal_text_message(alice_key, alice, bob_key.public_key(), bob, {"Hi Bob!", 1795734000000});
+  exchange(alice_session, sink,
+           SendMessage{bob, to_wire(envelope.value()), std::nullopt}.to_json());
 
   std::cout << "\n# Waiting messages (Bob)\n";
   Session bob_session(context, "example");

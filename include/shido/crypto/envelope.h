@@ -41,8 +41,7 @@ using Context = std::vector<Bytes>;
 // in that order (salt, aes_key, iv_w, iv_c), which lets tests pin every output byte.
 // Fails only if peer cannot be used or OpenSSL fails.
 Result<Envelope> seal(const KeyPair& own, const PublicKey& peer, ByteView plaintext,
-                      Purpose purpose, const Context& context,
-                      RandomSource& rng = system_random());
+                      Purpose purpose, const Context& context, RandomSource& rng = system_random());
 
 // Opens an envelope sealed by peer to own with the same purpose and context. The MAC is
 // checked in constant time before anything is decrypted. Every failure, whatever its

@@ -53,7 +53,8 @@ Status write_frame(int fd, std::string_view payload);
 class FrameReader {
  public:
   enum class ReadAhead { kNo, kYes };
-  explicit FrameReader(int fd, ReadAhead read_ahead = ReadAhead::kYes) : fd_(fd), read_ahead_(read_ahead) {}
+  explicit FrameReader(int fd, ReadAhead read_ahead = ReadAhead::kYes)
+      : fd_(fd), read_ahead_(read_ahead) {}
 
   Result<std::string> next(const FrameLimits& limits = {});
 
@@ -66,7 +67,7 @@ class FrameReader {
  private:
   int fd_;
   ReadAhead read_ahead_;
-  std::string buffer_;     // [start_, end_) arrived and is not returned yet; after end_: room
+  std::string buffer_;  // [start_, end_) arrived and is not returned yet; after end_: room
   std::size_t start_ = 0;
   std::size_t end_ = 0;
 };

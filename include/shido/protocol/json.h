@@ -1,9 +1,8 @@
 // Parsing frames into JSON without trusting them.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "shido/result.h"
 
@@ -25,8 +24,9 @@ inline constexpr std::size_t kMaxJsonElements = 10000;
 std::size_t json_element_count(std::string_view text, std::size_t max_elements = kMaxJsonElements);
 
 // Parses one frame's payload. Checks in this order, each with its own error: kNotUtf8,
-// kTooDeep (deeper than kMaxJsonDepth), kTooMany (more than kMaxJsonElements values), kBadJson, kNotObject, kBadCode (no member "code"
-// that is a JSON integer: no fraction, no exponent). Never throws.
+// kTooDeep (deeper than kMaxJsonDepth), kTooMany (more than kMaxJsonElements values), kBadJson,
+// kNotObject, kBadCode (no member "code" that is a JSON integer: no fraction, no exponent). Never
+// throws.
 Result<Json> parse_frame_json(std::string_view text);
 
 // Serialises for the wire: compact, non-ASCII as raw UTF-8. Invalid UTF-8 in strings is
