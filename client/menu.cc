@@ -23,7 +23,7 @@ class Menu {
       auto choice = ask_choice(3);
       if (!choice || *choice == 3) break;
       std::optional<Profile> profile = *choice == 1 ? register_flow() : choose_account();
-      if (profile && !logged_in(std::move(*profile))) break;
+      if (profile && !logged_in(*profile)) break;
     }
     out_ << "Bye.\n";
     return kExitOk;
@@ -138,7 +138,7 @@ class Menu {
   }
 
   // The logged-in menu; false when input ended.
-  bool logged_in(Profile profile) {
+  bool logged_in(const Profile& profile) {
     auto connected = Messenger::connect(profile);
     if (!connected.ok()) {
       show_failure(connected.error());

@@ -109,8 +109,9 @@ std::vector<std::string> Profile::list(const std::string& home) {
     struct stat info {};
     // Only accounts whose registration finished (they have a code); a failed attempt
     // leaves a key and a server pin behind that must not count as an account.
-    if (is_valid_phone(name) && ::stat((home + "/" + name + "/server.json").c_str(), &info) == 0 &&
-        ::stat((home + "/" + name + "/code").c_str(), &info) == 0) {
+    const std::string account = home + "/" + name;
+    if (is_valid_phone(name) && ::stat((account + "/server.json").c_str(), &info) == 0 &&
+        ::stat((account + "/code").c_str(), &info) == 0) {
       phones.push_back(name);
     }
   }

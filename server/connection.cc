@@ -36,8 +36,8 @@ class SocketSink final : public ReplySink {
   bool broken() const { return broken_; }
 
  private:
-  static constexpr std::size_t kFlushAt = 64 * 1024;
-  static constexpr std::size_t kKeptCapacity = 4 * 1024;
+  static constexpr std::size_t kFlushAt = std::size_t{64} * 1024;
+  static constexpr std::size_t kKeptCapacity = std::size_t{4} * 1024;
   int fd_;
   std::string pending_;
   bool broken_ = false;

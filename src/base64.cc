@@ -25,7 +25,7 @@ constexpr std::array<std::int8_t, 256> kDecodeTable = make_decode_table();
 
 int sextet(char c) { return kDecodeTable[static_cast<unsigned char>(c)]; }
 
-Error bad_base64(std::string reason) { return Error{Errc::kBadBase64, "base64: " + reason}; }
+Error bad_base64(const std::string& reason) { return Error{Errc::kBadBase64, "base64: " + reason}; }
 
 }  // namespace
 

@@ -35,7 +35,7 @@ Result<Buffer> run_cbc(bool encrypt, ByteView key, ByteView iv, ByteView input, 
     // Bad length and bad padding are one error: telling them apart makes a padding oracle.
     return Error{Errc::kAuthenticationFailed, "authentication failed"};
   }
-  const auto size = static_cast<std::size_t>(written + final_written);
+  const auto size = static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written);
   if constexpr (std::is_same_v<Buffer, Bytes>) {
     out.resize(size);
     return out;

@@ -8,7 +8,7 @@ namespace shido {
 using internal::OsslPtr;
 
 Result<SecretBytes> hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, std::size_t length) {
-  constexpr std::size_t kMaxLength = 255 * 32;  // RFC 5869: L <= 255 * HashLen
+  constexpr std::size_t kMaxLength = std::size_t{255} * 32;  // RFC 5869: L <= 255 * HashLen
   if (length == 0 || length > kMaxLength) {
     return Error{Errc::kInvalidArgument, "HKDF output length must be 1 to 8160 bytes"};
   }

@@ -266,7 +266,7 @@ Result<KeyPair> key_pair_from_pkey(OsslPtr<EVP_PKEY> pkey) {
 // ---- Files ----------------------------------------------------------------------------
 
 Result<KeyPair> load_private_key(const std::string& path) {
-  auto text = read_private_file(path, 64 * 1024);
+  auto text = read_private_file(path, std::size_t{64} * 1024);
   if (!text.ok()) return text.error();
   auto key = KeyPair::from_pkcs8_pem(text.value().as_string_view());
   if (!key.ok()) return Error{key.error().code, path + ": " + key.error().message};

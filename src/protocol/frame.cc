@@ -68,14 +68,14 @@ ReadOutcome wait_readable(int fd, const Deadline& deadline) {
 }
 
 // The most one recv takes: memory grows by at most this much beyond what has arrived.
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{64} * 1024;
 // With read-ahead a recv asks for at least this much: a dozen small pipelined frames.
-constexpr std::size_t kReadAhead = 8 * 1024;
+constexpr std::size_t kReadAhead = std::size_t{8} * 1024;
 
 // An empty buffer first receives into this much stack, then takes just the bytes that
 // came: a lone request is a few hundred bytes, and a heap block that small is cheap to get,
 // where an 8 KiB one (zero-filled by resize) cost a twentieth of the server's CPU.
-constexpr std::size_t kScratch = 2 * 1024;
+constexpr std::size_t kScratch = std::size_t{2} * 1024;
 
 // Waits for fd to be readable and receives at most `room` bytes into buffer at `end`,
 // which it advances. The buffer grows (and is zero-filled) only where it is too short, so
