@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "server/code_delivery.h"
@@ -112,17 +113,19 @@ int serve(const Options& options) {
     server.stop();
   });
   server.run();
-  // run() only returns after stop(); if stop() came from elsewhere, wake the waiter.
-  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  // run() only returns after stop(); if stop() came from elsewhere, wake the waiter. SIGTERM
+  // is blocked in every thread, so this ends the waiter's sigwait and kills nothing.
+  pthread_kill(signal_waiter.native_handle(),  // NOLINT(bugprone-bad-signal-to-kill-thread)
+               SIGTERM);
   signal_waiter.join();
   logger.log(LogLevel::kInfo, "", "", "stopped");
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
+// Fills `options` from the command line (and a --config file). Returns the exit status when
+// the program should stop here: 0 after --help or --version, 1 after an option error, which
+// CLI11 has explained on stderr.
+std::optional<int> parse_options(int argc, char** argv, Options& options) {
   CLI::App app{
       "shido-server: the Shido end-to-end-encrypted messenger server.\n"
       "Accounts and mailboxes live in memory; only the server key is kept on disk.",
@@ -174,12 +177,24 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600))
       ->group("Testing");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 1;
+  }
 
   options.listen.frame_limits.max_size = options.max_frame;
   options.listen.frame_limits.frame_timeout = std::chrono::seconds(options.frame_timeout);
   options.listen.frame_limits.idle_timeout = std::chrono::seconds(options.idle_timeout);
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   try {
+    Options options;
+    if (const std::optional<int> stop = parse_options(argc, argv, options)) return *stop;
     return serve(options);
   } catch (const std::exception& error) {
     std::cerr << "shido-server: " << error.what() << "\n";
