@@ -45,6 +45,15 @@ bool is_six_digits(const std::string& text) {
 
 }  // namespace
 
+int exit_status(const ClientError& error) {
+  if (error.kind == Failure::kSecurity) return kExitSecurity;
+  if (error.server_code == Code::kInvalidSecretCode ||
+      error.server_code == Code::kConnectRequestNotAccepted) {
+    return kExitSecurity;
+  }
+  return kExitRefused;
+}
+
 int report_failure(const ClientError& error, std::ostream& err) {
   err << "shido-client: " << for_terminal(error.message);
   if (error.attempts_left) err << " (" << *error.attempts_left << " attempts left)";

@@ -23,6 +23,10 @@ inline constexpr int kExitUsage = 1;
 inline constexpr int kExitRefused = 2;
 inline constexpr int kExitSecurity = 3;
 
+// Exit status for a failure: kExitRefused for the network and server refusals,
+// kExitSecurity for security failures (including a refused proof: 109 and 107).
+int exit_status(const ClientError& error);
+
 // Prints a failure to err and returns its exit status.
 int report_failure(const ClientError& error, std::ostream& err);
 

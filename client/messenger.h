@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "client/profile.h"
-#include "client/protocol_client.h"
+#include "shido/protocol/protocol_client.h"
 #include "shido/protocol/text_message.h"
 
 namespace shido::client {

@@ -18,13 +18,12 @@
 
 #include "bench/spawned_server.h"
 #include "bench/stats.h"
-#include "client/protocol_client.h"
+#include "shido/protocol/protocol_client.h"
 #include "shido/protocol/text_message.h"
 
 namespace {
 
 using namespace shido;
-using namespace shido::client;
 using bench::now_ns;
 
 struct Options {

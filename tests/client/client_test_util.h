@@ -30,9 +30,9 @@
 
 #include "client/messenger.h"
 #include "client/profile.h"
-#include "client/protocol_client.h"
 #include "shido/net/socket.h"
 #include "shido/protocol/json.h"
+#include "shido/protocol/protocol_client.h"
 #include "support/server_process.h"
 
 #ifndef SHIDO_SERVER_BINARY
@@ -323,7 +323,7 @@ inline std::vector<Json> json_lines(const std::string& text) {
 // --- The client library in-process -----------------------------------------------------
 
 template <class T>
-T must(client::ClientResult<T> result, std::string_view what) {
+T must(ClientResult<T> result, std::string_view what) {
   if (!result.ok()) {
     std::string message = std::string(what) + " failed: " + result.error().message;
     if (result.error().server_code) {
@@ -349,10 +349,9 @@ inline client::Profile register_in_process(const ServerProcess& server, const st
 }
 
 // A raw protocol connection logged in with a profile's own key and code.
-inline client::ProtocolClient raw_login(const ServerProcess& server,
-                                        const client::Profile& profile) {
-  auto connection = must(client::ProtocolClient::connect(server.host(), server.port()), "connect");
-  const client::Greeting greeting = must(connection.hello(), "hello");
+inline ProtocolClient raw_login(const ServerProcess& server, const client::Profile& profile) {
+  auto connection = must(ProtocolClient::connect(server.host(), server.port()), "connect");
+  const Greeting greeting = must(connection.hello(), "hello");
   auto code = profile.code();
   if (!code.ok()) throw std::runtime_error("no code: " + code.error().message);
   (void)must(connection.login(profile.key(), greeting, profile.phone(), code.value().view()),

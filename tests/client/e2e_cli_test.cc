@@ -45,7 +45,7 @@ class CliTest : public testing::Test {
   static std::size_t waiting_on_server(const std::string& home, const std::string& phone) {
     auto profile = client::Profile::open(home, phone);
     if (!profile.ok()) throw std::runtime_error(profile.error().message);
-    client::ProtocolClient raw = raw_login(*server_, profile.value());
+    ProtocolClient raw = raw_login(*server_, profile.value());
     return must(raw.fetch(100, 0), "raw fetch").size();
   }
 

@@ -190,7 +190,7 @@ TEST_F(SecurityTest, AnEnvelopeThatFailsAuthenticationIsReportedAcknowledgedAndD
   const std::string alice = registered(alice_home_);
   const std::string bob = registered(bob_home_);
   {
-    client::ProtocolClient raw = raw_login(*server_, profile(alice_home_, alice));
+    ProtocolClient raw = raw_login(*server_, profile(alice_home_, alice));
     Json forged = {{"code", 110},
                    {"recipients_phone_number", bob},
                    {"salt", base64_encode(random_bytes(16))},

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/commands.h"
 #include "client_test_util.h"
 #include "shido/base64.h"
 #include "shido/crypto/random.h"

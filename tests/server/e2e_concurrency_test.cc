@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/server/e2e_util.h"
+#include "e2e_util.h"
 
 namespace shido::e2e {
 namespace {
@@ -125,7 +125,7 @@ TEST_F(ConcurrencyTest, RacingRegistrationsOfOnePhoneMakeOneAccount) {
   constexpr int kRacers = 3;  // the phone's three codes in ten minutes
   struct Racer {
     std::unique_ptr<ProtocolClient> client;
-    client::Greeting greeting;
+    Greeting greeting;
     std::string code;
     KeyPair key = KeyPair::generate();
     int answer = 0;
@@ -133,7 +133,7 @@ TEST_F(ConcurrencyTest, RacingRegistrationsOfOnePhoneMakeOneAccount) {
   std::vector<Racer> racers;
   for (int i = 0; i < kRacers; ++i) {
     auto client = std::make_unique<ProtocolClient>(connect_to(server()));
-    client::Greeting greeting = must(client->hello(), "hello");
+    Greeting greeting = must(client->hello(), "hello");
     must(client->request_code(phone, "racer@example.com"), "request_code");
     racers.push_back(
         Racer{std::move(client), std::move(greeting), server().read_code(phone)->code});
@@ -158,7 +158,7 @@ TEST_F(ConcurrencyTest, RacingRegistrationsOfOnePhoneMakeOneAccount) {
   EXPECT_EQ(answers, (std::multiset<int>{104, 114, 114}));
   ASSERT_NE(winner, nullptr);
   ProtocolClient check = connect_to(server());
-  const client::Greeting greeting = must(check.hello(), "hello");
+  const Greeting greeting = must(check.hello(), "hello");
   ASSERT_TRUE(check.login(winner->key, greeting, phone, as_bytes(winner->code)).ok());
   EXPECT_EQ(must(check.recipient_key(phone), "recipient_key"), winner->key.public_key());
 }

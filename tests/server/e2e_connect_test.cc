@@ -2,8 +2,8 @@
 // of a recorded proof, and the lockout with its expiry (--lock-base 1).
 #include <thread>
 
+#include "e2e_util.h"
 #include "shido/base64.h"
-#include "tests/server/e2e_util.h"
 
 namespace shido::e2e {
 namespace {
@@ -31,7 +31,7 @@ TEST_F(ConnectTest, ConnectOnANewConnectionLogsIn) {
   start();
   const User alice = make_user(1);
   ProtocolClient client = connect_to(server());
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   // Not logged in yet: 123.
   EXPECT_EQ(refused_code(client.recipient_key(alice.phone)), 123);
   ASSERT_TRUE(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code)).ok());
@@ -47,7 +47,7 @@ TEST_F(ConnectTest, ErrorsOfTheConnectFlow) {
       client.send(connect_request(alice, alice.key.public_key(), Bytes(32, 0), alice.code)).ok());
   EXPECT_EQ(code_of(must(client.receive(), "receive")), 129);
 
-  client::Greeting greeting = must(client.hello(), "hello");
+  Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(refused_code(client.login(alice.key, greeting, "12345", as_bytes(alice.code))), 108);
   greeting = must(client.hello(), "hello");
   EXPECT_EQ(refused_code(client.login(alice.key, greeting, phone_number(99), as_bytes(alice.code))),
@@ -81,7 +81,7 @@ TEST_F(ConnectTest, ReplayedConnectProofFails) {
   start();
   const User alice = make_user(3);
   ProtocolClient victim = connect_to(server());
-  const client::Greeting greeting = must(victim.hello(), "hello");
+  const Greeting greeting = must(victim.hello(), "hello");
   const Json proof = connect_request(alice, greeting.server_key, greeting.nonce, alice.code);
   ASSERT_TRUE(victim.send(proof).ok());
   ASSERT_EQ(code_of(must(victim.receive(), "receive")), 106);
@@ -107,12 +107,12 @@ TEST_F(ConnectTest, LockoutAfterFiveFailuresAndItsExpiry) {
   const User bob = make_user(5);
   ProtocolClient client = connect_to(server());
   for (int left = 4; left >= 0; --left) {
-    const client::Greeting greeting = must(client.hello(), "hello");
+    const Greeting greeting = must(client.hello(), "hello");
     auto failed = client.login(alice.key, greeting, alice.phone, as_bytes(wrong_code(alice)));
     ASSERT_EQ(refused_code(failed), 109);
     EXPECT_EQ(failed.error().attempts_left, left);
   }
-  client::Greeting greeting = must(client.hello(), "hello");
+  Greeting greeting = must(client.hello(), "hello");
   auto locked = client.login(alice.key, greeting, alice.phone, as_bytes(alice.code));
   ASSERT_EQ(refused_code(locked), 107);
   EXPECT_EQ(locked.error().retry_after, 1);
@@ -127,11 +127,11 @@ TEST_F(ConnectTest, LockoutAfterFiveFailuresAndItsExpiry) {
   // The success reset the count; five new failures lock again (lock number 0 again).
   ProtocolClient attacker = connect_to(server());
   for (int i = 0; i < 5; ++i) {
-    const client::Greeting g = must(attacker.hello(), "hello");
+    const Greeting g = must(attacker.hello(), "hello");
     ASSERT_EQ(refused_code(attacker.login(alice.key, g, alice.phone, as_bytes(wrong_code(alice)))),
               109);
   }
-  const client::Greeting g = must(attacker.hello(), "hello");
+  const Greeting g = must(attacker.hello(), "hello");
   auto again = attacker.login(alice.key, g, alice.phone, as_bytes(alice.code));
   ASSERT_EQ(refused_code(again), 107);
   EXPECT_EQ(again.error().retry_after, 1);
@@ -150,7 +150,7 @@ TEST_F(ConnectTest, WrongProofsSentAtOnceGetNoMoreThanFiveTries) {
   std::vector<Json> proofs;
   for (int i = 0; i < kConnections; ++i) {
     clients.push_back(connect_to(server()));
-    const client::Greeting greeting = must(clients.back().hello(), "hello");
+    const Greeting greeting = must(clients.back().hello(), "hello");
     proofs.push_back(
         connect_request(alice, greeting.server_key, greeting.nonce, wrong_code(alice)));
   }
@@ -173,7 +173,7 @@ TEST_F(ConnectTest, LockNumberOneLastsTwiceAsLong) {
   ProtocolClient client = connect_to(server());
   auto fail_five = [&] {
     for (int i = 0; i < 5; ++i) {
-      const client::Greeting greeting = must(client.hello(), "hello");
+      const Greeting greeting = must(client.hello(), "hello");
       ASSERT_EQ(
           refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(wrong_code(alice)))),
           109);
@@ -182,7 +182,7 @@ TEST_F(ConnectTest, LockNumberOneLastsTwiceAsLong) {
   fail_five();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // lock 0 (1 s) expires
   fail_five();
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   auto locked = client.login(alice.key, greeting, alice.phone, as_bytes(alice.code));
   ASSERT_EQ(refused_code(locked), 107);
   EXPECT_EQ(locked.error().retry_after, 2);
@@ -193,7 +193,7 @@ TEST_F(ConnectTest, AFailedConnectKeepsTheLoginAndASuccessfulOneSwitches) {
   const User alice = make_user(7);
   const User bob = make_user(8);
   ProtocolClient client = login(server(), alice);
-  client::Greeting greeting = must(client.hello(), "hello");
+  Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(refused_code(client.login(bob.key, greeting, bob.phone, as_bytes(wrong_code(bob)))),
             109);
   // Still alice: a message sent now comes from her.

@@ -5,7 +5,7 @@
 #include <random>
 #include <thread>
 
-#include "tests/server/e2e_util.h"
+#include "e2e_util.h"
 
 namespace shido::e2e {
 namespace {

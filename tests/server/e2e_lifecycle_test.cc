@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/server/e2e_util.h"
+#include "e2e_util.h"
 
 namespace shido::e2e {
 namespace {
@@ -139,7 +139,7 @@ TEST_F(LifecycleTest, ServerKeyIsKeptAcrossARestartWithTheSameDataDir) {
   start_with(options);
   EXPECT_EQ(server().fingerprint(), first_fingerprint);
   ProtocolClient client = connect_to(server());
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(greeting.server_key.fingerprint(), first_fingerprint);
   // Protocol v1 keeps only the key: accounts did not survive the restart.
   EXPECT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code))),
@@ -209,7 +209,7 @@ TEST_F(LifecycleTest, LogsHoldNoCodesKeysOrMessageContent) {
   must(b.ack({id}), "ack");
   // Failures and odd requests get logged too; none of them may leak.
   ProtocolClient c = connect_to(server());
-  client::Greeting greeting = must(c.hello(), "hello");
+  Greeting greeting = must(c.hello(), "hello");
   EXPECT_EQ(refused_code(c.login(alice.key, greeting, alice.phone, as_bytes("abcdef"))), 109);
   greeting = must(c.hello(), "hello");
   EXPECT_TRUE(c.login(alice.key, greeting, alice.phone, as_bytes(alice.code)).ok());

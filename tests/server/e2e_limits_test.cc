@@ -2,7 +2,7 @@
 // (125 then close), frame and idle time-outs (closed without a reply) and the connection
 // cap (128 then close). Full mailboxes are in e2e_mailbox_test.cc.
 
-#include "tests/server/e2e_util.h"
+#include "e2e_util.h"
 
 namespace shido::e2e {
 namespace {

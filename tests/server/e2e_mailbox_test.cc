@@ -4,7 +4,7 @@
 #include <map>
 #include <thread>
 
-#include "tests/server/e2e_util.h"
+#include "e2e_util.h"
 
 namespace shido::e2e {
 namespace {

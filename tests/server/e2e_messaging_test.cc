@@ -4,8 +4,8 @@
 #include <future>
 #include <latch>
 
+#include "e2e_util.h"
 #include "shido/base64.h"
-#include "tests/server/e2e_util.h"
 
 namespace shido::e2e {
 namespace {

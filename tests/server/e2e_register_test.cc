@@ -7,8 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "e2e_util.h"
 #include "shido/base64.h"
-#include "tests/server/e2e_util.h"
 
 namespace shido::e2e {
 namespace {
@@ -26,7 +26,7 @@ Json register_request(const KeyPair& key, const PublicKey& server_key, const std
 TEST_F(RegisterTest, RegistersWithTheCodeFromTheOutboxAndIsLoggedIn) {
   start();
   ProtocolClient client = connect_to(server());
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(greeting.server_key.fingerprint(), server().fingerprint());
   EXPECT_EQ(greeting.nonce.size(), 32u);
 
@@ -65,7 +65,7 @@ TEST_F(RegisterTest, RegistersWithTheCodeFromTheOutboxAndIsLoggedIn) {
 TEST_F(RegisterTest, EachNewCodeReplacesTheFileAndOnlyTheLatestWorks) {
   start();
   ProtocolClient client = connect_to(server());
-  client::Greeting greeting = must(client.hello(), "hello");
+  Greeting greeting = must(client.hello(), "hello");
   const std::string phone = phone_number(2);
   must(client.request_code(phone, "a@example.com"), "first code");
   const std::string first = server().read_code(phone)->code;
@@ -94,7 +94,7 @@ TEST_F(RegisterTest, ErrorsOfTheRegistrationFlow) {
   EXPECT_EQ(code_of(reply), 132);
   EXPECT_TRUE(has_description(reply));
 
-  client::Greeting greeting = must(client.hello(), "hello");
+  Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(refused_code(client.request_code("0501234567", "a@example.com")), 108);
   EXPECT_EQ(refused_code(client.request_code(phone_number(3), "not an email")), 113);
   // 103 with no 102 pending on this connection.
@@ -158,10 +158,10 @@ TEST_F(RegisterTest, TwoConnectionsRegisteringOnePhoneOnlyTheFirstWins) {
   ProtocolClient first = connect_to(server());
   ProtocolClient second = connect_to(server());
   const std::string phone = phone_number(6);
-  const client::Greeting g1 = must(first.hello(), "hello");
+  const Greeting g1 = must(first.hello(), "hello");
   must(first.request_code(phone, "a@example.com"), "code 1");
   const std::string code1 = server().read_code(phone)->code;
-  const client::Greeting g2 = must(second.hello(), "hello");
+  const Greeting g2 = must(second.hello(), "hello");
   must(second.request_code(phone, "b@example.com"), "code 2");
   const std::string code2 = server().read_code(phone)->code;
 
@@ -181,7 +181,7 @@ TEST_F(RegisterTest, GeneralClientErrorDropsThePendingRegistrationAndByeCloses) 
   const std::string phone = phone_number(7);
   must(client.request_code(phone, "a@example.com"), "request_code");
   ASSERT_TRUE(client.send(GeneralClientError{"the user gave up"}.to_json()).ok());
-  const client::Greeting greeting = must(client.hello(), "hello");  // 105 had no reply
+  const Greeting greeting = must(client.hello(), "hello");  // 105 had no reply
   EXPECT_EQ(refused_code(client.register_key(KeyPair::generate(), greeting, phone,
                                              as_bytes(server().read_code(phone)->code))),
             129);
@@ -198,12 +198,12 @@ TEST_F(RegisterTest, CodeExpiresAfterItsTimeToLive) {
   const std::string code = server().read_code(phone)->code;
   // The one kind of sleep these tests allow: letting a server-side expiry pass.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   auto expired = client.register_key(KeyPair::generate(), greeting, phone, as_bytes(code));
   EXPECT_EQ(refused_code(expired), 129);
   // A new code works at once.
   must(client.request_code(phone, "a@example.com"), "request_code");
-  const client::Greeting again = must(client.hello(), "hello");
+  const Greeting again = must(client.hello(), "hello");
   EXPECT_TRUE(client
                   .register_key(KeyPair::generate(), again, phone,
                                 as_bytes(server().read_code(phone)->code))
@@ -221,7 +221,7 @@ TEST_F(RegisterTest, CodeCommandGetsTheCodeAndTheFingerprint) {
           out.path() + "'/\"$SHIDO_PHONE\".out"};
   start_with(options);
   ProtocolClient client = connect_to(server());
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   const std::string phone = phone_number(9);
   must(client.request_code(phone, "carol@example.com"), "request_code");
 
@@ -250,7 +250,7 @@ TEST_F(RegisterTest, FailingCodeCommandIs100AndTheServerGoesOn) {
   options.extra_args = {"--code-command", "exit 3"};
   start_with(options);
   ProtocolClient client = connect_to(server());
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   ASSERT_TRUE(client.send(SendPhoneNumber{phone_number(10), "a@example.com"}.to_json()).ok());
   const Json reply = must(client.receive(), "receive");
   EXPECT_EQ(code_of(reply), 100);
@@ -267,7 +267,7 @@ TEST_F(RegisterTest, DefaultDeliveryWritesTheCodeToTheLog) {
   options.use_outbox = false;
   start_with(options);
   ProtocolClient client = connect_to(server());
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   const std::string phone = phone_number(11);
   must(client.request_code(phone, "a@example.com"), "request_code");
   // The log line is written before the 115 is sent.

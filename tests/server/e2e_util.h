@@ -22,13 +22,13 @@
 #include <string_view>
 #include <vector>
 
-#include "client/protocol_client.h"
 #include "shido/crypto/envelope.h"
 #include "shido/crypto/keys.h"
 #include "shido/net/socket.h"
 #include "shido/protocol/frame.h"
 #include "shido/protocol/json.h"
 #include "shido/protocol/messages.h"
+#include "shido/protocol/protocol_client.h"
 #include "shido/protocol/text_message.h"
 #include "support/server_process.h"
 #include "support/test_support.h"
@@ -39,8 +39,6 @@
 
 namespace shido::e2e {
 
-using client::ClientResult;
-using client::ProtocolClient;
 using test::phone_number;
 using test::ServerProcess;
 using namespace std::chrono_literals;
@@ -90,7 +88,7 @@ inline User register_user(const ServerProcess& server, ProtocolClient& client,
                           const std::string& phone) {
   User user;
   user.phone = phone;
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   (void)must(client.request_code(phone, "user@example.com"), "request_code");
   auto code = server.read_code(phone);
   if (!code) throw std::runtime_error("no code file for " + phone);
@@ -103,7 +101,7 @@ inline User register_user(const ServerProcess& server, ProtocolClient& client,
 inline ProtocolClient login(const ServerProcess& server, const User& user,
                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   ProtocolClient client = connect_to(server, timeout);
-  const client::Greeting greeting = must(client.hello(), "hello");
+  const Greeting greeting = must(client.hello(), "hello");
   (void)must(client.login(user.key, greeting, user.phone, as_bytes(user.code)), "login");
   return client;
 }

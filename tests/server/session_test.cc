@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "fake_time.h"
 #include "shido/base64.h"
 #include "shido/crypto/digest.h"
 #include "shido/crypto/envelope.h"
 #include "shido/protocol/messages.h"
 #include "shido/protocol/text_message.h"
-#include "tests/server/fake_time.h"
 
 namespace shido::server {
 namespace {

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "fake_time.h"
 #include "shido/crypto/keys.h"
-#include "tests/server/fake_time.h"
 
 namespace shido::server {
 namespace {

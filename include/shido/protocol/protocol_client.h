@@ -1,5 +1,5 @@
 // The client side of the protocol over one TCP connection: each call sends a request and
-// reads its replies. Shared by shido-client, the end-to-end tests and the benchmark.
+// reads its replies. Shared by shido-client, the end-to-end tests and the benchmarks.
 #pragma once
 
 #include <chrono>
@@ -14,9 +14,9 @@
 #include "shido/protocol/frame.h"
 #include "shido/protocol/messages.h"
 
-namespace shido::client {
+namespace shido {
 
-// Why a call failed. The CLI turns the kind into its exit status.
+// Why a call failed. shido-client turns the kind into its exit status.
 enum class Failure {
   kNetwork,   // could not connect, or the connection broke or timed out
   kRefused,   // the server answered with an error code
@@ -106,8 +106,4 @@ class ProtocolClient {
   std::chrono::milliseconds timeout_;
 };
 
-// Exit status for a failure: 2 for network or server refusal, 3 for security failures
-// (including a refused proof: 109 and 107).
-int exit_status(const ClientError& error);
-
-}  // namespace shido::client
+}  // namespace shido

@@ -1,4 +1,4 @@
-#include "client/protocol_client.h"
+#include "shido/protocol/protocol_client.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,7 +8,7 @@
 #include "shido/crypto/envelope.h"
 #include "shido/protocol/json.h"
 
-namespace shido::client {
+namespace shido {
 namespace {
 
 ClientError network_error(std::string message) {
@@ -186,13 +186,4 @@ ClientResult<std::vector<WaitingMessage>> ProtocolClient::receive_waiting(int ma
 
 void ProtocolClient::bye() { (void)send(Bye{}.to_json()); }
 
-int exit_status(const ClientError& error) {
-  if (error.kind == Failure::kSecurity) return 3;
-  if (error.server_code == Code::kInvalidSecretCode ||
-      error.server_code == Code::kConnectRequestNotAccepted) {
-    return 3;
-  }
-  return 2;
-}
-
-}  // namespace shido::client
+}  // namespace shido
