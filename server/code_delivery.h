@@ -1,4 +1,4 @@
-// Out-of-band delivery of registration codes (protocol.md section 7). Every channel
+// Out-of-band delivery of registration codes (docs/PROTOCOL.md section 8). Every channel
 // carries the server key fingerprint beside the code, so the person can check the key
 // their client pinned.
 #pragma once

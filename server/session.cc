@@ -76,7 +76,7 @@ After Session::handle(const Json& request, ReplySink& out) {
   const long long number = frame_code(request);
   const std::optional<Code> code = code_from_int(number);
 
-  // The code and the session's state come first (protocol.md section 8).
+  // The code and the session's state come first (docs/PROTOCOL.md section 7).
   if (code == Code::kBye) return After::kClose;
   if (code == Code::kGeneralClientError) {
     on_general_client_error(request);
@@ -152,7 +152,7 @@ void Session::on_send_phone_number(const Json& request, ReplySink& out) {
     return;
   }
   const std::string& phone = message->phone_number;
-  // The rate limit answers before the account check (protocol.md section 8). A refused
+  // The rate limit answers before the account check (docs/PROTOCOL.md section 7). A refused
   // 102 leaves the session's state alone (section 4: "the session keeps its state"), so
   // the pending registration is replaced only once a new code has been delivered.
   if (auto wait = context_.store.take_code_slot(phone)) {

@@ -1,4 +1,4 @@
-// One connection's protocol state machine (protocol.md sections 4-8), free of sockets so
+// One connection's protocol state machine (docs/PROTOCOL.md sections 4-8), free of sockets so
 // that it can be tested in-process: requests go in as parsed JSON, replies come out
 // through a ReplySink in order.
 #pragma once

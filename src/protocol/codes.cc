@@ -11,7 +11,7 @@ struct CodeInfo {
   std::string_view name;
 };
 
-// Every code of protocol.md section 4 with its protocol name.
+// Every code of docs/PROTOCOL.md section 4 with its protocol name.
 constexpr std::array<CodeInfo, 34> kCodes = {{
     {Code::kHello, "HELLO"},
     {Code::kSendPhoneNumber, "SEND_PHONE_NUMBER"},

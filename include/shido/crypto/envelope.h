@@ -1,4 +1,4 @@
-// The envelope: one construction for every encrypted value of the protocol (protocol.md
+// The envelope: one construction for every encrypted value of the protocol (docs/PROTOCOL.md
 // section 3). A fresh AES-256 key encrypts the plaintext and is wrapped under a key
 // derived by ECDH and HKDF; an HMAC binds every field to the purpose and context.
 #pragma once
@@ -34,7 +34,7 @@ struct Envelope {
   friend bool operator==(const Envelope&, const Envelope&) = default;
 };
 
-// The context strings bound into the MAC, in order (see the table in protocol.md).
+// The context strings bound into the MAC, in order (see the table in docs/PROTOCOL.md section 3).
 using Context = std::vector<Bytes>;
 
 // Seals plaintext from own to peer. The salt, the AES key and both IVs are drawn from rng

@@ -1,4 +1,4 @@
-// The protocol's message codes (protocol.md section 4).
+// The protocol's message codes (docs/PROTOCOL.md section 4).
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
 // Frames on a stream socket: a 4-byte big-endian length L, then L bytes of JSON text
-// (protocol.md section 1).
+// (docs/PROTOCOL.md section 1).
 #pragma once
 
 #include <chrono>

@@ -1,9 +1,9 @@
-// One C++ type per protocol message (protocol.md sections 4-5), each with to_json() and a
+// One C++ type per protocol message (docs/PROTOCOL.md sections 4-5), each with to_json() and a
 // strict from_json(). from_json checks that every required member is present and of its
 // JSON type, and that ranged integers are in range; each error names the member
 // (kMissingField, kWrongType, kBadValue). It does not judge formats the server answers
 // with other codes (phone, e-mail, protocol version, base64 of envelope members): those
-// are the caller's checks, in the order of protocol.md section 8. Decoding never throws.
+// are the caller's checks, in the order of docs/PROTOCOL.md section 7. Decoding never throws.
 #pragma once
 
 #include <cstdint>

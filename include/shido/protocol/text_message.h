@@ -1,5 +1,5 @@
 // What a message envelope carries: UTF-8 JSON {"type":"text","body":...,"sent_at":...}
-// (protocol.md section 3), sealed from the sender's key to the recipient's with the
+// (docs/PROTOCOL.md section 3), sealed from the sender's key to the recipient's with the
 // context (sender phone, recipient phone).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Formats the protocol checks (protocol.md section 1). Each pattern must match the whole
+// Formats the protocol checks (docs/PROTOCOL.md section 1). Each pattern must match the whole
 // string.
 #pragma once
 
