@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/guarded_main.h"
 #include "bench/stats.h"
 #include "shido/net/socket.h"
 #include "shido/protocol/frame.h"
@@ -72,9 +73,8 @@ class EchoServer {
   std::list<std::thread> threads_;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Parses the options and runs the echo benchmark.
+int run(int argc, char** argv) {
   int clients = 4, messages = 1000, size = 256, window = 1;
   bool json = false;
   CLI::App app{"shido-echo-bench: the thread-per-connection ceiling for frames like Shido's",
@@ -157,4 +157,10 @@ int main(int argc, char** argv) {
     for (const auto& [key, value] : report.items()) std::cout << key << ": " << value << "\n";
   }
   return echoed.load() == static_cast<long>(clients) * messages ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return shido::bench::guarded_main("shido-echo-bench", [&] { return run(argc, argv); });
 }

@@ -35,13 +35,13 @@ const Context& message_context() {
 }
 
 void BM_Ecdh(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(ecdh(alice(), bob().public_key()));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(ecdh(alice(), bob().public_key()));
 }
 BENCHMARK(BM_Ecdh);
 
 void BM_EnvelopeSeal(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     benchmark::DoNotOptimize(
         seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()));
   }
@@ -53,7 +53,7 @@ void BM_EnvelopeOpen(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
   const Envelope envelope =
       seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context()).value();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     benchmark::DoNotOptimize(
         open(bob(), alice().public_key(), envelope, Purpose::kMessage, message_context()));
   }
@@ -63,7 +63,7 @@ BENCHMARK(BM_EnvelopeOpen)->Arg(64)->Arg(1024)->Arg(65536);
 
 void BM_EnvelopeSealAndOpen(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 'x');
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto envelope =
         seal(alice(), bob().public_key(), plaintext, Purpose::kMessage, message_context());
     benchmark::DoNotOptimize(
@@ -74,7 +74,7 @@ BENCHMARK(BM_EnvelopeSealAndOpen)->Arg(1024);
 
 void BM_HkdfSha256(benchmark::State& state) {
   const Bytes ikm(32, 1), salt(16, 2);
-  for (auto _ : state)
+  for ([[maybe_unused]] auto _ : state)
     benchmark::DoNotOptimize(hkdf_sha256(ikm, salt, as_bytes("shido/1 message"), 64));
 }
 BENCHMARK(BM_HkdfSha256);
@@ -95,7 +95,7 @@ void BM_Pbkdf2Sha256Million(benchmark::State& state) {
       OSSL_PARAM_construct_utf8_string("digest", digest, 0),
       OSSL_PARAM_construct_end(),
   };
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     if (!ctx || EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
       state.SkipWithError("PBKDF2 failed");
       break;
@@ -107,14 +107,15 @@ BENCHMARK(BM_Pbkdf2Sha256Million)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_Aes256CbcEncrypt(benchmark::State& state) {
   const Bytes key(32, 7), iv(16, 9), plaintext(static_cast<std::size_t>(state.range(0)), 'x');
-  for (auto _ : state) benchmark::DoNotOptimize(aes_cbc_encrypt(key, iv, plaintext));
+  for ([[maybe_unused]] auto _ : state)
+    benchmark::DoNotOptimize(aes_cbc_encrypt(key, iv, plaintext));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_Aes256CbcEncrypt)->Arg(1024)->Arg(65536);
 
 void BM_HmacSha256(benchmark::State& state) {
   const Bytes key(32, 7), data(static_cast<std::size_t>(state.range(0)), 'x');
-  for (auto _ : state) benchmark::DoNotOptimize(hmac_sha256(key, data));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(hmac_sha256(key, data));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_HmacSha256)->Arg(1024)->Arg(65536);
@@ -127,13 +128,14 @@ SendMessage sample_send_message(std::size_t body_size) {
 
 void BM_SendMessageEncode(benchmark::State& state) {
   const SendMessage message = sample_send_message(256);
-  for (auto _ : state) benchmark::DoNotOptimize(encode_frame(dump_json(message.to_json())));
+  for ([[maybe_unused]] auto _ : state)
+    benchmark::DoNotOptimize(encode_frame(dump_json(message.to_json())));
 }
 BENCHMARK(BM_SendMessageEncode);
 
 void BM_SendMessageDecode(benchmark::State& state) {
   const std::string text = dump_json(sample_send_message(256).to_json());
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto json = parse_frame_json(text);
     auto message = SendMessage::from_json(json.value());
     benchmark::DoNotOptimize(from_wire(message.value().envelope, EnvelopeKind::kMessage));
@@ -148,7 +150,7 @@ void BM_StorePutFetchAck(benchmark::State& state) {
   (void)store->add_user(
       {"+972502222222", "b@example.com", bob().public_key(), Bytes(16), Bytes(32)});
   const SendMessage message = sample_send_message(256);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     server::StoredMessage stored;
     stored.sender_phone = "+972501111111";
     stored.envelope = message.envelope;

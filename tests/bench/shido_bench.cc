@@ -6,20 +6,24 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <condition_variable>
+#include <csignal>
 #include <deque>
-#include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 
-#include "bench/spawned_server.h"
+#include "bench/guarded_main.h"
+#include "bench/process_stats.h"
 #include "bench/stats.h"
 #include "shido/protocol/protocol_client.h"
 #include "shido/protocol/text_message.h"
+#include "support/must.h"
+#include "support/server_process.h"
 
 namespace {
 
@@ -54,9 +58,11 @@ struct User {
   std::exit(2);
 }
 
+// The value of a call, or the end of the run: the calls run on worker threads, which cannot
+// hand an exception to main.
 template <class T>
 T must(ClientResult<T> result, const std::string& what) {
-  if (!result.ok()) fail(what + ": " + result.error().message);
+  if (!result.ok()) fail(test::failure_text(result.error(), what));
   return std::move(result).value();
 }
 
@@ -83,10 +89,9 @@ int tag_of(const std::string& body) {
 }
 
 std::string read_code(const std::string& outbox, const std::string& phone) {
-  std::ifstream file(outbox + "/" + phone + ".code");
-  std::string code;
-  if (!std::getline(file, code)) fail("no code for " + phone + " in " + outbox);
-  return code;
+  auto file = test::read_code_file(outbox, phone);
+  if (!file) fail("no code for " + phone + " in " + outbox);
+  return file->code;
 }
 
 // Runs fn(i) for i in [0, n) on `threads` threads.
@@ -120,6 +125,7 @@ void raise_file_limit() {
   }
 }
 
+// What a run measured and counted, for the report.
 struct Results {
   double registrations_per_second = 0;
   double logins_per_second = 0;
@@ -128,39 +134,47 @@ struct Results {
   std::vector<std::int64_t> store_ns, delivery_ns;
   bench::ProcessStats server;
   int server_peak_threads = 0;
+  std::uint64_t server_peak_rss_bytes_all_sent = 0;
   double seconds = 0;
   // CPU of each process while the messages moved, per message received.
   double server_cpu_us_per_message = 0;
   double bench_cpu_us_per_message = 0;
 };
 
-int run(Options options) {
-  raise_file_limit();
-  std::optional<bench::SpawnedServer> server;
-  if (!options.spawn.empty()) {
-    const int connections = std::max(1024, options.idle + options.users + options.clients + 64);
-    server.emplace(options.spawn,
-                   std::vector<std::string>{"--max-connections", std::to_string(connections)});
-    options.port = server->port();
-    options.outbox = server->outbox();
-  }
-  if (options.outbox.empty()) fail("--outbox is needed to read codes (or use --spawn)");
-  const bool relay = options.mode == "relay";
-  const int total = options.clients * options.messages;
-  Results results;
+// --- Before the clock starts -----------------------------------------------------------
 
-  // Users: phones unique to this run, so runs against one server do not collide.
+// With --spawn, a server of the run's own on a free port, with room for every connection the
+// run opens; the options then point at it. Otherwise none: the run uses --host and --port.
+std::unique_ptr<test::ServerProcess> start_server(Options& options) {
+  if (options.spawn.empty()) return nullptr;
+  const int connections = std::max(1024, options.idle + options.users + options.clients + 64);
+  test::ServerProcess::Options spawn;
+  spawn.binary = options.spawn;
+  spawn.extra_args = {"--log-level", "warn", "--max-connections", std::to_string(connections)};
+  auto server = std::make_unique<test::ServerProcess>(std::move(spawn));
+  options.host = server->host();
+  options.port = server->port();
+  options.outbox = server->outbox_dir();
+  return server;
+}
+
+// Users with phones unique to this run, so that runs against one server do not collide.
+std::vector<User> make_users(int count) {
   std::mt19937_64 seed_rng(std::random_device{}());
   const std::string run_id = std::to_string(100000 + seed_rng() % 900000);
   std::vector<User> users;
-  for (int i = 0; i < options.users; ++i) {
+  for (int i = 0; i < count; ++i) {
     char phone[32];
     std::snprintf(phone, sizeof phone, "+9%s%05d", run_id.c_str(), i);
     users.push_back({phone, KeyPair::generate(), ""});
   }
+  return users;
+}
 
-  // Registrations.
-  std::int64_t start = now_ns();
+// Registers every user on a connection of its own (HELLO, 102, the code from the outbox,
+// 103), `clients` at a time; returns registrations per second.
+double register_users(const Options& options, std::vector<User>& users) {
+  const std::int64_t start = now_ns();
   parallel_for(options.users, options.clients, [&](int i) {
     User& user = users[static_cast<std::size_t>(i)];
     auto client = must(ProtocolClient::connect(options.host, options.port), "connect");
@@ -170,212 +184,343 @@ int run(Options options) {
     must(client.register_key(user.key, greeting, user.phone, as_bytes(user.code)), "register");
     client.bye();
   });
-  results.registrations_per_second = options.users / (static_cast<double>(now_ns() - start) / 1e9);
+  return options.users / (static_cast<double>(now_ns() - start) / 1e9);
+}
 
-  std::vector<PublicKey> public_keys;
-  for (const User& user : users) public_keys.push_back(user.key.public_key());
-
-  // Logins: every user's receiving connection.
-  std::vector<std::optional<ProtocolClient>> receivers(users.size());
-  start = now_ns();
+// Logs every user in on the connection it will receive on; returns logins per second.
+double log_in_receivers(const Options& options, const std::vector<User>& users,
+                        std::vector<std::optional<ProtocolClient>>& receivers) {
+  receivers.resize(users.size());
+  const std::int64_t start = now_ns();
   parallel_for(options.users, options.clients, [&](int i) {
     receivers[static_cast<std::size_t>(i)].emplace(
         logged_in(options, users[static_cast<std::size_t>(i)]));
   });
-  results.logins_per_second = options.users / (static_cast<double>(now_ns() - start) / 1e9);
+  return options.users / (static_cast<double>(now_ns() - start) / 1e9);
+}
 
-  // Idle connections, held through the run.
+// Logged-in connections that stay quiet through the run: what idle clients cost the server.
+std::vector<ProtocolClient> open_idle_connections(const Options& options,
+                                                  const std::vector<User>& users) {
   std::vector<ProtocolClient> idle;
   for (int i = 0; i < options.idle; ++i)
     idle.push_back(logged_in(options, users[static_cast<std::size_t>(i) % users.size()]));
+  return idle;
+}
 
-  // Who sends what to whom, decided up front.
+// The user sending client c's messages.
+std::size_t sender_of(int client, const std::vector<User>& users) {
+  return static_cast<std::size_t>(client) % users.size();
+}
+
+// Message `tag` from sender to `to`, sealed now.
+WireEnvelope seal_message(int tag, int size, const User& sender, const User& to,
+                          const PublicKey& to_key) {
+  auto envelope =
+      seal_text_message(sender.key, sender.phone, to_key, to.phone, {make_body(tag, size), 0});
+  if (!envelope.ok()) fail("seal: " + envelope.error().message);
+  return to_wire(envelope.value());
+}
+
+std::string send_message_frame(const User& to, const WireEnvelope& envelope) {
+  return dump_json(SendMessage{to.phone, envelope, std::nullopt}.to_json());
+}
+
+// Who sends what to whom, decided before the clock starts (the same every run). Relay mode
+// also seals every message up front, so that the run measures the server and not the
+// bench's cryptography, and knows each envelope by its MAC.
+struct Plan {
+  bool relay = false;
+  int total = 0;                                    // messages, tagged 0 .. total-1
+  std::vector<int> recipient;                       // by tag: index into the users
+  std::vector<PublicKey> public_keys;               // by user
+  std::vector<std::string> frames;                  // relay: by tag, ready to send
+  std::unordered_map<std::string, int> tag_by_mac;  // relay
+};
+
+Plan make_plan(const Options& options, const std::vector<User>& users) {
+  Plan plan;
+  plan.relay = options.mode == "relay";
+  plan.total = options.clients * options.messages;
+  for (const User& user : users) plan.public_keys.push_back(user.key.public_key());
   std::mt19937 rng(12345);
-  std::vector<int> recipient(static_cast<std::size_t>(total));
-  for (int& r : recipient) r = static_cast<int>(rng() % users.size());
-  auto sender_of = [&](int client) { return static_cast<std::size_t>(client) % users.size(); };
+  plan.recipient.resize(static_cast<std::size_t>(plan.total));
+  for (int& r : plan.recipient) r = static_cast<int>(rng() % users.size());
+  if (!plan.relay) return plan;
+  plan.frames.resize(static_cast<std::size_t>(plan.total));
+  for (int tag = 0; tag < plan.total; ++tag) {
+    const User& sender = users[sender_of(tag / options.messages, users)];
+    const auto to = static_cast<std::size_t>(plan.recipient[static_cast<std::size_t>(tag)]);
+    const WireEnvelope wire =
+        seal_message(tag, options.size, sender, users[to], plan.public_keys[to]);
+    plan.tag_by_mac[wire.mac] = tag;
+    plan.frames[static_cast<std::size_t>(tag)] = send_message_frame(users[to], wire);
+  }
+  return plan;
+}
 
-  // Relay mode seals everything before the clock starts and knows each envelope by its MAC.
-  std::vector<std::string> frames(relay ? static_cast<std::size_t>(total) : 0);
-  std::unordered_map<std::string, int> tag_by_mac;
-  if (relay) {
-    for (int tag = 0; tag < total; ++tag) {
-      const User& sender = users[sender_of(tag / options.messages)];
-      const int to = recipient[static_cast<std::size_t>(tag)];
-      auto envelope = seal_text_message(
-          sender.key, sender.phone, public_keys[static_cast<std::size_t>(to)],
-          users[static_cast<std::size_t>(to)].phone, {make_body(tag, options.size), 0});
-      if (!envelope.ok()) fail("seal: " + envelope.error().message);
-      const WireEnvelope wire = to_wire(envelope.value());
-      tag_by_mac[wire.mac] = tag;
-      frames[static_cast<std::size_t>(tag)] = dump_json(
-          SendMessage{users[static_cast<std::size_t>(to)].phone, wire, std::nullopt}.to_json());
-    }
+// --- While the messages move -----------------------------------------------------------
+
+// What the senders, the receivers and the main thread share while the messages move.
+struct Traffic {
+  Traffic(const Options& run_options, const std::vector<User>& run_users, Plan run_plan)
+      : options(run_options),
+        users(run_users),
+        plan(std::move(run_plan)),
+        sent_at(static_cast<std::size_t>(plan.total)),
+        seen(static_cast<std::size_t>(plan.total)),
+        may_fetch(!run_options.fetch_after_send) {}
+
+  // Wakes the main thread after messages arrived or were refused: it waits, it does not poll.
+  void announce_progress() {
+    { std::lock_guard lock(progress_mutex); }
+    progress.notify_all();
   }
 
-  std::vector<std::atomic<std::int64_t>> sent_at(static_cast<std::size_t>(total));
-  std::vector<std::atomic<int>> seen(static_cast<std::size_t>(total));
+  const Options& options;
+  const std::vector<User>& users;
+  const Plan plan;
+  std::vector<std::atomic<std::int64_t>> sent_at;  // by tag
+  std::vector<std::atomic<int>> seen;              // by tag: how often it arrived
   std::atomic<long> received{0}, duplicated{0}, failed_auth{0}, refused{0};
   std::atomic<bool> done{false};
   // With --fetch-after-send the receivers start once every message is stored, so that the
   // server holds them all at once (for its memory, not for latency).
-  std::atomic<bool> may_fetch{!options.fetch_after_send};
-  std::mutex samples_mutex;
+  std::atomic<bool> may_fetch;
+  std::mutex samples_mutex;  // guards the two below
+  std::vector<std::int64_t> store_ns, delivery_ns;
+  std::mutex progress_mutex;
+  std::condition_variable progress;
+};
 
-  // Which message this is, or -1: relay mode knows envelopes by their MAC; e2e mode opens
-  // the envelope and checks the whole body.
-  auto tag_by_mac_of = [&](const WaitingMessage& message) {
-    auto found = tag_by_mac.find(message.envelope.mac);
-    return found == tag_by_mac.end() ? -1 : found->second;
-  };
-  auto tag_by_body_of = [&](const WaitingMessage& message, const User& me) {
-    auto sender_key = PublicKey::from_pem(message.senders_public_key);
-    auto envelope = from_wire(message.envelope, EnvelopeKind::kMessage);
-    if (!sender_key.ok() || !envelope.ok()) return -1;
-    auto text = open_text_message(me.key, me.phone, sender_key.value(),
-                                  message.senders_phone_number, envelope.value());
-    if (!text.ok()) return -1;
-    const int tag = tag_of(text.value().body);
-    return tag >= 0 && tag < total && text.value().body == make_body(tag, options.size) ? tag : -1;
-  };
-
-  // Receivers: every user fetches, verifies and acknowledges its own mailbox.
-  std::vector<std::thread> receiver_threads;
-  for (std::size_t u = 0; u < users.size(); ++u) {
-    receiver_threads.emplace_back([&, u] {
-      ProtocolClient& client = *receivers[u];
-      std::vector<std::int64_t> delivery;
-      std::vector<std::string> ids;  // of the last batch, acknowledged with the next fetch
-      may_fetch.wait(false);
-      while (!done) {
-        auto batch = ids.empty() ? client.fetch(500, 1) : client.ack_and_fetch(ids, 500, 1);
-        if (!batch.ok()) fail("fetch: " + batch.error().message);
-        ids.clear();
-        const std::int64_t arrived = now_ns();
-        for (const WaitingMessage& message : batch.value()) {
-          ids.push_back(message.message_id);
-          const int tag = relay ? tag_by_mac_of(message) : tag_by_body_of(message, users[u]);
-          if (tag < 0 || tag >= total ||
-              recipient[static_cast<std::size_t>(tag)] != static_cast<int>(u)) {
-            failed_auth += 1;
-            continue;
-          }
-          if (seen[static_cast<std::size_t>(tag)].fetch_add(1) > 0) {
-            duplicated += 1;
-            continue;
-          }
-          delivery.push_back(arrived - sent_at[static_cast<std::size_t>(tag)].load());
-          received += 1;
-        }
-      }
-      if (!ids.empty()) must(client.ack(ids), "ack");
-      std::lock_guard lock(samples_mutex);
-      results.delivery_ns.insert(results.delivery_ns.end(), delivery.begin(), delivery.end());
-    });
+// Which message a fetched one is, or -1: relay mode knows envelopes by their MAC; e2e mode
+// opens the envelope and checks the whole body, as a user would read it.
+int identify(const Traffic& traffic, const WaitingMessage& message, const User& me) {
+  const Plan& plan = traffic.plan;
+  if (plan.relay) {
+    auto found = plan.tag_by_mac.find(message.envelope.mac);
+    return found == plan.tag_by_mac.end() ? -1 : found->second;
   }
+  auto sender_key = PublicKey::from_pem(message.senders_public_key);
+  auto envelope = from_wire(message.envelope, EnvelopeKind::kMessage);
+  if (!sender_key.ok() || !envelope.ok()) return -1;
+  auto text = open_text_message(me.key, me.phone, sender_key.value(), message.senders_phone_number,
+                                envelope.value());
+  if (!text.ok()) return -1;
+  const int tag = tag_of(text.value().body);
+  return tag >= 0 && tag < plan.total && text.value().body == make_body(tag, traffic.options.size)
+             ? tag
+             : -1;
+}
 
-  // Senders: C connections, each keeping up to `window` SEND_MESSAGE frames in flight.
+// Counts one fetched message for user u: received once, a duplicate, or not for u at all
+// (failed authentication); times its delivery from its sending.
+void count_arrival(Traffic& traffic, const WaitingMessage& message, std::size_t u,
+                   std::int64_t arrived, std::vector<std::int64_t>& delivery) {
+  const int tag = identify(traffic, message, traffic.users[u]);
+  if (tag < 0 || tag >= traffic.plan.total ||
+      traffic.plan.recipient[static_cast<std::size_t>(tag)] != static_cast<int>(u)) {
+    traffic.failed_auth += 1;
+    return;
+  }
+  if (traffic.seen[static_cast<std::size_t>(tag)].fetch_add(1) > 0) {
+    traffic.duplicated += 1;
+    return;
+  }
+  delivery.push_back(arrived - traffic.sent_at[static_cast<std::size_t>(tag)].load());
+  traffic.received += 1;
+}
+
+// User u's receiving connection: fetches, checks and acknowledges its own mailbox until the
+// run is done (each acknowledgement rides on the next fetch).
+void receive_mailbox(Traffic& traffic, ProtocolClient& client, std::size_t u) {
+  std::vector<std::int64_t> delivery;
+  std::vector<std::string> ids;  // of the last batch, acknowledged with the next fetch
+  traffic.may_fetch.wait(false);
+  while (!traffic.done) {
+    auto batch = ids.empty() ? client.fetch(500, 1) : client.ack_and_fetch(ids, 500, 1);
+    if (!batch.ok()) fail("fetch: " + batch.error().message);
+    ids.clear();
+    const std::int64_t arrived = now_ns();
+    for (const WaitingMessage& message : batch.value()) {
+      ids.push_back(message.message_id);
+      count_arrival(traffic, message, u, arrived, delivery);
+    }
+    if (!batch.value().empty()) traffic.announce_progress();
+  }
+  if (!ids.empty()) must(client.ack(ids), "ack");
+  std::lock_guard lock(traffic.samples_mutex);
+  traffic.delivery_ns.insert(traffic.delivery_ns.end(), delivery.begin(), delivery.end());
+}
+
+std::vector<std::thread> start_receivers(Traffic& traffic,
+                                         std::vector<std::optional<ProtocolClient>>& receivers) {
+  std::vector<std::thread> threads;
+  for (std::size_t u = 0; u < receivers.size(); ++u)
+    threads.emplace_back([&traffic, &receivers, u] { receive_mailbox(traffic, *receivers[u], u); });
+  return threads;
+}
+
+// The sending connections, logged in before the clock starts.
+std::vector<std::optional<ProtocolClient>> connect_senders(const Options& options,
+                                                           const std::vector<User>& users) {
   std::vector<std::optional<ProtocolClient>> senders(static_cast<std::size_t>(options.clients));
   parallel_for(options.clients, options.clients, [&](int c) {
-    senders[static_cast<std::size_t>(c)].emplace(logged_in(options, users[sender_of(c)]));
+    senders[static_cast<std::size_t>(c)].emplace(logged_in(options, users[sender_of(c, users)]));
   });
-  std::atomic<int> peak_threads{0};
-  std::thread monitor([&] {
-    while (!done && server) {
+  return senders;
+}
+
+// The SEND_MESSAGE frame of message tag: sealed up front in relay mode, now in e2e mode
+// (the sender's own cost of end-to-end encryption).
+std::string frame_of(const Traffic& traffic, int tag, const User& sender) {
+  if (traffic.plan.relay) return traffic.plan.frames[static_cast<std::size_t>(tag)];
+  const auto to = static_cast<std::size_t>(traffic.plan.recipient[static_cast<std::size_t>(tag)]);
+  const User& recipient = traffic.users[to];
+  return send_message_frame(recipient, seal_message(tag, traffic.options.size, sender, recipient,
+                                                    traffic.plan.public_keys[to]));
+}
+
+// Client c's messages over its connection, up to `window` SEND_MESSAGE frames in flight;
+// times each from sending to its 118.
+void send_messages(Traffic& traffic, ProtocolClient& client, int c) {
+  const Options& options = traffic.options;
+  const User& sender = traffic.users[sender_of(c, traffic.users)];
+  std::deque<int> in_flight;
+  std::vector<std::int64_t> store;
+  int next = 0;
+  while (next < options.messages || !in_flight.empty()) {
+    while (next < options.messages && static_cast<int>(in_flight.size()) < options.window) {
+      const int tag = c * options.messages + next++;
+      const std::string frame = frame_of(traffic, tag, sender);
+      traffic.sent_at[static_cast<std::size_t>(tag)] = now_ns();
+      if (!write_frame(client.fd(), frame).ok()) fail("send failed");
+      in_flight.push_back(tag);
+    }
+    auto reply = must(client.receive(), "reply");
+    const int tag = in_flight.front();
+    in_flight.pop_front();
+    store.push_back(now_ns() - traffic.sent_at[static_cast<std::size_t>(tag)].load());
+    if (frame_code(reply) != static_cast<int>(Code::kMessageStored)) {
+      traffic.refused += 1;
+      traffic.seen[static_cast<std::size_t>(tag)] = -1000000;  // never counted as received
+      traffic.announce_progress();
+    }
+  }
+  std::lock_guard lock(traffic.samples_mutex);
+  traffic.store_ns.insert(traffic.store_ns.end(), store.begin(), store.end());
+}
+
+// Samples the server's thread count every 100 ms until the traffic is done: the peak shows
+// whether the server's threads stay bounded under load.
+std::thread watch_server_threads(const test::ServerProcess* server, const Traffic& traffic,
+                                 std::atomic<int>& peak_threads) {
+  return std::thread([server, &traffic, &peak_threads] {
+    while (!traffic.done && server != nullptr) {
       peak_threads =
           std::max(peak_threads.load(), bench::read_process_stats(server->pid()).threads);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+}
 
-  const double server_cpu_at_start = server ? bench::cpu_seconds(server->pid()) : 0;
-  const double bench_cpu_at_start = bench::cpu_seconds(::getpid());
-  start = now_ns();
-  std::vector<std::thread> sender_threads;
-  for (int c = 0; c < options.clients; ++c) {
-    sender_threads.emplace_back([&, c] {
-      ProtocolClient& client = *senders[static_cast<std::size_t>(c)];
-      const User& sender = users[sender_of(c)];
-      std::deque<int> in_flight;
-      std::vector<std::int64_t> store;
-      int next = 0;
-      while (next < options.messages || !in_flight.empty()) {
-        while (next < options.messages && static_cast<int>(in_flight.size()) < options.window) {
-          const int tag = c * options.messages + next++;
-          std::string frame;
-          if (relay) {
-            frame = frames[static_cast<std::size_t>(tag)];
-          } else {
-            const int to = recipient[static_cast<std::size_t>(tag)];
-            auto envelope = seal_text_message(
-                sender.key, sender.phone, public_keys[static_cast<std::size_t>(to)],
-                users[static_cast<std::size_t>(to)].phone, {make_body(tag, options.size), 0});
-            if (!envelope.ok()) fail("seal: " + envelope.error().message);
-            frame = dump_json(SendMessage{users[static_cast<std::size_t>(to)].phone,
-                                          to_wire(envelope.value()), std::nullopt}
-                                  .to_json());
-          }
-          sent_at[static_cast<std::size_t>(tag)] = now_ns();
-          if (!write_frame(client.fd(), frame).ok()) fail("send failed");
-          in_flight.push_back(tag);
-        }
-        auto reply = must(client.receive(), "reply");
-        const int tag = in_flight.front();
-        in_flight.pop_front();
-        store.push_back(now_ns() - sent_at[static_cast<std::size_t>(tag)].load());
-        if (frame_code(reply) != static_cast<int>(Code::kMessageStored)) {
-          refused += 1;
-          seen[static_cast<std::size_t>(tag)] = -1000000;  // never counted as received
-        }
-      }
-      std::lock_guard lock(samples_mutex);
-      results.store_ns.insert(results.store_ns.end(), store.begin(), store.end());
-    });
-  }
-  for (auto& thread : sender_threads) thread.join();
-  const std::uint64_t rss_all_stored =
-      server ? bench::read_process_stats(server->pid()).peak_rss_bytes : 0;
-  may_fetch = true;
-  may_fetch.notify_all();
-
-  // Wait until everything stored has arrived, or nothing has moved for a while.
-  long last = -1;
-  std::int64_t last_progress = now_ns();
-  const std::int64_t deadline = now_ns() + std::int64_t{options.timeout} * 1000000000;
-  while (received + refused < total && now_ns() < deadline) {
-    if (received != last) {
-      last = received;
-      last_progress = now_ns();
-    } else if (now_ns() - last_progress > 10'000'000'000) {
+// Waits until everything stored has arrived, or nothing has arrived for 10 s (a stall: the
+// messages missing are reported as lost), or --timeout has passed.
+void wait_for_delivery(Traffic& traffic) {
+  const auto all_accounted = [&] {
+    return traffic.received + traffic.refused >= traffic.plan.total;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(traffic.options.timeout);
+  std::unique_lock lock(traffic.progress_mutex);
+  while (!all_accounted() && std::chrono::steady_clock::now() < deadline) {
+    const long before = traffic.received;
+    const auto stall =
+        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    if (!traffic.progress.wait_until(
+            lock, stall, [&] { return all_accounted() || traffic.received != before; }) &&
+        stall < deadline) {
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  const std::int64_t finished = now_ns();
-  const double server_cpu = server ? bench::cpu_seconds(server->pid()) - server_cpu_at_start : 0;
-  const double bench_cpu = bench::cpu_seconds(::getpid()) - bench_cpu_at_start;
-  done = true;
-  for (auto& thread : receiver_threads) thread.join();
-  monitor.join();
+}
 
-  results.seconds = static_cast<double>(finished - start) / 1e9;
-  results.sent = total - refused;
-  results.received = received;
-  results.refused = refused;
-  results.duplicated = duplicated;
-  results.failed_auth = failed_auth;
+// CPU seconds the spawned server (0 without one) and the bench have used so far.
+struct CpuUse {
+  double server = 0;
+  double bench = 0;
+};
+
+CpuUse cpu_use(const test::ServerProcess* server) {
+  return {server != nullptr ? bench::cpu_seconds(server->pid()) : 0,
+          bench::cpu_seconds(::getpid())};
+}
+
+// What the traffic came to: counts, the rate, the CPU per message and the latency samples.
+void count_results(Traffic& traffic, double seconds, CpuUse spent, Results& results) {
+  results.seconds = seconds;
+  results.sent = traffic.plan.total - traffic.refused;
+  results.received = traffic.received;
+  results.refused = traffic.refused;
+  results.duplicated = traffic.duplicated;
+  results.failed_auth = traffic.failed_auth;
   results.lost = results.sent - results.received;
   results.messages_per_second = static_cast<double>(results.received) / results.seconds;
   if (results.received > 0) {
-    results.server_cpu_us_per_message = server_cpu * 1e6 / static_cast<double>(results.received);
-    results.bench_cpu_us_per_message = bench_cpu * 1e6 / static_cast<double>(results.received);
+    results.server_cpu_us_per_message = spent.server * 1e6 / static_cast<double>(results.received);
+    results.bench_cpu_us_per_message = spent.bench * 1e6 / static_cast<double>(results.received);
   }
-  if (server) {
+  results.store_ns = std::move(traffic.store_ns);
+  results.delivery_ns = std::move(traffic.delivery_ns);
+}
+
+// Runs the timed phase: receivers wait on their mailboxes, the senders' connections log in,
+// then the clock starts and the senders go; ends once everything stored has arrived (or
+// stalled). Fills in the message counts, rates, latencies and resource figures.
+void move_messages(Traffic& traffic, std::vector<std::optional<ProtocolClient>>& receivers,
+                   const test::ServerProcess* server, Results& results) {
+  std::vector<std::thread> receiver_threads = start_receivers(traffic, receivers);
+  std::vector<std::optional<ProtocolClient>> senders =
+      connect_senders(traffic.options, traffic.users);
+  std::atomic<int> peak_threads{0};
+  std::thread monitor = watch_server_threads(server, traffic, peak_threads);
+
+  const CpuUse cpu_at_start = cpu_use(server);
+  const std::int64_t start = now_ns();
+  std::vector<std::thread> sender_threads;
+  for (int c = 0; c < traffic.options.clients; ++c) {
+    sender_threads.emplace_back(
+        [&, c] { send_messages(traffic, *senders[static_cast<std::size_t>(c)], c); });
+  }
+  for (auto& thread : sender_threads) thread.join();
+  results.server_peak_rss_bytes_all_sent =
+      server != nullptr ? bench::read_process_stats(server->pid()).peak_rss_bytes : 0;
+  traffic.may_fetch = true;
+  traffic.may_fetch.notify_all();
+
+  wait_for_delivery(traffic);
+  const std::int64_t finished = now_ns();
+  const CpuUse cpu_at_end = cpu_use(server);
+  traffic.done = true;
+  for (auto& thread : receiver_threads) thread.join();
+  monitor.join();
+
+  count_results(traffic, static_cast<double>(finished - start) / 1e9,
+                {cpu_at_end.server - cpu_at_start.server, cpu_at_end.bench - cpu_at_start.bench},
+                results);
+  if (server != nullptr) {
     results.server = bench::read_process_stats(server->pid());
     results.server_peak_threads = peak_threads;
   }
+}
 
-  const Json report = {
+// --- After the run ---------------------------------------------------------------------
+
+// The run's settings and figures, one JSON object (the keys docs/BENCHMARKS.md and
+// summarize.py read).
+Json make_report(const Options& options, const Results& results, bool spawned) {
+  const int total = options.clients * options.messages;
+  return {
       {"mode", options.mode},
       {"users", options.users},
       {"clients", options.clients},
@@ -402,23 +547,30 @@ int run(Options options) {
       {"server_peak_threads", results.server_peak_threads},
       {"payload_bytes",
        static_cast<std::uint64_t>(total) * static_cast<std::uint64_t>(options.size)},
-      {"server_peak_rss_bytes_all_sent", rss_all_stored},
+      {"server_peak_rss_bytes_all_sent", results.server_peak_rss_bytes_all_sent},
       {"fetch_after_send", options.fetch_after_send},
       {"seconds", results.seconds},
       {"server_cpu_us_per_message",
-       server ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
+       spawned ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
       {"bench_cpu_us_per_message", results.bench_cpu_us_per_message},
   };
+}
+
+// One JSON line with --json (for scripts), else a header line and one line per figure.
+void print_report(const Options& options, const Json& report) {
   if (options.json) {
     std::cout << report.dump() << std::endl;
-  } else {
-    std::cout << "mode " << options.mode << ", " << options.users << " users, " << options.clients
-              << " clients x " << options.messages << " messages of " << options.size
-              << " bytes, window " << options.window << ", " << options.idle
-              << " idle connections\n";
-    for (const auto& [key, value] : report.items())
-      std::cout << "  " << key << ": " << value << "\n";
+    return;
   }
+  std::cout << "mode " << options.mode << ", " << options.users << " users, " << options.clients
+            << " clients x " << options.messages << " messages of " << options.size
+            << " bytes, window " << options.window << ", " << options.idle << " idle connections\n";
+  for (const auto& [key, value] : report.items()) std::cout << "  " << key << ": " << value << "\n";
+}
+
+// True when every message arrived exactly once and intact; else says on stderr what went
+// wrong (the exit status is what the smoke tests check).
+bool delivered_cleanly(const Results& results) {
   const bool clean = results.lost == 0 && results.duplicated == 0 && results.failed_auth == 0 &&
                      results.refused == 0;
   if (!clean) {
@@ -426,12 +578,32 @@ int run(Options options) {
               << " duplicated, " << results.failed_auth << " failed authentication, "
               << results.refused << " refused\n";
   }
+  return clean;
+}
+
+// Registrations, logins, then the messages; the report; 0 when nothing was lost.
+int run(Options options) {
+  raise_file_limit();
+  const std::unique_ptr<test::ServerProcess> server = start_server(options);
+  if (options.outbox.empty()) fail("--outbox is needed to read codes (or use --spawn)");
+  Results results;
+  std::vector<User> users = make_users(options.users);
+  results.registrations_per_second = register_users(options, users);
+  std::vector<std::optional<ProtocolClient>> receivers;
+  results.logins_per_second = log_in_receivers(options, users, receivers);
+  const std::vector<ProtocolClient> idle = open_idle_connections(options, users);
+  Traffic traffic(options, users, make_plan(options, users));
+  move_messages(traffic, receivers, server.get(), results);
+
+  print_report(options, make_report(options, results, server != nullptr));
+  const bool clean = delivered_cleanly(results);
+  // SIGTERM, as an operator stops it (its destructor would SIGKILL it).
+  if (server) server->stop(SIGTERM);
   return clean ? 0 : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line, then the run.
+int parse_and_run(int argc, char** argv) {
   Options options;
   CLI::App app{"shido-bench: load a shido-server and check that no message is lost or duplicated",
                "shido-bench"};
@@ -473,10 +645,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--json", options.json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(options);
-  } catch (const std::exception& error) {
-    std::cerr << "shido-bench: " << error.what() << "\n";
-    return 2;
-  }
+  return run(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return shido::bench::guarded_main("shido-bench", [&] { return parse_and_run(argc, argv); });
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -18,7 +19,7 @@ inline std::int64_t now_ns() {
 inline double percentile_ms(std::vector<std::int64_t> samples, double p) {
   if (samples.empty()) return 0;
   const auto rank =
-      static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples.size() - 1) + 0.5);
+      static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(samples.size() - 1)));
   std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),
                    samples.end());
   return static_cast<double>(samples[rank]) / 1e6;

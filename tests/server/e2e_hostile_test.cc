@@ -71,13 +71,11 @@ TEST_F(HostileTest, HundredConnectionsOfRandomBytes) {
 
 TEST_F(HostileTest, MebibyteOfOpenBracketsGets124AndTheConnectionStaysUsable) {
   UniqueFd fd = raw_connect(server());
-  send_raw(fd.get(), encode_frame(std::string(1048576, '[')));
-  auto reply = read_reply(fd.get());
+  auto reply = exchange(fd.get(), encode_frame(std::string(1048576, '[')));
   ASSERT_TRUE(reply);
   EXPECT_EQ(code_of(*reply), 124);
   EXPECT_TRUE(has_description(*reply));
-  send_raw(fd.get(), encode_frame(dump_json(Hello{}.to_json())));
-  reply = read_reply(fd.get());
+  reply = exchange(fd.get(), encode_frame(dump_json(Hello{}.to_json())));
   ASSERT_TRUE(reply);
   EXPECT_EQ(code_of(*reply), 101);
   expect_server_still_serves();
@@ -91,12 +89,10 @@ TEST_F(HostileTest, MebibyteNestedArrayInsideARequestGets124) {
   text += std::string(1048576 - 1 - text.size(), ' ') + "}";
   ASSERT_EQ(text.size(), 1048576u);
   UniqueFd fd = raw_connect(server());
-  send_raw(fd.get(), encode_frame(text));
-  auto reply = read_reply(fd.get());
+  auto reply = exchange(fd.get(), encode_frame(text));
   ASSERT_TRUE(reply);
   EXPECT_EQ(code_of(*reply), 124);
-  send_raw(fd.get(), encode_frame(dump_json(Hello{}.to_json())));
-  reply = read_reply(fd.get());
+  reply = exchange(fd.get(), encode_frame(dump_json(Hello{}.to_json())));
   ASSERT_TRUE(reply);
   EXPECT_EQ(code_of(*reply), 101);
   expect_server_still_serves();
@@ -150,8 +146,7 @@ TEST_F(HostileTest, UnparsableFramesGet124AndKeepTheConnection) {
     EXPECT_EQ(code_of(*reply), 124) << payload;
     EXPECT_TRUE(has_description(*reply)) << payload;
   }
-  send_raw(fd.get(), encode_frame(dump_json(Hello{}.to_json())));
-  const auto reply = read_reply(fd.get());
+  const auto reply = exchange(fd.get(), encode_frame(dump_json(Hello{}.to_json())));
   ASSERT_TRUE(reply);
   EXPECT_EQ(code_of(*reply), 101);
 }

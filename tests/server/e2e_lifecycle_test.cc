@@ -1,6 +1,9 @@
-// The server process itself: its listening line, shutdown on SIGTERM/SIGINT within 2 s
-// while clients are connected and one is long-polling, the server key kept across a
-// restart, refused start-ups, and a log that never holds a code, a key or a message.
+// The server process itself: its listening line, shutdown on SIGTERM/SIGINT while clients
+// are connected and one is long-polling, the server key kept across a restart, refused
+// start-ups, and a log that never holds a code, a key or a message. How fast the server
+// stops is not asserted here (timing decides no test): a stop's time-out only guards
+// against a server that hangs.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -11,6 +14,7 @@
 #include <thread>
 
 #include "e2e_util.h"
+#include "support/child_process.h"
 
 namespace shido::e2e {
 namespace {
@@ -25,10 +29,13 @@ TEST_F(LifecycleTest, ListeningLineGivesTheRealPortAndTheKeyFingerprint) {
   EXPECT_EQ(must(client.hello(), "hello").server_key.fingerprint(), server().fingerprint());
 }
 
-TEST_F(LifecycleTest, SigtermStopsWithinTwoSecondsWhileClientsAreConnected) {
+// The time-out a stop gets: shorter than the 60 s long-poll and the 30 s frame time-out in the
+// test below, so a server that waited for its clients instead of closing them would hang here.
+constexpr std::chrono::seconds kStopGuard{20};
+
+TEST_F(LifecycleTest, SigtermClosesEveryConnectionWhileClientsAreConnectedAndOneLongPolls) {
   start();
-  ProtocolClient registrar = connect_to(server());
-  const User bob = register_user(server(), registrar, phone_number(1));
+  auto [registrar, bob] = register_new_user(server(), 1);
 
   std::vector<ProtocolClient> idle;
   for (int i = 0; i < 5; ++i) {
@@ -42,10 +49,9 @@ TEST_F(LifecycleTest, SigtermStopsWithinTwoSecondsWhileClientsAreConnected) {
   ASSERT_TRUE(poller.send(CheckWaitingMessages{10, 60}.to_json()).ok());
   must(registrar.fetch(1, 0), "a round trip while the poll is pending");
 
-  const test::ExitInfo exit = server().stop(SIGTERM, std::chrono::seconds(20));
+  const test::ExitInfo exit = server().stop(SIGTERM, kStopGuard);
   EXPECT_TRUE(exit.exited);
   EXPECT_EQ(exit.status, 0);
-  EXPECT_LT(exit.took.count(), 2000) << "took " << exit.took.count() << " ms";
 
   // Every connection was closed: the poll ends with nothing (or the close itself).
   auto polled = poller.receive();
@@ -90,7 +96,7 @@ TEST_F(LifecycleTest, SigtermWhileConnectionsComeAndGoStillClosesTheIdleOnes) {
     while (served < 20 && answered) answered = idle.hello().ok();  // the churn gets going
     test::ExitInfo exit;
     try {
-      exit = server().stop(SIGTERM, std::chrono::seconds(20));
+      exit = server().stop(SIGTERM, kStopGuard);
     } catch (const std::exception& error) {
       ADD_FAILURE() << "round " << round << ": " << error.what();
     }
@@ -98,7 +104,6 @@ TEST_F(LifecycleTest, SigtermWhileConnectionsComeAndGoStillClosesTheIdleOnes) {
     churn.clear();  // joins
     EXPECT_TRUE(answered) << "round " << round;
     EXPECT_EQ(exit.status, 0) << "round " << round;
-    EXPECT_LT(exit.took.count(), 2000) << "round " << round;
     EXPECT_EQ(wait_for_close(idle.fd()), Closed::kYes);
     server_.reset();
   }
@@ -108,10 +113,9 @@ TEST_F(LifecycleTest, SigintStopsCleanly) {
   start();
   ProtocolClient client = connect_to(server());
   must(client.hello(), "hello");
-  const test::ExitInfo exit = server().stop(SIGINT, std::chrono::seconds(20));
+  const test::ExitInfo exit = server().stop(SIGINT, kStopGuard);
   EXPECT_TRUE(exit.exited);
   EXPECT_EQ(exit.status, 0);
-  EXPECT_LT(exit.took.count(), 2000);
   EXPECT_NE(server().log().find("stopping on SIGINT"), std::string::npos);
 }
 
@@ -163,14 +167,43 @@ TEST_F(LifecycleTest, KeyFileOthersCanReadIsRefused) {
   EXPECT_THROW({ ServerProcess second(options); }, std::runtime_error);
 }
 
-TEST_F(LifecycleTest, OutOfRangeOptionsAreRefusedAtStart) {
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"--max-frame", "10"},
-                                             {"--max-connections", "0"},
-                                             {"--log-level", "chatty"},
-                                             {"--max-stored-bytes", "1000"}}) {
-    EXPECT_THROW({ ServerProcess refused(server_options(args)); }, std::runtime_error) << args[0];
+// shido-server run with `args` until it exits by itself: its exit code and its stderr.
+std::pair<test::ExitInfo, std::string> run_to_exit(const std::vector<std::string>& args) {
+  test::TempDir out("shido-server-out");
+  std::vector<std::string> argv = {SHIDO_SERVER_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string err = out.path() + "/stderr";
+  const pid_t pid = test::spawn_child(
+      argv, {test::ChildFd::file(1, out.path() + "/stdout", O_WRONLY | O_CREAT | O_TRUNC),
+             test::ChildFd::file(2, err, O_WRONLY | O_CREAT | O_TRUNC)});
+  int status = 0;
+  // A guard against a server that starts instead of refusing: it would not exit.
+  if (!test::wait_until(pid, std::chrono::steady_clock::now() + std::chrono::seconds(30), status))
+    status = test::kill_and_reap(pid);
+  return {test::exit_info(status), test::read_text_file(err).value_or("")};
+}
+
+TEST_F(LifecycleTest, OptionErrorsExitOneWithCli11sMessage) {
+  test::TempDir data("shido-data");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--max-frame", "10"}, "--max-frame"},
+      {{"--max-connections", "0"}, "--max-connections"},
+      {{"--log-level", "chatty"}, "--log-level"},
+      {{"--max-stored-bytes", "1000"}, "--max-stored-bytes"},
+      {{"--port", "http"}, "--port"},
+      {{"--bogus"}, "--bogus"},
+      {{"--outbox", data.path(), "--code-command", "true"}, "excludes"},
+  };
+  for (const auto& [args, named] : cases) {
+    std::vector<std::string> all = {"--data-dir", data.path(), "--port", "0"};
+    all.insert(all.end(), args.begin(), args.end());
+    const auto [exit, err] = run_to_exit(all);
+    EXPECT_TRUE(exit.exited) << testing::PrintToString(args);
+    EXPECT_EQ(exit.status, 1) << testing::PrintToString(args) << "\n" << err;
+    EXPECT_NE(err.find(named), std::string::npos) << testing::PrintToString(args) << "\n" << err;
   }
+  const auto [help, text] = run_to_exit({"--help"});
+  EXPECT_EQ(help.status, 0) << text;
 }
 
 // True when `token` occurs in text with no digit right before or after it.
@@ -197,10 +230,8 @@ std::vector<std::string> pem_body_lines(const std::string& pem) {
 
 TEST_F(LifecycleTest, LogsHoldNoCodesKeysOrMessageContent) {
   start({"--log-level", "debug"});
-  ProtocolClient a = connect_to(server());
-  const User alice = register_user(server(), a, phone_number(3));
-  ProtocolClient b = connect_to(server());
-  const User bob = register_user(server(), b, phone_number(4));
+  auto [a, alice] = register_new_user(server(), 3);
+  auto [b, bob] = register_new_user(server(), 4);
   const std::string body = "the secret plans are in the blue folder";
   const Envelope envelope = seal_text(alice, bob.phone, bob.key.public_key(), body);
   const std::string id = must(a.send_envelope(bob.phone, envelope), "send");

@@ -1,4 +1,4 @@
-// Full mailboxes against the real server (protocol.md section 6): 126 at 10,000 waiting
+// Full mailboxes against the real server (docs/PROTOCOL.md section 6): 126 at 10,000 waiting
 // messages and at 64 MiB of encrypted_message bytes, 126 when all mailboxes together hold
 // --max-stored-bytes, and room again once acknowledged.
 #include <map>
@@ -32,10 +32,8 @@ std::map<int, int> pipeline(ProtocolClient& client, const std::string& frame, in
 
 TEST_F(MailboxTest, MailboxFullAtTenThousandMessages) {
   start();
-  ProtocolClient alice = connect_to(server());
-  const User sender = register_user(server(), alice, phone_number(3));
-  ProtocolClient bob = connect_to(server());
-  const User recipient = register_user(server(), bob, phone_number(4));
+  auto [alice, sender] = register_new_user(server(), 3);
+  auto [bob, recipient] = register_new_user(server(), 4);
   const Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "spam");
   const std::string frame = encode_frame(
       dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
@@ -55,10 +53,8 @@ TEST_F(MailboxTest, MailboxFullAtTenThousandMessages) {
 
 TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
   start();
-  ProtocolClient alice = connect_to(server());
-  const User sender = register_user(server(), alice, phone_number(5));
-  ProtocolClient bob = connect_to(server());
-  const User recipient = register_user(server(), bob, phone_number(6));
+  auto [alice, sender] = register_new_user(server(), 5);
+  auto [bob, recipient] = register_new_user(server(), 6);
   Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "x");
   envelope.ciphertext.assign(kMaxCiphertextSize, 0x42);  // 128 KiB: 512 fill 64 MiB exactly
   const std::string frame = encode_frame(
@@ -73,14 +69,11 @@ TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
 
 TEST_F(MailboxTest, TheServerWideLimitRefusesWith126AcrossMailboxes) {
   start({"--max-stored-bytes", "1048576"});
-  ProtocolClient alice = connect_to(server());
-  const User sender = register_user(server(), alice, phone_number(7));
-  ProtocolClient bob = connect_to(server());
-  const User first = register_user(server(), bob, phone_number(8));
-  ProtocolClient carol = connect_to(server());
-  const User second = register_user(server(), carol, phone_number(9));
-  auto big_to = [&](const User& to) {
-    Envelope envelope = seal_text(sender, to.phone, to.key.public_key(), "x");
+  auto [alice, sender] = register_new_user(server(), 7);
+  auto [bob, first] = register_new_user(server(), 8);
+  auto [carol, second] = register_new_user(server(), 9);
+  auto big_to = [&from = sender](const User& to) {
+    Envelope envelope = seal_text(from, to.phone, to.key.public_key(), "x");
     envelope.ciphertext.assign(kMaxCiphertextSize, 0x42);  // 128 KiB: 8 fill 1 MiB exactly
     return envelope;
   };

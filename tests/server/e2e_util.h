@@ -30,6 +30,7 @@
 #include "shido/protocol/messages.h"
 #include "shido/protocol/protocol_client.h"
 #include "shido/protocol/text_message.h"
+#include "support/must.h"
 #include "support/server_process.h"
 #include "support/test_support.h"
 
@@ -39,7 +40,10 @@
 
 namespace shido::e2e {
 
+using test::code_of;
+using test::must;
 using test::phone_number;
+using test::refused_code;
 using test::ServerProcess;
 using namespace std::chrono_literals;
 
@@ -48,27 +52,6 @@ inline ServerProcess::Options server_options(std::vector<std::string> extra_args
   options.binary = SHIDO_SERVER_BINARY;
   options.extra_args = std::move(extra_args);
   return options;
-}
-
-// The value of a client call, or an exception naming what failed and why.
-template <class T>
-T must(ClientResult<T> result, std::string_view what) {
-  if (!result.ok()) {
-    std::string message = std::string(what) + " failed: " + result.error().message;
-    if (result.error().server_code) {
-      message +=
-          " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
-    }
-    throw std::runtime_error(message);
-  }
-  return std::move(result).value();
-}
-
-// The server code of a refused call (kRefused), or -1 for success or another failure.
-template <class T>
-int refused_code(const ClientResult<T>& result) {
-  if (result.ok() || !result.error().server_code) return -1;
-  return static_cast<int>(*result.error().server_code);
 }
 
 inline ProtocolClient connect_to(const ServerProcess& server,
@@ -95,6 +78,19 @@ inline User register_user(const ServerProcess& server, ProtocolClient& client,
   user.code = code->code;
   (void)must(client.register_key(user.key, greeting, phone, as_bytes(user.code)), "register_key");
   return user;
+}
+
+// A user registered on a connection of its own, which stays open, logged in as the user.
+struct Registered {
+  ProtocolClient client;
+  User user;
+};
+
+// Registers phone_number(n) on a new connection.
+inline Registered register_new_user(const ServerProcess& server, int n) {
+  ProtocolClient client = connect_to(server);
+  User user = register_user(server, client, phone_number(n));
+  return {std::move(client), std::move(user)};
 }
 
 // A new connection logged in as user through 201.
@@ -165,6 +161,13 @@ inline std::optional<Json> read_reply(int fd, std::chrono::milliseconds timeout 
   return std::move(json).value();
 }
 
+// Sends bytes on fd and reads the one reply frame they get (nullopt as read_reply).
+inline std::optional<Json> exchange(int fd, std::string_view bytes,
+                                    std::chrono::milliseconds timeout = 30s) {
+  send_raw(fd, bytes);
+  return read_reply(fd, timeout);
+}
+
 enum class Closed { kYes, kNo, kDataInstead };
 
 // Waits for the server to close fd: kYes on EOF (or a reset), kDataInstead when bytes
@@ -188,11 +191,8 @@ inline bool drain_until_closed(int fd, std::chrono::milliseconds timeout = 30s) 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buffer[4096];
   for (;;) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
     pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    const int ready = ::poll(&p, 1, test::milliseconds_left(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) return false;
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
@@ -200,12 +200,6 @@ inline bool drain_until_closed(int fd, std::chrono::milliseconds timeout = 30s) 
     if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
     if (n < 0) return true;
   }
-}
-
-inline int code_of(const Json& reply) {
-  return reply.is_object() && reply.contains("code") && reply["code"].is_number_integer()
-             ? reply["code"].get<int>()
-             : -1;
 }
 
 inline bool has_description(const Json& reply) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <latch>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -47,6 +48,18 @@ class StoreTest : public ::testing::Test {
     std::string id;
     EXPECT_EQ(store_->put_message(recipient, std::move(message), id), PutResult::kStored);
     return id;
+  }
+
+  // A fetch of phone's mailbox waiting up to 60 s, on a thread of its own that has started
+  // by the time this returns.
+  std::future<std::vector<MessagePtr>> long_poll(const std::string& phone) {
+    auto started = std::make_shared<std::latch>(1);
+    auto polled = std::async(std::launch::async, [this, phone, started] {
+      started->count_down();
+      return store_->fetch(phone, 10, seconds(60));
+    });
+    started->wait();
+    return polled;
   }
 
   static std::vector<std::string> ids_of(const std::vector<MessagePtr>& messages) {
@@ -383,12 +396,7 @@ TEST_F(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
 
 TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
-  std::latch started(1);
-  auto polled = std::async(std::launch::async, [&] {
-    started.count_down();
-    return store_->fetch(bob_, 10, seconds(60));
-  });
-  started.wait();
+  auto polled = long_poll(bob_);
   const std::string id = put(bob_, make_message(alice_));
   ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready)
       << "the put did not wake the fetch";
@@ -408,18 +416,13 @@ TEST_F(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
 
 TEST_F(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
   ASSERT_TRUE(store_->add_user(make_user(bob_)));
-  std::latch started(1);
-  auto polled = std::async(std::launch::async, [&] {
-    started.count_down();
-    return store_->fetch(bob_, 10, seconds(60));
-  });
-  started.wait();
+  auto polled = long_poll(bob_);
   store_->shutdown();
   ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready)
       << "shutdown did not wake the fetch";
   EXPECT_TRUE(polled.get().empty());
   // After shutdown a long-poll returns at once.
-  auto later = std::async(std::launch::async, [&] { return store_->fetch(bob_, 10, seconds(60)); });
+  auto later = long_poll(bob_);
   ASSERT_EQ(later.wait_for(kGenerous), std::future_status::ready);
   EXPECT_TRUE(later.get().empty());
 }

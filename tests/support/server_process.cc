@@ -1,24 +1,17 @@
 #include "support/server_process.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
-
-extern char** environ;
 
 namespace shido::test {
 namespace {
@@ -27,9 +20,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+// Where GoogleTest's TempDir() points, found without GoogleTest (shido-bench uses this too).
 std::string temp_base() {
-  std::string base = testing::TempDir();
-  if (base.empty()) base = "/tmp/";
+  const char* configured = std::getenv("TEST_TMPDIR");
+  std::string base = configured != nullptr && *configured != '\0' ? configured : "/tmp/";
   if (base.back() != '/') base += '/';
   return base;
 }
@@ -79,36 +73,6 @@ std::string thread_states(pid_t pid) {
 
 }  // namespace
 
-int milliseconds_left(SteadyClock::time_point deadline) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
-  if (left.count() <= 0) return 0;
-  return left.count() > 1'000'000 ? 1'000'000 : static_cast<int>(left.count());
-}
-
-bool wait_until(pid_t pid, SteadyClock::time_point deadline, int& status) {
-  // A pidfd becomes readable when the process ends: no polling loop needed.
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd >= 0) {
-    for (;;) {
-      pollfd p{pidfd, POLLIN, 0};
-      const int ready = ::poll(&p, 1, milliseconds_left(deadline));
-      if (ready < 0 && errno == EINTR) continue;
-      break;
-    }
-    ::close(pidfd);
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    return done == pid;
-  }
-  // Without pidfds (old kernels): ask in short steps.
-  for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) return true;
-    if (done < 0 && errno != EINTR) return false;
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
 std::string phone_number(int n) {
   std::string digits = std::to_string(n);
   return "+1555" + std::string(7 - std::min<std::size_t>(7, digits.size()), '0') + digits;
@@ -121,6 +85,16 @@ std::string make_temp_dir(std::string_view prefix) {
                              errno_text(errno));
   }
   return pattern;
+}
+
+std::optional<CodeFile> read_code_file(const std::string& outbox, const std::string& phone) {
+  auto text = read_text_file(outbox + "/" + phone + ".code");
+  if (!text) return std::nullopt;
+  std::istringstream lines(*text);
+  CodeFile file;
+  if (!std::getline(lines, file.code) || !std::getline(lines, file.fingerprint))
+    return std::nullopt;
+  return file;
 }
 
 std::optional<std::string> read_text_file(const std::string& path) {
@@ -155,36 +129,23 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
     args.push_back(outbox_dir_);
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2: " + errno_text(errno));
   stdout_fd_ = pipe_fds[0];
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  // The child starts with no signals blocked, whatever this thread blocks.
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  const int spawned =
-      ::posix_spawn(&pid_, options_.binary.c_str(), &actions, &attributes, argv.data(), environ);
-  posix_spawnattr_destroy(&attributes);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  if (spawned != 0) {
-    pid_ = -1;
-    throw std::runtime_error("cannot start " + options_.binary + ": " + errno_text(spawned));
+  try {
+    pid_ =
+        spawn_child(args, {ChildFd::file(STDIN_FILENO, "/dev/null", O_RDONLY),
+                           ChildFd::copy_of(STDOUT_FILENO, pipe_fds[1]),
+                           ChildFd::file(STDERR_FILENO, log_path_, O_WRONLY | O_CREAT | O_TRUNC)});
+  } catch (...) {
+    ::close(pipe_fds[1]);
+    ::close(stdout_fd_);
+    std::error_code ignored;
+    std::filesystem::remove_all(own_root_, ignored);
+    throw;
   }
+  ::close(pipe_fds[1]);
 
   // Read stdout until the listening line, blocking on the pipe with a deadline.
   const auto deadline = SteadyClock::now() + options_.start_timeout;
@@ -234,32 +195,22 @@ ServerProcess::~ServerProcess() {
 
 void ServerProcess::kill_and_reap() {
   if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  test::kill_and_reap(pid_);
   pid_ = -1;
 }
 
 std::optional<CodeFile> ServerProcess::read_code(const std::string& phone) const {
   if (outbox_dir_.empty()) return std::nullopt;
-  auto text = read_text_file(outbox_dir_ + "/" + phone + ".code");
-  if (!text) return std::nullopt;
-  std::istringstream lines(*text);
-  CodeFile file;
-  if (!std::getline(lines, file.code) || !std::getline(lines, file.fingerprint))
-    return std::nullopt;
-  return file;
+  return read_code_file(outbox_dir_, phone);
 }
 
 std::string ServerProcess::log() const { return read_text_file(log_path_).value_or(""); }
 
 ExitInfo ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) throw std::runtime_error("ServerProcess::stop: the server is not running");
-  const auto started = SteadyClock::now();
   if (::kill(pid_, signal) != 0) throw std::runtime_error("kill: " + errno_text(errno));
   int status = 0;
-  if (!wait_until(pid_, started + timeout, status)) {
+  if (!wait_until(pid_, SteadyClock::now() + timeout, status)) {
     const std::string threads = thread_states(pid_);
     kill_and_reap();
     throw std::runtime_error("the server did not stop within " + std::to_string(timeout.count()) +
@@ -267,15 +218,7 @@ ExitInfo ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
                              threads);
   }
   pid_ = -1;
-  ExitInfo info;
-  info.took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
-  if (WIFEXITED(status)) {
-    info.exited = true;
-    info.status = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    info.status = -WTERMSIG(status);
-  }
-  return info;
+  return exit_info(status);
 }
 
 }  // namespace shido::test

@@ -1,6 +1,7 @@
-// Runs the real shido-server binary for end-to-end tests: starts it on --port 0 with a
-// fresh data directory and outbox, waits (without sleeping) for its "listening" line, and
-// reads back what it reported. Shared by the server and the client end-to-end tests.
+// Runs the real shido-server binary: starts it on --port 0 with a fresh data directory and
+// outbox, waits (without sleeping) for its "listening" line, and reads back what it
+// reported. Shared by the server and client end-to-end tests and by shido-bench, so it does
+// not depend on GoogleTest.
 #pragma once
 
 #include <sys/types.h>
@@ -13,11 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/child_process.h"
+
 namespace shido::test {
 
-// A fresh directory under testing::TempDir(), removed with everything in it when the
-// owner is destroyed (unless release() was called). Throws std::runtime_error when the
-// directory cannot be made.
+// A fresh directory under GoogleTest's temporary directory (TEST_TMPDIR, else /tmp), removed with
+// everything in it when the owner is destroyed (unless release() was called). Throws
+// std::runtime_error when the directory cannot be made.
 class TempDir {
  public:
   explicit TempDir(std::string_view prefix = "shido");
@@ -35,19 +38,10 @@ class TempDir {
   std::string path_;
 };
 
-// What a code file in the outbox holds (protocol.md section 7).
+// What a code file in the outbox holds (docs/PROTOCOL.md section 8).
 struct CodeFile {
   std::string code;         // line 1: 6 digits
   std::string fingerprint;  // line 2: the server key fingerprint
-};
-
-// How a stopped server ended.
-struct ExitInfo {
-  // The exit code when it exited, or -signal when a signal killed it.
-  int status = -1;
-  bool exited = false;  // true when it called exit (status is its code)
-  // From sending the signal to the process being reaped.
-  std::chrono::milliseconds took{0};
 };
 
 class ServerProcess {
@@ -89,14 +83,14 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
-  // Reads OUTBOX/<phone>.code; nullopt when absent or not two lines. The server writes
-  // the file before it answers 115, so no waiting is needed.
+  // Reads OUTBOX/<phone>.code (see read_code_file).
   std::optional<CodeFile> read_code(const std::string& phone) const;
 
   // Everything the server has logged so far.
   std::string log() const;
 
-  // Sends `signal` and waits up to `timeout` for the process to end. Throws
+  // Sends `signal` and waits up to `timeout` for the process to end (the time-out guards
+  // against a hang; how fast a server stops is for benchmarks to say). Throws
   // std::runtime_error when it does not end in time (after killing it) or was not running.
   ExitInfo stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
@@ -114,18 +108,15 @@ class ServerProcess {
   std::string fingerprint_;
 };
 
-// Milliseconds until deadline, for poll(): 0 once it has passed, at most 1,000,000.
-int milliseconds_left(std::chrono::steady_clock::time_point deadline);
-
-// Waits for the child pid to end, at most until deadline; true when it was reaped into
-// status.
-bool wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline, int& status);
-
 // "+1555" and 7 digits: a valid E.164 number per n.
 std::string phone_number(int n);
 
 // A fresh temporary directory path (not owned: the caller removes it). Throws on failure.
 std::string make_temp_dir(std::string_view prefix);
+
+// Reads OUTBOX/<phone>.code; nullopt when absent or not two lines. The server writes the
+// file before it answers 115, so no waiting is needed.
+std::optional<CodeFile> read_code_file(const std::string& outbox, const std::string& phone);
 
 // Reads a whole file; nullopt when it cannot be opened.
 std::optional<std::string> read_text_file(const std::string& path);

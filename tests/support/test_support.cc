@@ -29,6 +29,12 @@ Bytes hex(std::string_view text) {
   return std::move(bytes).value();
 }
 
+int code_of(const Json& frame) {
+  return frame.is_object() && frame.contains("code") && frame["code"].is_number_integer()
+             ? frame["code"].get<int>()
+             : -1;
+}
+
 bool is_fingerprint_text(std::string_view text) {
   if (text.size() != 79) return false;
   for (std::size_t i = 0; i < text.size(); ++i) {

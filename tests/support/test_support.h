@@ -21,6 +21,10 @@ Json load_vectors(std::string_view name);
 // Hex to bytes; throws std::invalid_argument on bad hex (test data is trusted to be hex).
 Bytes hex(std::string_view text);
 
+// The integer "code" of a protocol frame, or -1 when it has none (so that a test compares
+// codes without checking the frame's shape first).
+int code_of(const Json& frame);
+
 // True for 64 lower-case hex digits in 16 groups of 4 separated by single spaces.
 bool is_fingerprint_text(std::string_view text);
 

@@ -3,6 +3,7 @@
 //   build/<dir>/tests/tools/protocol_transcript
 #include <iostream>
 #include <map>
+#include <vector>
 
 #include "server/code_delivery.h"
 #include "server/session.h"
@@ -30,7 +31,7 @@ class CapturingDelivery final : public CodeDelivery {
 class PrintingSink final : public ReplySink {
  public:
   Status send(const Json& reply) override {
-    last = reply;
+    replies_.push_back(reply);
     std::cout << "<- " << abbreviate(reply).dump() << "\n";
     return {};
   }
@@ -44,7 +45,10 @@ class PrintingSink final : public ReplySink {
     }
     return json;
   }
-  Json last;
+  const Json& last() const { return replies_.back(); }
+
+ private:
+  std::vector<Json> replies_;  // in order; last() is the newest
 };
 
 void exchange(Session& session, PrintingSink& sink, const Json& request) {
@@ -56,9 +60,8 @@ Bytes nonce_of(const Json& hello) {
   return base64_decode(hello.at("nonce").get<std::string>()).value();
 }
 
-}  // namespace
-
-int main() {
+// Every flow, in the order docs/PROTOCOL.md tells them.
+void print_transcript() {
   SystemTime time;
   Logger logger(LogLevel::kError);
   auto store = make_memory_store(time);
@@ -74,7 +77,7 @@ int main() {
     Session session(context, "example");
     std::cout << "\n# Registration of " << phone << "\n";
     exchange(session, sink, Hello{}.to_json());
-    const Bytes nonce = nonce_of(sink.last);
+    const Bytes nonce = nonce_of(sink.last());
     exchange(session, sink, SendPhoneNumber{phone, email}.to_json());
     const std::string& code = delivery.codes[phone];
     auto proof = seal(key, server_key.public_key(), as_bytes(code), Purpose::kRegister,
@@ -88,7 +91,7 @@ int main() {
   std::cout << "\n# Connect (Alice, later, on a new connection), then communication\n";
   Session alice_session(context, "example");
   exchange(alice_session, sink, Hello{}.to_json());
-  Bytes nonce = nonce_of(sink.last);
+  Bytes nonce = nonce_of(sink.last());
   auto proof = seal(alice_key, server_key.public_key(), as_bytes(delivery.codes[alice]),
                     Purpose::kConnect, Context{to_bytes(alice), nonce});
   exchange(alice_session, sink, ConnectRequest{alice, to_wire(proof.value())}.to_json());
@@ -103,12 +106,12 @@ int main() {
   std::cout << "\n# Waiting messages (Bob)\n";
   Session bob_session(context, "example");
   exchange(bob_session, sink, Hello{}.to_json());
-  nonce = nonce_of(sink.last);
+  nonce = nonce_of(sink.last());
   proof = seal(bob_key, server_key.public_key(), as_bytes(delivery.codes[bob]), Purpose::kConnect,
                Context{to_bytes(bob), nonce});
   exchange(bob_session, sink, ConnectRequest{bob, to_wire(proof.value())}.to_json());
   exchange(bob_session, sink, CheckWaitingMessages{10, 0}.to_json());
-  const std::string id = sink.last.value("message_id", "");
+  const std::string id = sink.last().value("message_id", "");
   exchange(bob_session, sink, AckMessages{{id, "unknown-id"}}.to_json());
 
   std::cout << "\n# Some errors\n";
@@ -123,5 +126,17 @@ int main() {
   exchange(fresh, sink, CommunicationRequest{bob}.to_json());
   exchange(fresh, sink, Json{{"code", 201}, {"phone_number", "+15550000000"}});
   exchange(fresh, sink, Json{{"code", 777}});
-  return 0;
+}
+
+}  // namespace
+
+// Nothing escapes main.
+int main() {
+  try {
+    print_transcript();
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "protocol_transcript: " << error.what() << "\n";
+    return 1;
+  }
 }
