@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shido/crypto/keys.h"
 #include "support/test_support.h"
+#include "support/vectors.h"
 
 namespace shido {
 namespace {
@@ -33,89 +35,126 @@ std::string join(const std::vector<int>& ids) {
 // The order n of P-256, big-endian.
 const char kOrderHex[] = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
 
-TEST(EcdhTest, WycheproofSecp256r1) {
-  const Json vectors = test::load_vectors("wycheproof/ecdh_secp256r1_test.json");
-  std::size_t count = 0, valid = 0, invalid = 0, acceptable = 0;
+const test::VectorSet& wycheproof_vectors() {
+  static const test::VectorSet vectors =
+      test::load_wycheproof("wycheproof/ecdh_secp256r1_test.json");
+  return vectors;
+}
+
+// What Shido makes of one case: its own key from the private scalar, the peer's key imported
+// with PublicKey::from_der, and the shared secret of the two (an error when either failed).
+struct EcdhRun {
+  Result<KeyPair> own;
+  Bytes der;
+  Result<PublicKey> peer;
+  Result<SecretBytes> shared;
+
+  bool accepted() const { return peer.ok() && shared.ok(); }
+};
+
+EcdhRun run_case(const Json& tc) {
+  auto own = KeyPair::from_private_scalar(test::hex(str(tc.at("private"))));
+  Bytes der = test::hex(str(tc.at("public")));
+  auto peer = PublicKey::from_der(der);
+  Result<SecretBytes> shared = Error{Errc::kInvalidKey, "public key refused"};
+  if (own.ok() && peer.ok()) shared = ecdh(own.value(), peer.value());
+  return {std::move(own), std::move(der), std::move(peer), std::move(shared)};
+}
+
+bool is_compressed(const Json& tc) {
+  return has_flag(tc, "CompressedPoint") || has_flag(tc, "CompressedPublic");
+}
+
+bool is_explicit(const Json& tc) { return has_flag(tc, "UnnamedCurve"); }
+
+// One test per Wycheproof case, e.g. Wycheproof/EcdhWycheproofTest.Case/ecdh_secp256r1_test_tcid7.
+using EcdhWycheproofTest = ::testing::TestWithParam<test::VectorCase>;
+
+TEST_P(EcdhWycheproofTest, Case) {
+  const Json& group = *GetParam().group;
+  const Json& tc = *GetParam().test;
+  SCOPED_TRACE("tcId " + std::to_string(GetParam().tc_id) + " (" + str(tc.at("comment")) + ")");
+  ASSERT_EQ(str(group.at("curve")), "secp256r1");
+  ASSERT_EQ(str(group.at("encoding")), "asn");
+  const std::string result = str(tc.at("result"));
+
+  const EcdhRun run = run_case(tc);
+  // Every private key in the file is a valid scalar; building it must work.
+  ASSERT_TRUE(run.own.ok()) << run.own.error().message;
+  if (!run.peer.ok()) {
+    EXPECT_EQ(run.peer.error().code, Errc::kInvalidKey) << run.peer.error().message;
+  }
+
+  if (result == "valid") {
+    ASSERT_TRUE(run.peer.ok()) << run.peer.error().message;
+    ASSERT_TRUE(run.shared.ok()) << run.shared.error().message;
+    EXPECT_EQ(to_hex(run.shared.value().view()), str(tc.at("shared")));
+    // A key from the network keeps its DER as its identity.
+    EXPECT_EQ(run.peer.value().der(), run.der);
+  } else if (result == "invalid") {
+    EXPECT_FALSE(run.accepted()) << "an invalid public key gave the shared secret "
+                                 << to_hex(run.shared.value().view());
+  } else if (result == "acceptable") {
+    if (run.accepted()) {
+      // Accepting is allowed only with the right answer...
+      EXPECT_EQ(to_hex(run.shared.value().view()), str(tc.at("shared")));
+      // ...and docs/PROTOCOL.md section 2 allows only the named curve and uncompressed points.
+      EXPECT_FALSE(is_compressed(tc)) << "a compressed point was accepted";
+      EXPECT_FALSE(is_explicit(tc)) << "a key with explicit curve parameters was accepted";
+    }
+    // Shido's import is strict DER of exactly one SPKI shape: nothing acceptable gets through.
+    EXPECT_FALSE(run.accepted()) << "an acceptable case was accepted";
+  } else {
+    ADD_FAILURE() << "unexpected result \"" << result << "\"";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Wycheproof, EcdhWycheproofTest,
+                         ::testing::ValuesIn(wycheproof_vectors().cases), test::case_name);
+
+// The file loaded whole, every case became a test, and the policy cases are there; prints
+// the [ KAT ] summary lines, including what became of the acceptable cases.
+TEST(EcdhTest, WycheproofSecp256r1CaseCount) {
+  const test::VectorSet& vectors = wycheproof_vectors();
+  ASSERT_TRUE(test::loaded(vectors));
+  const std::size_t count = vectors.cases.size();
+  const test::ResultCounts results = test::count_results(vectors);
   // Acceptable cases by kind: a compressed point, explicit curve parameters, BER oddities.
   std::size_t compressed = 0, explicit_params = 0, asn = 0, other = 0;
   std::vector<int> accepted, refused_by_import, refused_by_ecdh;
-
-  for (const Json& group : vectors.at("testGroups")) {
-    ASSERT_EQ(str(group.at("curve")), "secp256r1");
-    ASSERT_EQ(str(group.at("encoding")), "asn");
-    for (const Json& tc : group.at("tests")) {
-      const int id = tc.at("tcId").get<int>();
-      SCOPED_TRACE("tcId " + std::to_string(id) + " (" + str(tc.at("comment")) + ")");
-      const std::string result = str(tc.at("result"));
-      ++count;
-
-      // Every private key in the file is a valid scalar; building it must work.
-      auto own = KeyPair::from_private_scalar(test::hex(str(tc.at("private"))));
-      ASSERT_TRUE(own.ok()) << own.error().message;
-
-      const Bytes der = test::hex(str(tc.at("public")));
-      auto peer = PublicKey::from_der(der);
-      Result<SecretBytes> shared = Error{Errc::kInvalidKey, "public key refused"};
-      if (peer.ok()) {
-        shared = ecdh(own.value(), peer.value());
-      } else {
-        EXPECT_EQ(peer.error().code, Errc::kInvalidKey) << peer.error().message;
-      }
-
-      if (result == "valid") {
-        ++valid;
-        ASSERT_TRUE(peer.ok()) << peer.error().message;
-        ASSERT_TRUE(shared.ok()) << shared.error().message;
-        EXPECT_EQ(to_hex(shared.value().view()), str(tc.at("shared")));
-        // A key from the network keeps its DER as its identity.
-        EXPECT_EQ(peer.value().der(), der);
-      } else if (result == "invalid") {
-        ++invalid;
-        EXPECT_FALSE(peer.ok() && shared.ok())
-            << "an invalid public key gave the shared secret " << to_hex(shared.value().view());
-      } else if (result == "acceptable") {
-        ++acceptable;
-        const bool is_compressed =
-            has_flag(tc, "CompressedPoint") || has_flag(tc, "CompressedPublic");
-        const bool is_explicit = has_flag(tc, "UnnamedCurve");
-        if (is_compressed) {
-          ++compressed;
-        } else if (is_explicit) {
-          ++explicit_params;
-        } else if (has_flag(tc, "InvalidAsn")) {
-          ++asn;
-        } else {
-          ++other;
-        }
-        if (peer.ok() && shared.ok()) {
-          accepted.push_back(id);
-          // Accepting is allowed only with the right answer...
-          EXPECT_EQ(to_hex(shared.value().view()), str(tc.at("shared")));
-          // ...and protocol.md section 2 allows only the named curve and uncompressed points.
-          EXPECT_FALSE(is_compressed) << "a compressed point was accepted";
-          EXPECT_FALSE(is_explicit) << "a key with explicit curve parameters was accepted";
-        } else if (!peer.ok()) {
-          refused_by_import.push_back(id);
-        } else {
-          refused_by_ecdh.push_back(id);
-        }
-      } else {
-        ADD_FAILURE() << "unexpected result \"" << result << "\"";
-      }
+  for (const test::VectorCase& vector_case : vectors.cases) {
+    const Json& tc = *vector_case.test;
+    if (str(tc.at("result")) != "acceptable") continue;
+    if (is_compressed(tc)) {
+      ++compressed;
+    } else if (is_explicit(tc)) {
+      ++explicit_params;
+    } else if (has_flag(tc, "InvalidAsn")) {
+      ++asn;
+    } else {
+      ++other;
+    }
+    const EcdhRun run = run_case(tc);
+    if (run.accepted()) {
+      accepted.push_back(vector_case.tc_id);
+    } else if (!run.peer.ok()) {
+      refused_by_import.push_back(vector_case.tc_id);
+    } else {
+      refused_by_ecdh.push_back(vector_case.tc_id);
     }
   }
 
-  test::report_cases("Wycheproof ECDH secp256r1 (DER public keys)", count,
-                     std::to_string(valid) + " valid, " + std::to_string(invalid) + " invalid, " +
-                         std::to_string(acceptable) + " acceptable");
+  test::report_cases("Wycheproof ECDH secp256r1 (DER public keys)", count, test::describe(results));
   std::cout << "[ KAT      ] ECDH acceptable cases: " << compressed << " compressed point, "
             << explicit_params << " explicit parameters, " << asn << " BER/ASN.1 oddities, "
             << other << " other; accepted " << accepted.size() << " (tcId " << join(accepted)
             << "), refused by from_der " << refused_by_import.size() << ", refused by ecdh "
             << refused_by_ecdh.size() << std::endl;
   EXPECT_GT(count, 0u);
-  EXPECT_EQ(count, vectors.at("numberOfTests").get<std::size_t>());
-  // The policy cases exist in the file, so the policy checks above really ran.
+  EXPECT_EQ(count, vectors.file->at("numberOfTests").get<std::size_t>());
+  EXPECT_EQ(test::registered_tests("Wycheproof/EcdhWycheproofTest"), count);
+  EXPECT_EQ(results.other, 0u) << "cases whose result is not valid, invalid or acceptable";
+  // The policy cases exist in the file, so the policy checks of the per-case tests really ran.
   EXPECT_GT(compressed, 0u);
   EXPECT_GT(explicit_params, 0u);
   // Shido's import is strict DER of exactly one SPKI shape: nothing acceptable gets through.

@@ -1,4 +1,4 @@
-// The envelope (protocol.md section 3): round trips, tampering, binding to purpose, context
+// The envelope (docs/PROTOCOL.md section 3): round trips, tampering, binding to purpose, context
 // and keys, field shapes, pinned randomness, and an independent re-computation from the
 // primitives that proves seal() follows the spec byte for byte.
 #include "shido/crypto/envelope.h"
@@ -40,7 +40,7 @@ Bytes nonce_bytes(std::uint8_t seed) {
   return nonce;
 }
 
-// One row of the table in protocol.md section 3.
+// One row of the table in docs/PROTOCOL.md section 3.
 struct Use {
   Purpose purpose;
   const char* name;  // written out here, not taken from purpose_name(), to check it
@@ -130,7 +130,7 @@ TEST_F(EnvelopeTest, EmptyAndLargestPlaintexts) {
     EXPECT_EQ(copy(opened.value()), plaintext);
   }
   // 131,072 bytes of plaintext pad to 131,088 bytes of ciphertext: beyond what open accepts.
-  // (seal itself does not refuse it; the client limits the plaintext, protocol.md section 3.)
+  // (seal itself does not refuse it; the client limits the plaintext, docs/PROTOCOL.md section 3.)
   auto too_big =
       seal(alice_, bob_.public_key(), Bytes(kMaxCiphertextSize, 'x'), use.purpose, use.context);
   ASSERT_TRUE(too_big.ok());
@@ -449,7 +449,7 @@ void append_lp(Bytes& out, ByteView x) {
   out.insert(out.end(), x.begin(), x.end());
 }
 
-// protocol.md section 3, step by step, with the random values given.
+// docs/PROTOCOL.md section 3, step by step, with the random values given.
 Envelope reference_seal(const KeyPair& own, const PublicKey& peer, ByteView plaintext,
                         const std::string& purpose, const Context& context, ByteView random80) {
   EXPECT_EQ(random80.size(), 80u);

@@ -2,29 +2,45 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
 
 #include "support/test_support.h"
+#include "support/vectors.h"
 
 namespace shido {
 namespace {
 
-TEST(Base64Test, Rfc4648KnownAnswers) {
-  const Json vectors = test::load_vectors("rfc/rfc4648_base64.json");
-  std::size_t count = 0;
-  for (const Json& tc : vectors.at("tests")) {
-    SCOPED_TRACE("tcId " + std::to_string(tc.at("tcId").get<int>()));
-    const Bytes input = test::hex(tc.at("inputHex").get<std::string>());
-    const std::string expected = tc.at("base64").get<std::string>();
-    EXPECT_EQ(to_string(input), tc.at("input").get<std::string>());
-    EXPECT_EQ(base64_encode(input), expected);
-    auto decoded = base64_decode(expected);
-    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
-    EXPECT_EQ(decoded.value(), input);
-    ++count;
-  }
+const test::VectorSet& rfc4648_vectors() {
+  static const test::VectorSet vectors = test::load_numbered("rfc/rfc4648_base64.json", "rfc4648");
+  return vectors;
+}
+
+// One test per line of RFC 4648 section 10, e.g. Rfc4648/Base64RfcTest.Case/rfc4648_case7.
+using Base64RfcTest = ::testing::TestWithParam<test::VectorCase>;
+
+TEST_P(Base64RfcTest, Case) {
+  const Json& tc = *GetParam().test;
+  SCOPED_TRACE("tcId " + std::to_string(GetParam().tc_id));
+  const Bytes input = test::hex(tc.at("inputHex").get<std::string>());
+  const std::string expected = tc.at("base64").get<std::string>();
+  EXPECT_EQ(to_string(input), tc.at("input").get<std::string>());
+  EXPECT_EQ(base64_encode(input), expected);
+  auto decoded = base64_decode(expected);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded.value(), input);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc4648, Base64RfcTest, ::testing::ValuesIn(rfc4648_vectors().cases),
+                         test::case_name);
+
+TEST(Base64Test, Rfc4648CaseCount) {
+  const test::VectorSet& vectors = rfc4648_vectors();
+  ASSERT_TRUE(test::loaded(vectors));
+  const std::size_t count = vectors.cases.size();
   test::report_cases("RFC 4648 base64", count);
   EXPECT_GT(count, 0u);
+  EXPECT_EQ(test::registered_tests("Rfc4648/Base64RfcTest"), count);
 }
 
 TEST(Base64Test, RoundTripsEveryByteAndLength) {

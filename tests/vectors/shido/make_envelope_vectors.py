@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes envelope_vectors.json: the Shido envelope (protocol.md section 3) computed with
+"""Writes envelope_vectors.json: the Shido envelope (docs/PROTOCOL.md section 3) computed with
 pinned randomness by an implementation independent of ours (pyca/cryptography and the
 Python standard library), so that the C++ tests check libshido against it byte for byte.
 
