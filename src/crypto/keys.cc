@@ -178,6 +178,15 @@ const Bytes& PublicKey::der() const { return data_->der; }
 std::string PublicKey::pem() const { return data_->pem; }
 std::string PublicKey::fingerprint() const { return data_->fingerprint; }
 
+bool PublicKey::has_fingerprint(std::string_view typed) const {
+  std::string digits;
+  for (const char c : typed) {
+    if (c == ' ' || c == ':') continue;
+    digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return digits == to_hex(sha256(der()));
+}
+
 // ---- KeyPair --------------------------------------------------------------------------
 
 namespace {

@@ -22,11 +22,14 @@ namespace shido::internal {
 template <class T>
 struct OsslDeleter;
 
+// Type is a type name, where parentheses would not compile.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SHIDO_OSSL_DELETER(Type, free_fn)          \
   template <>                                      \
   struct OsslDeleter<Type> {                       \
     void operator()(Type* p) const { free_fn(p); } \
   }
+// NOLINTEND(bugprone-macro-parentheses)
 
 SHIDO_OSSL_DELETER(EVP_PKEY, EVP_PKEY_free);
 SHIDO_OSSL_DELETER(EVP_PKEY_CTX, EVP_PKEY_CTX_free);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -126,6 +127,20 @@ std::uint32_t decode_length(const unsigned char* header) {
          std::uint32_t{header[2]} << 8 | std::uint32_t{header[3]};
 }
 
+// The least length a header can announce that begins with these `count` (1 to 4) bytes.
+std::uint32_t least_length(const char* header, std::size_t count) {
+  std::array<unsigned char, kHeaderSize> bytes{};
+  std::memcpy(bytes.data(), header, std::min(count, kHeaderSize));
+  return decode_length(bytes.data());
+}
+
+Error too_large(std::uint32_t announced, bool whole_header, std::size_t max_size) {
+  return Error{Errc::kFrameTooLarge,
+               std::string("the frame announces ") + (whole_header ? "" : "at least ") +
+                   std::to_string(announced) + " bytes, more than the limit of " +
+                   std::to_string(max_size)};
+}
+
 // Waits until fd can take more bytes (for non-blocking sockets).
 Status wait_writable(int fd) {
   for (;;) {
@@ -213,6 +228,13 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
       return io_error("reading a frame", first.err);
   }
 
+  // A length already too large in its first bytes is refused at once: a peer that does not
+  // speak Shido ("HTTP/1.1 400", "SSH-2.0") need not send four bytes, or wait, to be told.
+  if (buffered() < kHeaderSize) {
+    const std::uint32_t least = least_length(buffer_.data() + start_, buffered());
+    if (least > limits.max_size) return too_large(least, false, limits.max_size);
+  }
+
   // From the first byte on, the whole frame shares one deadline.
   const Deadline frame_deadline = deadline_after(limits.frame_timeout);
   const ReadOutcome header = fill(kHeaderSize, frame_deadline);
@@ -222,11 +244,7 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
       decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));
   if (size == 0) return Error{Errc::kFrameEmpty, "the frame is empty (length 0)"};
   // Refused before the payload is read: the length is the peer's word.
-  if (size > limits.max_size) {
-    return Error{Errc::kFrameTooLarge, "the frame announces " + std::to_string(size) +
-                                           " bytes, more than the limit of " +
-                                           std::to_string(limits.max_size)};
-  }
+  if (size > limits.max_size) return too_large(size, true, limits.max_size);
   const ReadOutcome body = fill(kHeaderSize + size, frame_deadline);
   if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
 

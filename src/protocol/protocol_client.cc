@@ -21,6 +21,12 @@ ClientError security_error(std::string message) {
   return client_failure(Failure::kSecurity, std::move(message));
 }
 
+ClientError not_a_shido_server() {
+  return protocol_error(
+      "this does not look like a Shido server: its first answer is not a Shido frame "
+      "(is the port right?)");
+}
+
 constexpr std::size_t kNonceSize = 32;
 
 }  // namespace
@@ -45,6 +51,20 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
   limits.idle_timeout = timeout_ + extra_wait;
   limits.frame_timeout = timeout_;
   auto frame = reader_.next(limits);
+  if (!frame.ok() && !heard_from_server_) {
+    // The first answer of a connection tells whether a Shido server is there at all.
+    switch (frame.error().code) {
+      case Errc::kFrameEmpty:
+      case Errc::kFrameTooLarge:
+      case Errc::kFrameTruncated:
+        return not_a_shido_server();
+      case Errc::kIdleTimeout:
+        return network_error("no answer within " + std::to_string(timeout_.count() / 1000) +
+                             " s: is a Shido server listening on this port?");
+      default:
+        break;
+    }
+  }
   if (!frame.ok()) {
     if (frame.error().code == Errc::kConnectionClosed)
       return network_error("the server closed the connection");
@@ -53,7 +73,11 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
     return network_error("connection failed: " + frame.error().message);
   }
   auto json = parse_frame_json(frame.value());
-  if (!json.ok()) return protocol_error("the server sent a bad frame: " + json.error().message);
+  if (!json.ok()) {
+    if (!heard_from_server_) return not_a_shido_server();
+    return protocol_error("the server sent a bad frame: " + json.error().message);
+  }
+  heard_from_server_ = true;
   return std::move(json).value();
 }
 

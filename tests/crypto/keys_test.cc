@@ -1,10 +1,11 @@
 // P-256 keys: generation, PEM/DER/PKCS#8 round trips, fingerprints, strict import of
-// public keys (protocol.md section 2) and the private key file.
+// public keys (docs/PROTOCOL.md section 2) and the private key file.
 #include "shido/crypto/keys.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -174,6 +175,32 @@ TEST(KeysTest, FingerprintFormatAndValue) {
   std::string fresh_digits = fresh_fp;
   std::erase(fresh_digits, ' ');
   EXPECT_EQ(fresh_digits, to_hex(sha256(fresh.public_key().der())));
+}
+
+TEST(KeysTest, HasFingerprintIgnoresSpacesColonsAndCaseButNeedsEveryDigit) {
+  auto key = PublicKey::from_pem(kP256Pem);
+  ASSERT_TRUE(key.ok());
+  const std::string digits = kP256Sha256;
+  std::string colons, upper;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i != 0 && i % 2 == 0) colons += ':';
+    colons += digits[i];
+    upper += static_cast<char>(std::toupper(static_cast<unsigned char>(digits[i])));
+  }
+  EXPECT_TRUE(key.value().has_fingerprint(key.value().fingerprint()));
+  EXPECT_TRUE(key.value().has_fingerprint(digits));
+  EXPECT_TRUE(key.value().has_fingerprint(colons));
+  EXPECT_TRUE(key.value().has_fingerprint(upper));
+  EXPECT_TRUE(key.value().has_fingerprint("  " + digits + " "));
+
+  EXPECT_FALSE(key.value().has_fingerprint(""));
+  EXPECT_FALSE(key.value().has_fingerprint(digits.substr(0, 63)));  // one digit short
+  EXPECT_FALSE(key.value().has_fingerprint(digits + "0"));          // one too many
+  std::string changed = digits;
+  changed.back() = changed.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(key.value().has_fingerprint(changed));
+  EXPECT_FALSE(key.value().has_fingerprint(digits.substr(0, 32) + "-" + digits.substr(32)));
+  EXPECT_FALSE(key.value().has_fingerprint(KeyPair::generate().public_key().fingerprint()));
 }
 
 TEST(KeysTest, PrivateScalarGivesTheMatchingPublicKey) {

@@ -120,6 +120,30 @@ TEST(FrameTest, HugeLengthIsRefusedAtOnce) {
                Errc::kFrameTooLarge);
 }
 
+TEST(FrameTest, LengthTooLargeInItsFirstByteIsRefusedAtOnce) {
+  SocketPair pair = socket_pair();
+  // What an HTTP or SSH server sends first: "H" (0x48) alone announces more than 1 GiB.
+  send_raw(pair.a.get(), "H");
+  // Were the rest of the header awaited, this would end in kFrameTimeout instead.
+  expect_error(read_frame(pair.b.get(), FrameLimits{.frame_timeout = milliseconds(2000)}),
+               Errc::kFrameTooLarge);
+}
+
+TEST(FrameTest, PartialHeaderAtTheLimitIsAwaited) {
+  SocketPair pair = socket_pair();
+  // "\0\x01" could still be a frame of exactly 64 KiB, the limit: the reader must wait.
+  const FrameLimits limits{.max_size = 0x10000, .frame_timeout = milliseconds(10000)};
+  const std::string frame = encode_frame(std::string(0x10000, 'q'));
+  send_raw(pair.a.get(), frame.substr(0, 2));
+  FrameReader reader(pair.b.get());
+  Result<std::string> read = Error{Errc::kIo, "not read"};
+  std::thread reading([&] { read = reader.next(limits); });
+  send_raw(pair.a.get(), frame.substr(2));
+  reading.join();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value().size(), 0x10000u);
+}
+
 TEST(FrameTest, ClosedPeerBetweenFrames) {
   SocketPair pair = socket_pair();
   pair.a.reset();
@@ -193,7 +217,7 @@ TEST(FrameTest, APeerThatStopsReadingFailsTheWriteAfterTheSendTimeout) {
   // A blocking socket with SO_SNDTIMEO (as the server sets): once the peer's buffers are
   // full, the write gives up with kIo instead of holding the thread for ever.
   SocketPair pair = socket_pair();
-  timeval timeout{0, 100 * 1000};
+  timeval timeout{0, 100'000};
   ASSERT_EQ(setsockopt(pair.a.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout), 0);
   const std::string payload(16 << 20, 'x');  // far more than the socket buffers hold
   Status status = write_frame(pair.a.get(), payload);

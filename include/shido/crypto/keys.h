@@ -34,6 +34,9 @@ class PublicKey {
   std::string pem() const;
   // SHA-256 of der() as 64 lower-case hex digits in 16 groups of 4 separated by spaces.
   std::string fingerprint() const;
+  // True when `typed` is this key's fingerprint however a person wrote it down: spaces,
+  // colons and letter case do not matter, but all 64 digits must be there.
+  bool has_fingerprint(std::string_view typed) const;
 
   friend bool operator==(const PublicKey& a, const PublicKey& b) { return a.der() == b.der(); }
 

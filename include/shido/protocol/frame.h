@@ -39,9 +39,9 @@ Status write_frame(int fd, std::string_view payload);
 // Reads frames from one socket. Errors of next(), each distinct: kConnectionClosed
 // (orderly EOF before a frame began), kIdleTimeout (no byte of a frame within
 // idle_timeout), kFrameEmpty (L = 0), kFrameTooLarge (L > max_size; refused as soon as the
-// header is in), kFrameTruncated (EOF inside a frame), kFrameTimeout (the frame not whole
-// within frame_timeout of its first byte, or of the call when that byte was already
-// buffered), kIo. After an error the stream is out of step: close it.
+// bytes of the header that arrived show it, even one), kFrameTruncated (EOF inside a frame),
+// kFrameTimeout (the frame not whole within frame_timeout of its first byte, or of the call when
+// that byte was already buffered), kIo. After an error the stream is out of step: close it.
 //
 // With read-ahead a recv asks for up to 8 KiB more than the frame still needs (2 KiB
 // when nothing is buffered, so a lone request needs no large block), so small frames that

@@ -18,6 +18,7 @@ namespace shido {
 
 // Why a call failed. shido-client turns the kind into its exit status.
 enum class Failure {
+  kLocal,     // a problem on this machine or with what the person asked: nothing was sent
   kNetwork,   // could not connect, or the connection broke or timed out
   kRefused,   // the server answered with an error code
   kSecurity,  // a key changed, or something did not authenticate
@@ -104,6 +105,8 @@ class ProtocolClient {
   UniqueFd fd_;
   FrameReader reader_;  // reads fd_; a fetch's 1 + count frames mostly come in one recv
   std::chrono::milliseconds timeout_;
+  // Until a first frame arrives, a bad one means no Shido server is listening there.
+  bool heard_from_server_ = false;
 };
 
 }  // namespace shido
