@@ -1,5 +1,7 @@
 #include "client/commands.h"
 
+#include <unistd.h>
+
 #include <ctime>
 #include <iostream>
 #include <iterator>
@@ -11,11 +13,24 @@
 namespace shido::client {
 namespace {
 
-ClientError refused(std::string message) {
-  ClientError error;
-  error.kind = Failure::kRefused;
-  error.message = std::move(message);
-  return error;
+ClientError local(std::string message) {
+  return client_failure(Failure::kLocal, std::move(message));
+}
+
+// Tells the person how to end a message typed at the terminal.
+void prompt_for_message(const std::string& to) {
+  if (::isatty(STDIN_FILENO) == 0) return;
+  std::cerr << "Type your message to " << to
+            << "; end it with Ctrl-D at the start of a line (Ctrl-C cancels):\n";
+}
+
+// A key change as print_key_change shows it, and the command that accepts each new key.
+void print_key_change_and_commands(const KeyChange& change, std::ostream& out) {
+  print_key_change(change, out);
+  for (const PublicKey& key : change.offered) {
+    out << "  To accept it: shido-client contacts --accept " << change.phone << " --fingerprint '"
+        << key.fingerprint() << "'\n";
+  }
 }
 
 std::string local_time(std::int64_t unix_ms) {
@@ -46,6 +61,7 @@ bool is_six_digits(const std::string& text) {
 }  // namespace
 
 int exit_status(const ClientError& error) {
+  if (error.kind == Failure::kLocal) return kExitLocal;
   if (error.kind == Failure::kSecurity) return kExitSecurity;
   if (error.server_code == Code::kInvalidSecretCode ||
       error.server_code == Code::kConnectRequestNotAccepted) {
@@ -66,14 +82,14 @@ ClientResult<Profile> open_profile(const CommonOptions& options) {
   std::string phone = options.phone;
   if (phone.empty()) {
     const auto phones = Profile::list(options.home);
-    if (phones.empty()) return refused("no account in " + options.home + ": register first");
+    if (phones.empty()) return local("no account in " + options.home + ": register first");
     if (phones.size() > 1)
-      return refused("several accounts in " + options.home + ": choose one with --phone");
+      return local("several accounts in " + options.home + ": choose one with --phone");
     phone = phones.front();
   }
   auto profile = Profile::open(options.home, phone);
   if (!profile.ok()) {
-    ClientError error = refused(profile.error().message);
+    ClientError error = local(profile.error().message);
     if (profile.error().code == Errc::kInvalidKey) error.kind = Failure::kSecurity;
     return error;
   }
@@ -86,11 +102,11 @@ int run_register(const CommonOptions& options, const std::string& email,
                  std::optional<std::string> expected_fingerprint) {
   if (!is_valid_phone(options.phone)) {
     std::cerr << "shido-client: --phone must be E.164, e.g. +972501234567\n";
-    return kExitUsage;
+    return kExitLocal;
   }
   if (!is_valid_email(email)) {
     std::cerr << "shido-client: --email is not a valid address\n";
-    return kExitUsage;
+    return kExitLocal;
   }
   RegisterRequest request{options.home,
                           options.phone,
@@ -126,15 +142,19 @@ int run_send(const CommonOptions& options, const std::string& to,
              std::optional<std::string> message) {
   if (!is_valid_phone(to)) {
     std::cerr << "shido-client: --to must be E.164, e.g. +972501234567\n";
-    return kExitUsage;
+    return kExitLocal;
   }
+  auto profile = open_profile(options);
+  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
   if (!message) {
+    prompt_for_message(to);
     message =
         std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     if (!message->empty() && message->back() == '\n') message->pop_back();
   }
-  auto profile = open_profile(options);
-  if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  // Checked before connecting: nothing goes out for a message that cannot be sent.
+  if (auto checked = check_body(*message); !checked.ok())
+    return report_failure(checked.error(), std::cerr);
   auto messenger = Messenger::connect(std::move(profile).value());
   if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
   auto id = messenger.value().send(to, *message);
@@ -154,9 +174,23 @@ void print_message(const ReceivedMessage& message, std::ostream& out) {
       << for_terminal(message.message.body) << "\n";
 }
 
+void print_key_change(const KeyChange& change, std::ostream& out) {
+  out << "The key of " << change.phone << " has changed: " << change.held_messages
+      << (change.held_messages == 1 ? " message is" : " messages are")
+      << " held back until you accept a new key.\n  pinned key: " << change.pinned.fingerprint()
+      << "\n";
+  for (const PublicKey& key : change.offered) out << "  new key:    " << key.fingerprint() << "\n";
+  out << "Check the new fingerprint with " << change.phone
+      << " (in person or on a call) before you accept it.\n";
+}
+
 void print_fetch_notes(const FetchReport& report, std::ostream& err) {
   for (const std::string& warning : report.warnings)
     err << "WARNING: " << for_terminal(warning) << "\n";
+  for (const KeyChange& change : report.key_changes) {
+    err << "WARNING: ";
+    print_key_change_and_commands(change, err);
+  }
 }
 
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
@@ -199,15 +233,19 @@ int run_fingerprint(const CommonOptions& options, std::optional<std::string> con
   if (!pinned) {
     std::cerr << "shido-client: no pinned key for " << *contact
               << " yet (send to or hear from them first)\n";
-    return kExitRefused;
+    return kExitLocal;
   }
   std::cout << *contact << (pinned->verified ? " (verified)" : " (not verified)") << ":\n  "
             << pinned->key.fingerprint() << "\n";
+  if (const auto change = profile.value().key_change(*contact)) {
+    std::cout << "\n";
+    print_key_change(*change, std::cout);
+  }
   return kExitOk;
 }
 
 int run_contacts(const CommonOptions& options, std::optional<std::string> verify,
-                 std::optional<std::string> accept) {
+                 std::optional<std::string> accept, std::optional<std::string> fingerprint) {
   auto profile = open_profile(options);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
   if (verify) {
@@ -215,15 +253,22 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
     Status marked = lock.ok() ? profile.value().set_verified(*verify, true) : Status{lock.error()};
     if (!marked.ok()) {
       std::cerr << "shido-client: " << marked.error().message << "\n";
-      return kExitRefused;
+      return kExitLocal;
     }
     std::cout << "Marked " << *verify << " as verified.\n";
     return kExitOk;
   }
+  if (accept && !fingerprint) {
+    std::cerr << "shido-client: --accept needs the --fingerprint you checked with " << *accept
+              << ": exactly that key is accepted\n";
+    if (const auto change = profile.value().key_change(*accept))
+      print_key_change(*change, std::cerr);
+    return kExitLocal;
+  }
   if (accept) {
     auto messenger = Messenger::connect(std::move(profile).value());
     if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
-    auto report = messenger.value().accept_new_key(*accept);
+    auto report = messenger.value().accept_new_key(*accept, *fingerprint);
     if (!report.ok()) return report_failure(report.error(), std::cerr);
     messenger.value().bye();
     std::cout << "Accepted the new key of " << *accept << ".\n";
@@ -233,10 +278,16 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
   }
   const auto contacts = profile.value().contacts();
   if (contacts.empty()) std::cout << "No contacts yet.\n";
+  const auto changes = profile.value().key_changes();
   for (const Contact& contact : contacts) {
     std::cout << contact.phone << (contact.verified ? "  verified" : "  not verified")
               << "  first seen " << local_time(contact.first_seen_ms) << "\n  "
               << contact.key.fingerprint() << "\n";
+    for (const KeyChange& change : changes) {
+      if (change.phone != contact.phone) continue;
+      std::cout << "  KEY CHANGED: ";
+      print_key_change_and_commands(change, std::cout);
+    }
   }
   return kExitOk;
 }

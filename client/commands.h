@@ -1,5 +1,6 @@
 // The scriptable subcommands of shido-client. Each prints what it did and returns the exit
-// status: 0 ok, 1 usage, 2 network or server refusal, 3 security failure.
+// status: 0 ok, 1 usage or a local problem, 2 network or server refusal, 3 security failure
+// (README's table of exit statuses says which case is which).
 #pragma once
 
 #include <cstdint>
@@ -19,12 +20,13 @@ struct CommonOptions {
 };
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 1;
+inline constexpr int kExitLocal = 1;  // a usage error, or a problem here: nothing was sent
 inline constexpr int kExitRefused = 2;
 inline constexpr int kExitSecurity = 3;
 
-// Exit status for a failure: kExitRefused for the network and server refusals,
-// kExitSecurity for security failures (including a refused proof: 109 and 107).
+// Exit status for a failure: kExitLocal for local problems, kExitRefused for the network
+// and server refusals, kExitSecurity for security failures (including a refused proof: 109
+// and 107).
 int exit_status(const ClientError& error);
 
 // Prints a failure to err and returns its exit status.
@@ -44,12 +46,17 @@ int run_send(const CommonOptions& options, const std::string& to,
              std::optional<std::string> message);
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json);
 int run_fingerprint(const CommonOptions& options, std::optional<std::string> contact);
+// With accept, the fingerprint the person checked with that contact is required: exactly
+// that key is pinned.
 int run_contacts(const CommonOptions& options, std::optional<std::string> verify,
-                 std::optional<std::string> accept);
+                 std::optional<std::string> accept, std::optional<std::string> fingerprint);
 
 // Prints one received message for people: "[2026-11-26 23:10:48] +972501234567: hello".
 void print_message(const ReceivedMessage& message, std::ostream& out);
-// Prints warnings and counts of a fetch that are not messages.
+// Prints a contact's key change: the pinned fingerprint, the new ones, and what to do.
+void print_key_change(const KeyChange& change, std::ostream& out);
+// Prints warnings of a fetch that are not messages, key changes with the command that
+// accepts each new key.
 void print_fetch_notes(const FetchReport& report, std::ostream& err);
 
 }  // namespace shido::client

@@ -17,24 +17,27 @@ class Menu {
       : options_(options), in_(in), out_(out) {}
 
   int run() {
-    out_ << "Shido: end-to-end encrypted messages. Ctrl-D leaves at any prompt.\n";
+    out_ << "Shido: end-to-end encrypted messages. Ctrl-D goes back, or leaves from here.\n";
     for (;;) {
       out_ << "\n1) Register\n2) Connect\n3) Quit\n";
       auto choice = ask_choice(3);
       if (!choice || *choice == 3) break;
       std::optional<Profile> profile = *choice == 1 ? register_flow() : choose_account();
-      if (profile && !logged_in(*profile)) break;
+      if (profile) logged_in(*profile);
     }
     out_ << "Bye.\n";
     return kExitOk;
   }
 
  private:
-  // One line of input, trimmed; nullopt at end of input.
+  // One line of input, trimmed; nullopt at end of input (Ctrl-D), which takes the person
+  // back one level. The end is cleared so that a terminal can be read again there; a pipe
+  // that has ended ends every level in turn, and so the menu.
   std::optional<std::string> ask(const std::string& prompt) {
     out_ << prompt << std::flush;
     std::string line;
     if (!std::getline(in_, line)) {
+      in_.clear();
       out_ << "\n";
       return std::nullopt;
     }
@@ -55,14 +58,17 @@ class Menu {
   }
 
   std::optional<int> ask_choice(int options) {
+    const auto number = [](const std::string& text) {
+      return text.empty() || text.size() > 4 ||
+                     text.find_first_not_of("0123456789") != std::string::npos
+                 ? 0
+                 : std::stoi(text);
+    };
     auto answer = ask_until(
-        "> ",
-        [&](const std::string& text) {
-          return text.size() == 1 && text[0] >= '1' && text[0] < '1' + options;
-        },
+        "> ", [&](const std::string& text) { return number(text) >= 1 && number(text) <= options; },
         "Please type a number from 1 to " + std::to_string(options) + ".");
     if (!answer) return std::nullopt;
-    return (*answer)[0] - '0';
+    return number(*answer);
   }
 
   void show_failure(const ClientError& error) {
@@ -137,23 +143,22 @@ class Menu {
     return std::move(profile).value();
   }
 
-  // The logged-in menu; false when input ended.
-  bool logged_in(const Profile& profile) {
+  // The logged-in menu, until the person logs out (Ctrl-D logs out too).
+  void logged_in(const Profile& profile) {
     auto connected = Messenger::connect(profile);
     if (!connected.ok()) {
       show_failure(connected.error());
-      return true;
+      return;
     }
     Messenger messenger = std::move(connected).value();
     out_ << "Logged in as " << profile.phone() << ".\n";
     for (;;) {
       out_ << "\n1) Send a message\n2) Show waiting messages\n3) My fingerprint\n4) Contacts\n5) "
               "Log out\n";
-      auto choice = ask_choice(5);
-      if (!choice) return false;
-      switch (*choice) {
+      const auto choice = ask_choice(5);
+      switch (choice.value_or(5)) {
         case 1:
-          if (!send(messenger)) return false;
+          send(messenger);
           break;
         case 2:
           show_waiting(messenger);
@@ -163,28 +168,40 @@ class Menu {
                << "\nServer fingerprint:\n  " << profile.server().key.fingerprint() << "\n";
           break;
         case 4:
-          if (!contacts(messenger)) return false;
+          contacts(messenger);
           break;
-        case 5:
+        default:
           messenger.bye();
           out_ << "Logged out.\n";
-          return true;
+          return;
       }
     }
   }
 
-  bool send(Messenger& messenger) {
+  // Asks for the recipient first, checks them with the server (known, key unchanged), and
+  // only then for the message, again while it is empty or cannot be sent.
+  void send(Messenger& messenger) {
     auto to = ask_until("To (phone number): ", is_valid_phone, "That is not an E.164 number.");
-    if (!to) return false;
-    auto body = ask("Message: ");
-    if (!body) return false;
-    auto id = messenger.send(*to, *body);
-    if (!id.ok()) {
-      show_failure(id.error());
-    } else {
-      out_ << "Sent.\n";
+    if (!to) return;
+    if (auto key = messenger.contact_key(*to); !key.ok()) {
+      show_failure(key.error());
+      return;
     }
-    return true;
+    for (;;) {
+      auto body = ask("Message: ");
+      if (!body) return;
+      if (auto checked = check_body(*body); !checked.ok()) {
+        out_ << for_terminal(checked.error().message) << ": type it again, or Ctrl-D to go back.\n";
+        continue;
+      }
+      auto id = messenger.send(*to, *body);
+      if (!id.ok()) {
+        show_failure(id.error());
+      } else {
+        out_ << "Sent.\n";
+      }
+      return;
+    }
   }
 
   void show_waiting(Messenger& messenger) {
@@ -197,42 +214,87 @@ class Menu {
     for (const auto& message : report.value().messages) print_message(message, out_);
     for (const auto& warning : report.value().warnings)
       out_ << "WARNING: " << for_terminal(warning) << "\n";
+    for (const KeyChange& change : report.value().key_changes) {
+      out_ << "WARNING: ";
+      print_key_change(change, out_);
+      out_ << "To accept it: Contacts, then Accept a contact's new key.\n";
+    }
   }
 
-  bool contacts(Messenger& messenger) {
+  void contacts(Messenger& messenger) {
     const auto contacts = messenger.profile().contacts();
     if (contacts.empty()) {
       out_ << "No contacts yet.\n";
-      return true;
+      return;
     }
+    const auto changes = messenger.profile().key_changes();
     for (const Contact& contact : contacts) {
       out_ << contact.phone << (contact.verified ? "  verified\n  " : "  not verified\n  ")
            << contact.key.fingerprint() << "\n";
-    }
-    const bool has_held = !messenger.profile().held().empty();
-    out_ << "\n1) Mark a contact verified\n"
-         << (has_held ? "2) Accept a contact's new key\n3) Back\n" : "2) Back\n");
-    auto choice = ask_choice(has_held ? 3 : 2);
-    if (!choice) return false;
-    if (*choice == 1 || (has_held && *choice == 2)) {
-      auto phone = ask_until("Phone number: ", is_valid_phone, "That is not an E.164 number.");
-      if (!phone) return false;
-      if (*choice == 1) {
-        auto lock = messenger.profile().lock();
-        Status marked =
-            lock.ok() ? messenger.profile().set_verified(*phone, true) : Status{lock.error()};
-        out_ << (marked.ok() ? "Marked verified.\n" : "Error: " + marked.error().message + "\n");
-      } else {
-        auto report = messenger.accept_new_key(*phone);
-        if (!report.ok()) {
-          show_failure(report.error());
-        } else {
-          out_ << "Accepted the new key.\n";
-          for (const auto& message : report.value().messages) print_message(message, out_);
-        }
+      for (const KeyChange& change : changes) {
+        if (change.phone != contact.phone) continue;
+        out_ << "  KEY CHANGED: ";
+        print_key_change(change, out_);
       }
     }
-    return true;
+    out_ << "\n1) Mark a contact verified\n2) Accept a contact's new key\n3) Back\n";
+    const auto choice = ask_choice(3);
+    if (!choice || *choice == 3) return;
+    auto phone = ask_until(
+        "Phone number: ",
+        [&](const std::string& text) {
+          return std::any_of(contacts.begin(), contacts.end(),
+                             [&](const Contact& c) { return c.phone == text; });
+        },
+        "Type the phone number of one of your contacts above.");
+    if (!phone) return;
+    if (*choice == 1) {
+      auto lock = messenger.profile().lock();
+      Status marked =
+          lock.ok() ? messenger.profile().set_verified(*phone, true) : Status{lock.error()};
+      out_ << (marked.ok() ? "Marked verified.\n" : "Error: " + marked.error().message + "\n");
+      return;
+    }
+    accept_new_key(messenger, *phone);
+  }
+
+  // Shows the new key of phone and accepts it only once the person confirms that this is
+  // the fingerprint the contact read out to them.
+  void accept_new_key(Messenger& messenger, const std::string& phone) {
+    auto keys = messenger.new_keys(phone);
+    if (!keys.ok()) {
+      show_failure(keys.error());
+      return;
+    }
+    if (keys.value().empty()) {
+      out_ << "The key of " << phone << " has not changed.\n";
+      return;
+    }
+    out_ << "Pinned key of " << phone << ":\n  "
+         << messenger.profile().contact(phone)->key.fingerprint() << "\nNew key"
+         << (keys.value().size() > 1 ? "s" : "") << ":\n";
+    for (std::size_t i = 0; i < keys.value().size(); ++i)
+      out_ << "  " << i + 1 << ") " << keys.value()[i].fingerprint() << "\n";
+    out_ << "Ask " << phone << " to read you their fingerprint (in person or on a call).\n";
+    std::size_t chosen = 0;
+    if (keys.value().size() > 1) {
+      auto which = ask_choice(static_cast<int>(keys.value().size()));
+      if (!which) return;
+      chosen = static_cast<std::size_t>(*which - 1);
+    }
+    const PublicKey& key = keys.value()[chosen];
+    auto answer = ask("Is it " + key.fingerprint() + "? Type yes to accept it: ");
+    if (!answer || *answer != "yes") {
+      out_ << "Nothing was accepted.\n";
+      return;
+    }
+    auto report = messenger.accept_new_key(phone, key.fingerprint());
+    if (!report.ok()) {
+      show_failure(report.error());
+      return;
+    }
+    out_ << "Accepted the new key of " << phone << ".\n";
+    for (const auto& message : report.value().messages) print_message(message, out_);
   }
 
   const CommonOptions& options_;

@@ -7,9 +7,13 @@ namespace shido::client {
 namespace {
 
 ClientError local_error(const Error& error) {
-  // A key file others can read is a security matter; anything else local is refused use.
+  // A key file others can read is a security matter; anything else is a local problem.
   if (error.code == Errc::kInvalidKey) return client_failure(Failure::kSecurity, error.message);
-  return client_failure(Failure::kRefused, error.message);
+  return client_failure(Failure::kLocal, error.message);
+}
+
+bool is_blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
 }
 
 ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered) {
@@ -47,9 +51,9 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   // Checked before the server is asked, so a refusal costs none of the phone's codes.
   const auto accounts = Profile::list(request.home);
   if (std::find(accounts.begin(), accounts.end(), request.phone) != accounts.end()) {
-    return client_failure(Failure::kRefused, request.phone + " is already registered in " +
-                                                 request.home + "/" + request.phone +
-                                                 "; move that directory away to register again");
+    return client_failure(Failure::kLocal, request.phone + " is already registered in " +
+                                               request.home + "/" + request.phone +
+                                               "; move that directory away to register again");
   }
   auto connection = ProtocolClient::connect(request.host, request.port);
   if (!connection.ok()) return connection.error();
@@ -74,7 +78,7 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   std::string retry_reason;
   for (int attempt = 0; attempt < tries; ++attempt) {
     auto typed = read_code(server_key.fingerprint(), retry_reason);
-    if (!typed) return client_failure(Failure::kRefused, "registration abandoned");
+    if (!typed) return client_failure(Failure::kLocal, "registration abandoned");
     SecretBytes code(as_bytes(*typed));
     auto registered =
         connection.value().register_key(key, greeting.value(), request.phone, code.view());
@@ -102,8 +106,8 @@ ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::millise
   if (!code.ok()) {
     // A code file others can read is refused like such a key file: a security failure.
     if (code.error().code == Errc::kInvalidKey) return local_error(code.error());
-    return client_failure(Failure::kRefused, "the account " + profile.phone() +
-                                                 " has no code: " + code.error().message);
+    return client_failure(Failure::kLocal, "the account " + profile.phone() +
+                                               " has no code: " + code.error().message);
   }
   auto connection = ProtocolClient::connect(profile.server().host, profile.server().port, timeout);
   if (!connection.ok()) return connection.error();
@@ -128,21 +132,26 @@ ClientResult<PublicKey> Messenger::contact_key(const std::string& phone) {
     if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok())
       return local_error(saved.error());
   } else if (!(pinned->key == key.value())) {
-    return client_failure(Failure::kSecurity,
-                          "THE KEY OF " + phone +
-                              " HAS CHANGED.\n  pinned:  " + pinned->key.fingerprint() +
-                              "\n  offered: " + key.value().fingerprint() +
-                              "\nNothing was sent. Check the new fingerprint with " + phone +
-                              ", then accept it (contacts --accept " + phone + ").");
+    return client_failure(
+        Failure::kSecurity,
+        "THE KEY OF " + phone + " HAS CHANGED.\n  pinned:  " + pinned->key.fingerprint() +
+            "\n  new:     " + key.value().fingerprint() + "\nNothing was sent. Check the new " +
+            "fingerprint with " + phone + " before you accept it.");
   }
   return key;
 }
 
-ClientResult<std::string> Messenger::send(const std::string& to, const std::string& body) {
-  const TextMessage message{body, now_ms()};
-  if (auto encoded = encode_text_message(message); !encoded.ok()) {
-    return client_failure(Failure::kRefused, encoded.error().message);
+ClientResult<Done> check_body(const std::string& body) {
+  if (is_blank(body)) return client_failure(Failure::kLocal, "the message is empty");
+  if (auto encoded = encode_text_message(TextMessage{body, 0}); !encoded.ok()) {
+    return client_failure(Failure::kLocal, encoded.error().message);
   }
+  return Done{};
+}
+
+ClientResult<std::string> Messenger::send(const std::string& to, const std::string& body) {
+  if (auto checked = check_body(body); !checked.ok()) return checked.error();
+  const TextMessage message{body, now_ms()};
   auto key = contact_key(to);
   if (!key.ok()) return key.error();
   auto envelope = seal_text_message(profile_.key(), profile_.phone(), key.value(), to, message);
@@ -185,9 +194,6 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
       auto pinned = profile_.contact(wire.senders_phone_number);
       if (sender_key.ok() && pinned && !(pinned->key == sender_key.value())) {
         report.held += 1;
-        report.warnings.push_back(
-            "the key of " + wire.senders_phone_number +
-            " has changed; their message is held back until you accept the new key");
         held.push_back(wire.to_json());
         continue;
       }
@@ -230,17 +236,50 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
     }
     if (static_cast<int>(batch.value().size()) < kBatch) break;
   }
+  report.key_changes = profile_.key_changes();
   return report;
 }
 
-ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
-  auto key = connection_.recipient_key(phone);
-  if (!key.ok()) return key.error();
+ClientResult<std::vector<PublicKey>> Messenger::new_keys(const std::string& phone) {
+  const auto pinned = profile_.contact(phone);
+  if (!pinned) return client_failure(Failure::kLocal, phone + " is not among your contacts");
+  std::vector<PublicKey> keys;
+  if (const auto change = profile_.key_change(phone)) keys = change->offered;
+  auto current = connection_.recipient_key(phone);
+  // The server's word matters only when no held message names a key (e.g. before a send).
+  if (!current.ok()) {
+    if (keys.empty()) return current.error();
+    return keys;
+  }
+  if (!(current.value() == pinned->key) &&
+      std::find(keys.begin(), keys.end(), current.value()) == keys.end()) {
+    keys.push_back(std::move(current).value());
+  }
+  return keys;
+}
+
+ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone,
+                                                    const std::string& fingerprint) {
   // Held messages are read and rewritten: a fetch in another process must not append
   // between the two.
   auto lock = profile_.lock();
   if (!lock.ok()) return local_error(lock.error());
-  if (auto saved = profile_.pin_contact(phone, key.value(), now_ms()); !saved.ok())
+  auto candidates = new_keys(phone);
+  if (!candidates.ok()) return candidates.error();
+  const auto checked =
+      std::find_if(candidates.value().begin(), candidates.value().end(),
+                   [&](const PublicKey& k) { return k.has_fingerprint(fingerprint); });
+  if (checked == candidates.value().end()) {
+    std::string known;
+    for (const PublicKey& k : candidates.value()) known += "\n  " + k.fingerprint();
+    return client_failure(
+        Failure::kSecurity,
+        "no new key of " + phone + " has the fingerprint " + fingerprint +
+            "; nothing was accepted." +
+            (known.empty() ? " Its key has not changed." : " Its new key fingerprints:" + known));
+  }
+  const PublicKey key = *checked;
+  if (auto saved = profile_.pin_contact(phone, key, now_ms()); !saved.ok())
     return local_error(saved.error());
 
   FetchReport report;
@@ -253,7 +292,7 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
       continue;
     }
     auto sender_key = PublicKey::from_pem(wire.value().senders_public_key);
-    if (!sender_key.ok() || !(sender_key.value() == key.value())) {
+    if (!sender_key.ok() || !(sender_key.value() == key)) {
       still_held.push_back(entry);  // sent under yet another key: stays held
       continue;
     }
@@ -275,7 +314,7 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone) {
   if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
   if (auto saved = profile_.replace_held(still_held); !saved.ok())
     return local_error(saved.error());
-  report.held = static_cast<int>(still_held.size());
+  report.key_changes = profile_.key_changes();
   return report;
 }
 

@@ -44,8 +44,9 @@ struct ReceivedMessage {
 // The outcome of a fetch, for the person to see.
 struct FetchReport {
   std::vector<ReceivedMessage> messages;  // new, authenticated, in order
-  std::vector<std::string> warnings;      // key changes, dropped envelopes
-  int held = 0;                           // held back: the sender's key changed
+  std::vector<std::string> warnings;      // dropped envelopes
+  int held = 0;                           // held back by this fetch: the sender's key changed
+  std::vector<KeyChange> key_changes;     // every contact whose new key waits to be checked
   int failed_authentication = 0;          // reported, acknowledged and dropped
   int duplicates = 0;                     // seen before, acknowledged again
 };
@@ -59,15 +60,24 @@ class Messenger {
   const Profile& profile() const { return profile_; }
   Profile& profile() { return profile_; }
 
-  // Seals body to `to` and stores it on the server; returns the message id.
+  // Seals body to `to` and stores it on the server; returns the message id. An empty or
+  // blank body, or one the protocol cannot carry, is refused (kLocal) before anything is sent.
   ClientResult<std::string> send(const std::string& to, const std::string& body);
 
   // Fetches every waiting message (waiting up to wait_seconds when none are), writes them
   // to the history, then acknowledges them.
   ClientResult<FetchReport> fetch(int wait_seconds);
 
-  // Pins the key the server now has for `phone` and opens the messages held back for it.
-  ClientResult<FetchReport> accept_new_key(const std::string& phone);
+  // The keys `phone` may have changed to, for the person to check: each key its held
+  // messages came with, then the one the server has for it now, each once, the pinned key
+  // left out. kLocal when phone is not a contact.
+  ClientResult<std::vector<PublicKey>> new_keys(const std::string& phone);
+
+  // Pins the new key of `phone` whose fingerprint the person checked with them (one of
+  // new_keys()) and opens the messages held back that came with it. Any other fingerprint
+  // is refused (kSecurity) and nothing changes.
+  ClientResult<FetchReport> accept_new_key(const std::string& phone,
+                                           const std::string& fingerprint);
 
   // The key the server has for phone (pinning it if new); kSecurity if it differs from
   // the pin.
@@ -82,6 +92,10 @@ class Messenger {
   Profile profile_;
   ProtocolClient connection_;
 };
+
+// Whether body can be sent: kLocal with the reason when it is empty or blank, longer than
+// a message may be, or not UTF-8.
+ClientResult<Done> check_body(const std::string& body);
 
 // Current unix time in milliseconds.
 std::int64_t now_ms();

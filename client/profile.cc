@@ -16,6 +16,7 @@
 
 #include "shido/files.h"
 #include "shido/net/socket.h"
+#include "shido/protocol/messages.h"
 #include "shido/protocol/validation.h"
 
 namespace shido::client {
@@ -104,12 +105,13 @@ std::vector<std::string> Profile::list(const std::string& home) {
   std::vector<std::string> phones;
   DIR* dir = ::opendir(home.c_str());
   if (dir == nullptr) return phones;
+  const std::string base = home + "/";
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     struct stat info {};
     // Only accounts whose registration finished (they have a code); a failed attempt
     // leaves a key and a server pin behind that must not count as an account.
-    const std::string account = home + "/" + name;
+    const std::string account = base + name;
     if (is_valid_phone(name) && ::stat((account + "/server.json").c_str(), &info) == 0 &&
         ::stat((account + "/code").c_str(), &info) == 0) {
       phones.push_back(name);
@@ -291,6 +293,38 @@ Status Profile::replace_held(const std::vector<Json>& entries) {
   std::string text;
   for (const Json& entry : entries) text += dump_json(entry) + "\n";
   return write_file_atomic(path("held.jsonl"), as_bytes(text), 0600);
+}
+
+std::vector<KeyChange> Profile::key_changes() const {
+  std::vector<KeyChange> changes;
+  const std::vector<Contact> pinned = contacts();
+  for (const Json& entry : held()) {
+    auto wire = WaitingMessage::from_json(entry);
+    if (!wire.ok()) continue;
+    auto key = PublicKey::from_pem(wire.value().senders_public_key);
+    const std::string& phone = wire.value().senders_phone_number;
+    const auto contact = std::find_if(pinned.begin(), pinned.end(),
+                                      [&](const Contact& c) { return c.phone == phone; });
+    if (!key.ok() || contact == pinned.end() || key.value() == contact->key) continue;
+    auto change = std::find_if(changes.begin(), changes.end(),
+                               [&](const KeyChange& c) { return c.phone == phone; });
+    if (change == changes.end()) {
+      change = changes.insert(changes.end(), KeyChange{phone, contact->key, {}, 0});
+    }
+    change->held_messages += 1;
+    if (std::find(change->offered.begin(), change->offered.end(), key.value()) ==
+        change->offered.end()) {
+      change->offered.push_back(std::move(key).value());
+    }
+  }
+  return changes;
+}
+
+std::optional<KeyChange> Profile::key_change(const std::string& phone) const {
+  for (KeyChange& change : key_changes()) {
+    if (change.phone == phone) return std::move(change);
+  }
+  return std::nullopt;
 }
 
 }  // namespace shido::client

@@ -37,6 +37,15 @@ struct Contact {
   bool verified = false;
 };
 
+// A contact whose key changed: messages held back came with a key other than the pinned
+// one. Nothing is pinned until the person checks a new fingerprint with the contact.
+struct KeyChange {
+  std::string phone;
+  PublicKey pinned;
+  std::vector<PublicKey> offered;  // each key the held messages came with, in order of arrival
+  int held_messages = 0;
+};
+
 // Holds a profile's lock until destroyed (closing the file releases the flock).
 class ProfileLock {
  public:
@@ -104,6 +113,9 @@ class Profile {
   Status append_held(const std::vector<Json>& entries);
   std::vector<Json> held() const;
   Status replace_held(const std::vector<Json>& entries);
+  // What the held messages say: for each contact, the new keys waiting to be checked.
+  std::vector<KeyChange> key_changes() const;
+  std::optional<KeyChange> key_change(const std::string& phone) const;
 
  private:
   Profile(std::string directory, std::string phone, std::string email, KeyPair key,

@@ -11,9 +11,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +31,8 @@
 #include "shido/net/socket.h"
 #include "shido/protocol/json.h"
 #include "shido/protocol/protocol_client.h"
+#include "support/child_process.h"
+#include "support/must.h"
 #include "support/server_process.h"
 
 #ifndef SHIDO_SERVER_BINARY
@@ -42,10 +42,9 @@
 #error "SHIDO_CLIENT_BINARY must name the shido-client binary"
 #endif
 
-extern char** environ;
-
 namespace shido::client_test {
 
+using test::must;
 using test::phone_number;
 using test::ServerProcess;
 using test::TempDir;
@@ -123,54 +122,28 @@ class ClientProcess {
 
     std::vector<std::string> all = {SHIDO_CLIENT_BINARY};
     all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : all) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
         ::pipe2(err, O_CLOEXEC) != 0) {
       throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int spawned =
-        ::posix_spawn(&pid_, all[0].c_str(), &actions, &attributes, argv.data(), environ);
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
     stdin_fd_ = in[1];
     stdout_fd_ = out[0];
     stderr_fd_ = err[0];
-    if (spawned != 0) {
-      pid_ = -1;
+    try {
+      pid_ = test::spawn_child(all, {test::ChildFd::copy_of(STDIN_FILENO, in[0]),
+                                     test::ChildFd::copy_of(STDOUT_FILENO, out[1]),
+                                     test::ChildFd::copy_of(STDERR_FILENO, err[1])});
+    } catch (...) {
+      for (int fd : {in[0], out[1], err[1]}) ::close(fd);
       close_all();
-      throw std::runtime_error("cannot start " + all[0] + ": " + std::strerror(spawned));
+      throw;
     }
+    for (int fd : {in[0], out[1], err[1]}) ::close(fd);
   }
 
   ~ClientProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
+    if (pid_ > 0) test::kill_and_reap(pid_);
     close_all();
   }
   ClientProcess(const ClientProcess&) = delete;
@@ -218,17 +191,12 @@ class ClientProcess {
     if (!result_.timed_out) reaped = test::wait_until(pid_, deadline, status);
     if (!reaped) {
       result_.timed_out = true;
-      ::kill(pid_, SIGKILL);
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
+      status = test::kill_and_reap(pid_);
     }
     pid_ = -1;
-    if (WIFEXITED(status)) {
-      result_.exited = true;
-      result_.status = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      result_.status = -WTERMSIG(status);
-    }
+    const test::ExitInfo exit = test::exit_info(status);
+    result_.exited = exit.exited;
+    result_.status = exit.status;
     return result_;
   }
 
@@ -309,6 +277,36 @@ inline RunResult register_cli(const ServerProcess& server, const std::string& ho
   return client.finish();
 }
 
+// register_cli that must work: throws (failing the test) with what the client said if not.
+inline void must_register_cli(const ServerProcess& server, const std::string& home,
+                              const std::string& phone) {
+  const RunResult result = register_cli(server, home, phone);
+  if (result.status != 0)
+    throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+}
+
+// The profile of phone in home, or std::runtime_error.
+inline client::Profile open_profile(const std::string& home, const std::string& phone) {
+  return must(client::Profile::open(home, phone), "open the profile of " + phone);
+}
+
+// A contact's key changes for real, the one way the server allows today: `server` (a
+// memory store) has restarted on its data directory, so it kept its key and lost every
+// account. Both register again on it: `keeper` in its home, keeping its contacts (as
+// moving the account away and registering again would, then bringing contacts.json back),
+// and `changer` in `changer_home`, a new home, with a new key.
+inline void register_again_after_restart(const ServerProcess& server,
+                                         const std::string& keeper_home, const std::string& keeper,
+                                         const std::string& changer_home,
+                                         const std::string& changer) {
+  const std::string account = keeper_home + "/" + keeper;
+  if (::rename(account.c_str(), (account + ".old").c_str()) != 0)
+    throw std::runtime_error("cannot move " + account + " away");
+  must_register_cli(server, keeper_home, keeper);
+  overwrite_file(account + "/contacts.json", read_file_or_empty(account + ".old/contacts.json"));
+  must_register_cli(server, changer_home, changer);
+}
+
 // The JSON lines of a file (empty when absent); throws on a line that is not JSON.
 inline std::vector<Json> json_lines(const std::string& text) {
   std::vector<Json> out;
@@ -321,19 +319,6 @@ inline std::vector<Json> json_lines(const std::string& text) {
 }
 
 // --- The client library in-process -----------------------------------------------------
-
-template <class T>
-T must(ClientResult<T> result, std::string_view what) {
-  if (!result.ok()) {
-    std::string message = std::string(what) + " failed: " + result.error().message;
-    if (result.error().server_code) {
-      message +=
-          " (server code " + std::to_string(static_cast<int>(*result.error().server_code)) + ")";
-    }
-    throw std::runtime_error(message);
-  }
-  return std::move(result).value();
-}
 
 // Registers phone in home through register_account, the code read from the outbox.
 inline client::Profile register_in_process(const ServerProcess& server, const std::string& home,

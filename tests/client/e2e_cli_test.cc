@@ -1,9 +1,14 @@
 // The real shido-client binary, driven through its subcommands against the real
 // shido-server on a free port, with three client homes: register, send, fetch and
 // acknowledge both ways; fetch --json; wrong code, locked account, unknown recipient and
-// usage errors with their exit statuses (0 ok, 1 usage, 2 refusal, 3 security).
+// usage errors with their exit statuses (0 ok, 1 usage or local problem, 2 network or
+// refusal, 3 security), help and option errors, and README's table of exit statuses.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
+#include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -29,10 +34,8 @@ class CliTest : public testing::Test {
 
   // Registers a new phone in home; fails the test when that does not work.
   static std::string registered(const std::string& home) {
-    const std::string phone = next_phone();
-    const RunResult result = register_cli(*server_, home, phone);
-    if (result.status != 0)
-      throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+    std::string phone = next_phone();
+    must_register_cli(*server_, home, phone);
     return phone;
   }
 
@@ -59,6 +62,52 @@ class CliTest : public testing::Test {
 
 ServerProcess* CliTest::server_ = nullptr;
 int CliTest::next_phone_ = 200;
+
+std::vector<std::string> split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  std::size_t from = 0;
+  for (std::size_t at; (at = text.find(separator, from)) != std::string::npos;
+       from = at + separator.size()) {
+    parts.push_back(text.substr(from, at - from));
+  }
+  parts.push_back(text.substr(from));
+  return parts;
+}
+
+// A TCP server that is not Shido: it reads what comes and answers with `reply`, then keeps
+// the connection open, as an HTTP or SSH server on the wrong port would.
+class NotShidoServer {
+ public:
+  explicit NotShidoServer(std::string reply)
+      : listener_(must(listen_tcp("127.0.0.1", 0), "listen")),
+        port_(must(local_port(listener_.get()), "port")),
+        thread_([this, reply = std::move(reply)] { serve(reply); }) {}
+  ~NotShidoServer() {
+    ::shutdown(listener_.get(), SHUT_RDWR);  // wakes the accept
+    thread_.join();
+  }
+  NotShidoServer(const NotShidoServer&) = delete;
+  NotShidoServer& operator=(const NotShidoServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+
+ private:
+  void serve(const std::string& reply) {
+    std::vector<UniqueFd> connections;  // held open until the server ends
+    for (;;) {
+      UniqueFd connection(::accept(listener_.get(), nullptr, nullptr));
+      if (!connection.valid()) return;
+      char request[256];
+      (void)::recv(connection.get(), request, sizeof request, 0);
+      (void)::send(connection.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+      connections.push_back(std::move(connection));
+    }
+  }
+
+  UniqueFd listener_;
+  std::uint16_t port_;
+  std::thread thread_;
+};
 
 TEST_F(CliTest, RegisterShowsTheServerFingerprintAndCreatesTheAccount) {
   const std::string phone = next_phone();
@@ -195,7 +244,7 @@ TEST_F(CliTest, CommonOptionsMayComeAfterTheSubcommandAndPhoneChoosesTheAccount)
   const std::string second = registered(alice_home_);  // two accounts in one home
 
   const RunResult ambiguous = client(alice_home_, {"fingerprint"});
-  EXPECT_EQ(ambiguous.status, 2) << ambiguous;
+  EXPECT_EQ(ambiguous.status, 1) << ambiguous;
   EXPECT_THAT(ambiguous.err, HasSubstr("--phone"));
 
   const RunResult chosen = run_client({"fingerprint", "--home", alice_home_, "--phone", second});
@@ -228,7 +277,7 @@ TEST_F(CliTest, AWrongCodeExitsThreeWithAClearMessage) {
   // The failed attempt is no account.
   EXPECT_TRUE(client::Profile::list(alice_home_).empty());
   const RunResult none = client(alice_home_, {"fetch"});
-  EXPECT_EQ(none.status, 2) << none;
+  EXPECT_EQ(none.status, 1) << none;
   EXPECT_THAT(none.err, HasSubstr("register first"));
 
   // Registering again (with a new code) works.
@@ -241,7 +290,7 @@ TEST_F(CliTest, EndOfInputAtTheCodePromptAbandonsTheRegistration) {
   const std::string phone = next_phone();
   const RunResult result =
       client(alice_home_, {"register", "--phone", phone, "--email", "a@example.com"});
-  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_EQ(result.status, 1) << result;
   EXPECT_THAT(result.err, HasSubstr("registration abandoned"));
   EXPECT_TRUE(client::Profile::list(alice_home_).empty());
 }
@@ -284,7 +333,7 @@ TEST_F(CliTest, RegisterReadsTheCodeFromACodeFileOnceTheServerSentIt) {
   // Registering the same phone again is refused locally, before the server spends a code.
   const RunResult again = client(alice_home_, {"--phone", phone, "register", "--email",
                                                "a@example.com", "--code-file", code_file});
-  EXPECT_EQ(again.status, 2) << again;
+  EXPECT_EQ(again.status, 1) << again;
   EXPECT_THAT(again.err, HasSubstr("already registered"));
 }
 
@@ -324,9 +373,9 @@ TEST_F(CliTest, AnUnknownRecipientExitsTwoWithAClearMessage) {
   EXPECT_EQ(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"), "");
 }
 
-TEST_F(CliTest, NoAccountExitsTwo) {
+TEST_F(CliTest, NoAccountExitsOne) {
   const RunResult result = client(alice_home_, {"fetch"});
-  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_EQ(result.status, 1) << result;
   EXPECT_THAT(result.err, HasSubstr("register first"));
 }
 
@@ -386,10 +435,194 @@ TEST_F(CliTest, ContactsListAndVerify) {
   EXPECT_THAT(after.out, HasSubstr("(verified)"));
 
   const RunResult unknown = client(alice_home_, {"contacts", "--verify", phone_number(9'999'998)});
-  EXPECT_EQ(unknown.status, 2) << unknown;
+  EXPECT_EQ(unknown.status, 1) << unknown;
   const RunResult no_pin =
       client(alice_home_, {"fingerprint", "--contact", phone_number(9'999'998)});
-  EXPECT_EQ(no_pin.status, 2) << no_pin;
+  EXPECT_EQ(no_pin.status, 1) << no_pin;
+}
+
+TEST_F(CliTest, EmptyMessagesAreRefusedAndNothingIsSent) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  for (const auto& [argument, input] : std::vector<std::pair<std::string, std::string>>{
+           {"", ""}, {" \t ", ""}, {"-", ""}, {"-", "\n"}, {"-", "  \n\n"}}) {
+    std::vector<std::string> args = {"send", "--to", bob};
+    if (argument != "-") args.push_back(argument);  // "-": the body comes from stdin
+    const RunResult result = client(alice_home_, args, input);
+    EXPECT_EQ(result.status, 1) << testing::PrintToString(args) << result;
+    EXPECT_THAT(result.err, HasSubstr("the message is empty")) << result;
+    EXPECT_THAT(result.out, Not(HasSubstr("Sent")));
+  }
+  EXPECT_EQ(waiting_on_server(bob_home_, bob), 0u);
+  EXPECT_EQ(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"), "");
+}
+
+TEST_F(CliTest, HelpIsACommandAndEachCommandListsTheCommonOptions) {
+  const RunResult help = run_client({"help"});
+  EXPECT_EQ(help.status, 0) << help;
+  EXPECT_EQ(help.out, run_client({"--help"}).out);
+  for (const std::string command : {"register", "send", "fetch", "fingerprint", "contacts"}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"help", command}, std::vector<std::string>{command, "--help"}}) {
+      const RunResult shown = run_client(args);
+      EXPECT_EQ(shown.status, 0) << shown;
+      EXPECT_THAT(shown.out, HasSubstr("shido-client " + command)) << shown;
+      for (const char* common : {"--home", "--phone", "--host", "--port"})
+        EXPECT_THAT(shown.out, HasSubstr(common)) << testing::PrintToString(args);
+    }
+  }
+  EXPECT_THAT(run_client({"help", "contacts"}).out, HasSubstr("--fingerprint"));
+}
+
+TEST_F(CliTest, AnUnknownCommandSaysSoAndSuggestsTheNearest) {
+  const RunResult typo = run_client({"--home", alice_home_, "sned", "--to", phone_number(1)});
+  EXPECT_EQ(typo.status, 1) << typo;
+  EXPECT_THAT(typo.err, HasSubstr("unknown command 'sned'; did you mean 'send'?"));
+  const RunResult far = run_client({"xyzzy"});
+  EXPECT_EQ(far.status, 1) << far;
+  EXPECT_THAT(far.err, HasSubstr("unknown command 'xyzzy'"));
+  EXPECT_THAT(far.err, Not(HasSubstr("did you mean")));
+  const RunResult help_typo = run_client({"help", "fecth"});
+  EXPECT_EQ(help_typo.status, 1) << help_typo;
+  EXPECT_THAT(help_typo.err, HasSubstr("unknown command 'fecth'; did you mean 'fetch'?"));
+}
+
+TEST_F(CliTest, UnexpectedArgumentsAreReportedInTheOrderTyped) {
+  const RunResult words =
+      run_client({"--home", alice_home_, "send", "--to", phone_number(1), "one", "two", "three"});
+  EXPECT_EQ(words.status, 1) << words;
+  EXPECT_THAT(words.err, HasSubstr("unexpected arguments for send: 'two' 'three'"));
+  EXPECT_THAT(words.err, HasSubstr("quotes"));
+  const RunResult option = run_client({"--home", alice_home_, "fetch", "--bogus", "x"});
+  EXPECT_EQ(option.status, 1) << option;
+  EXPECT_THAT(option.err, HasSubstr("unknown option '--bogus' for fetch"));
+}
+
+TEST_F(CliTest, APortThatIsNotAShidoServerFailsAtOnce) {
+  // Each keeps the connection open: waiting for more would end in a time-out instead.
+  for (const std::string reply :
+       {"HTTP/1.1 400 Bad Request\r\n\r\n", "SSH-2.0-OpenSSH_9.2\r\n", "x"}) {
+    NotShidoServer other(reply);
+    const RunResult result =
+        run_client({"--home", alice_home_, "--port", std::to_string(other.port()), "register",
+                    "--phone", next_phone(), "--email", "a@example.com"});
+    EXPECT_EQ(result.status, 2) << result;
+    EXPECT_THAT(result.err, HasSubstr("this does not look like a Shido server")) << reply;
+    EXPECT_THAT(result.err, Not(HasSubstr("in time")));
+  }
+  EXPECT_TRUE(client::Profile::list(alice_home_).empty());
+}
+
+// README's table of exit statuses, row by row: every case it names is run here, and must
+// end with the status of its row.
+TEST_F(CliTest, ReadmeExitStatusTableHolds) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  ASSERT_EQ(client(alice_home_, {"send", "--to", bob, "pins bob"}).status, 0);
+  const std::string empty_home = root_.path() + "/nobody";
+  const std::string two_home = root_.path() + "/two";
+  (void)registered(two_home);
+  (void)registered(two_home);
+  const auto with_tampered = [&](const std::string& file, auto change) {
+    const std::string home = root_.path() + "/tampered-" + std::to_string(next_phone_);
+    const std::string phone = registered(home);
+    change(home + "/" + phone + "/" + file);
+    return client(home, {"fetch"});
+  };
+  std::uint16_t closed_port = 0;
+  {
+    auto listener = must(listen_tcp("127.0.0.1", 0), "listen");
+    closed_port = must(local_port(listener.get()), "port");
+  }
+  const std::map<std::string, std::function<RunResult()>> cases = {
+      {"done", [&] { return client(alice_home_, {"fetch"}); }},
+      {"an unknown command or option", [&] { return client(alice_home_, {"sned"}); }},
+      {"no account here", [&] { return client(empty_home, {"fetch"}); }},
+      {"several accounts without --phone", [&] { return client(two_home, {"fetch"}); }},
+      {"a phone number already registered here",
+       [&] {
+         return client(alice_home_, {"--phone", alice, "register", "--email", "a@example.com"});
+       }},
+      {"an empty message",
+       [&] {
+         return client(alice_home_, {"send", "--to", bob, ""});
+       }},
+      {"a message over 64 KiB",
+       [&] {
+         return client(alice_home_, {"send", "--to", bob}, std::string(65537, 'x'));
+       }},
+      {"a message that is not UTF-8",
+       [&] {
+         return client(alice_home_, {"send", "--to", bob, "caf\xe9"});
+       }},
+      {"registration abandoned",
+       [&] {
+         return client(empty_home, {"register", "--phone", next_phone(), "--email", "a@b.co"});
+       }},
+      {"no pinned key for that contact",
+       [&] {
+         return client(alice_home_, {"fingerprint", "--contact", phone_number(9'999'997)});
+       }},
+      {"no server at that address",
+       [&] {
+         return run_client({"--home", alice_home_, "--port", std::to_string(closed_port), "fetch"});
+       }},
+      {"not a Shido server",
+       [&] {
+         NotShidoServer other("HTTP/1.1 400 Bad Request\r\n\r\n");
+         return run_client(
+             {"--home", alice_home_, "--port", std::to_string(other.port()), "fetch"});
+       }},
+      {"no account with that phone number on the server",
+       [&] {
+         return client(alice_home_, {"send", "--to", phone_number(9'999'996), "hi"});
+       }},
+      {"a wrong code",
+       [&] {
+         return with_tampered("code", [](const std::string& path) {
+           overwrite_file(path, other_code(read_file_or_empty(path).substr(0, 6)));
+         });
+       }},
+      {"a changed server key",
+       [&] {
+         return with_tampered("server.json", [](const std::string& path) {
+           Json pin = Json::parse(read_file_or_empty(path));
+           pin["server_public_key"] = KeyPair::generate().public_key().pem();
+           overwrite_file(path, pin.dump());
+         });
+       }},
+      {"a fingerprint that matches no new key",
+       [&] {
+         return client(alice_home_, {"contacts", "--accept", bob, "--fingerprint",
+                                     KeyPair::generate().public_key().fingerprint()});
+       }},
+      {"a private key file others can read",
+       [&] {
+         return with_tampered("key.pem",
+                              [](const std::string& path) { ::chmod(path.c_str(), 0644); });
+       }},
+  };
+
+  const std::vector<std::string> table = lines_of(read_file_or_empty(SHIDO_README));
+  int rows = 0;
+  for (const std::string& line : table) {
+    // "| 1 | a usage error ...: case; case; case |"
+    if (line.size() < 6 || line.rfind("| ", 0) != 0 || line[2] < '0' || line[2] > '3' ||
+        line.substr(3, 3) != " | ")
+      continue;
+    ++rows;
+    const int status = line[2] - '0';
+    std::string text = line.substr(6, line.rfind(" |") - 6);
+    if (const auto colon = text.find(": "); colon != std::string::npos) text.erase(0, colon + 2);
+    for (const std::string& name : split(text, "; ")) {
+      SCOPED_TRACE("README: exit " + std::to_string(status) + " for " + name);
+      const auto found = cases.find(name);
+      ASSERT_NE(found, cases.end()) << "README names a case this test does not run";
+      const RunResult result = found->second();
+      EXPECT_EQ(result.status, status) << result;
+    }
+  }
+  EXPECT_EQ(rows, 4) << "README's table of exit statuses was not found";
 }
 
 TEST_F(CliTest, AServerThatIsGoneIsANetworkErrorExitTwo) {

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -45,12 +44,7 @@ class Terminal {
   }
 
   ~Terminal() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
+    if (pid_ > 0) test::kill_and_reap(pid_);
     if (master_ >= 0) ::close(master_);
   }
   Terminal(const Terminal&) = delete;
@@ -87,22 +81,11 @@ class Terminal {
     const auto deadline = SteadyClock::now() + timeout;
     while (read_some(deadline)) {
     }
-    // A pidfd becomes readable when the client ends: wait on it, up to the deadline.
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd < 0) throw std::runtime_error(std::string("pidfd_open: ") + std::strerror(errno));
-    for (;;) {
-      const auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-      pollfd p{pidfd, POLLIN, 0};
-      const int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left)));
-      if (ready < 0 && errno == EINTR) continue;
-      break;
-    }
-    ::close(pidfd);
     int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) return -1;
+    if (!test::wait_until(pid_, deadline, status)) return -1;
     pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const test::ExitInfo info = test::exit_info(status);
+    return info.exited ? info.status : -1;
   }
 
   const std::string& screen() const { return screen_; }
@@ -111,11 +94,10 @@ class Terminal {
 
  private:
   bool read_some(SteadyClock::time_point deadline) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+    const int left = test::milliseconds_left(deadline);
     if (left <= 0) return false;
     pollfd p{master_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left));
+    const int ready = ::poll(&p, 1, left);
     if (ready < 0 && errno == EINTR) return true;
     if (ready <= 0) return false;
     char buffer[4096];
@@ -222,8 +204,8 @@ TEST_F(MenuTest, RegisterSendReadLogOutAndQuit) {
   ASSERT_SCREEN(terminal, "> ");
   terminal.type("4\n");
   ASSERT_SCREEN(terminal, bob + "  not verified");
-  ASSERT_SCREEN(terminal, "2) Back\r\n> ");
-  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
+  terminal.type("3\n");
   ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
 
   terminal.type("5\n");
@@ -259,14 +241,156 @@ TEST_F(MenuTest, CtrlDAtTheFirstMenuLeavesWithByeAndExitZero) {
   EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
 }
 
-TEST_F(MenuTest, CtrlDAtAPromptInsideAFlowLeavesToo) {
+TEST_F(MenuTest, CtrlDAtAPromptInsideAFlowGoesBackOneLevel) {
   Terminal terminal({"--home", home_, "--port", std::to_string(server_.port())});
   ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
   terminal.type("1\n");
   ASSERT_SCREEN(terminal, "Phone number (E.164, e.g. +972501234567): ");
   terminal.type("\x04");
+  ASSERT_SCREEN(terminal, "1) Register\r\n2) Connect\r\n3) Quit\r\n> ");
+  EXPECT_THAT(terminal.screen(), Not(HasSubstr("Bye.")));
+  terminal.type("\x04");  // at the first menu, Ctrl-D leaves
   ASSERT_SCREEN(terminal, "Bye.");
   EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
+}
+
+TEST_F(MenuTest, SendChecksTheRecipientFirstAndAsksAgainForAnEmptyMessage) {
+  const std::string alice = phone_number(411);
+  const std::string bob = phone_number(412);
+  ASSERT_EQ(register_cli(server_, home_, alice).status, 0);
+  ASSERT_EQ(register_cli(server_, bob_home_, bob).status, 0);
+  Terminal terminal({"--home", home_, "--port", std::to_string(server_.port())});
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+
+  // Someone without an account: said before the message is typed.
+  terminal.type("1\n");
+  ASSERT_SCREEN(terminal, "To (phone number): ");
+  terminal.type(phone_number(9'999'990) + "\n");
+  ASSERT_SCREEN(terminal, "Error: ");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  EXPECT_THAT(terminal.screen(), Not(HasSubstr("Message: ")));
+
+  // An empty or blank message is asked for again; Ctrl-D goes back with nothing sent.
+  terminal.type("1\n");
+  ASSERT_SCREEN(terminal, "To (phone number): ");
+  terminal.type(bob + "\n");
+  ASSERT_SCREEN(terminal, "Message: ");
+  terminal.type("\n");
+  ASSERT_SCREEN(terminal, "the message is empty: type it again, or Ctrl-D to go back.");
+  ASSERT_SCREEN(terminal, "Message: ");
+  terminal.type("   \n");
+  ASSERT_SCREEN(terminal, "the message is empty");
+  ASSERT_SCREEN(terminal, "Message: ");
+  terminal.type("\x04");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  const RunResult nothing = run_client(at(bob_home_, server_, {"fetch"}));
+  EXPECT_EQ(nothing.out, "No new messages.\n") << nothing;
+
+  // Then a real one goes out.
+  terminal.type("1\n");
+  ASSERT_SCREEN(terminal, "To (phone number): ");
+  terminal.type(bob + "\n");
+  ASSERT_SCREEN(terminal, "Message: ");
+  terminal.type("not empty\n");
+  ASSERT_SCREEN(terminal, "Sent.");
+
+  // Ctrl-D in the contacts menu goes back to the logged-in menu; there, it logs out.
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  terminal.type("4\n");
+  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
+  terminal.type("\x04");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  terminal.type("\x04");
+  ASSERT_SCREEN(terminal, "Logged out.");
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  terminal.type("3\n");
+  ASSERT_SCREEN(terminal, "Bye.");
+  EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
+  const RunResult received = run_client(at(bob_home_, server_, {"fetch"}));
+  EXPECT_THAT(received.out, HasSubstr(alice + ": not empty"));
+}
+
+TEST_F(MenuTest, SendWithoutAMessageOnATerminalSaysHowToFinish) {
+  const std::string alice = phone_number(421);
+  const std::string bob = phone_number(422);
+  ASSERT_EQ(register_cli(server_, home_, alice).status, 0);
+  ASSERT_EQ(register_cli(server_, bob_home_, bob).status, 0);
+  Terminal terminal(
+      {"--home", home_, "--port", std::to_string(server_.port()), "send", "--to", bob});
+  ASSERT_SCREEN(terminal, "end it with Ctrl-D at the start of a line");
+  terminal.type("typed at a terminal\n\x04");
+  ASSERT_SCREEN(terminal, "Sent to " + bob);
+  EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
+}
+
+// Carol registers again with a new key after the server lost its accounts (see
+// e2e_security_test for the same with the commands): the menu shows both fingerprints and
+// accepts the new key only once Alice confirms the one Carol read out to her.
+TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
+  TempDir data("shido-data");
+  const std::string alice = phone_number(431);
+  const std::string carol = phone_number(432);
+  const std::string carol_again_home = root_.path() + "/carol-again";
+  auto first = std::make_unique<ServerProcess>(server_options(data.path()));
+  ASSERT_EQ(register_cli(*first, home_, alice).status, 0);
+  ASSERT_EQ(register_cli(*first, bob_home_, carol).status, 0);
+  ASSERT_EQ(run_client(at(bob_home_, *first, {"send", "--to", alice, "first"})).status, 0);
+  ASSERT_EQ(run_client(at(home_, *first, {"fetch"})).status, 0);
+  first->stop(SIGTERM);
+  first.reset();
+  ServerProcess again(server_options(data.path()));
+  register_again_after_restart(again, home_, alice, carol_again_home, carol);
+  ASSERT_EQ(
+      run_client(at(carol_again_home, again, {"send", "--to", alice, "from my new key"})).status,
+      0);
+  const std::string old_fingerprint =
+      open_profile(bob_home_, carol).key().public_key().fingerprint();
+  const std::string new_fingerprint =
+      open_profile(carol_again_home, carol).key().public_key().fingerprint();
+
+  Terminal terminal({"--home", home_, "--port", std::to_string(again.port())});
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "WARNING: The key of " + carol + " has changed");
+  ASSERT_SCREEN(terminal, "pinned key: " + old_fingerprint);
+  ASSERT_SCREEN(terminal, "new key:    " + new_fingerprint);
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  EXPECT_THAT(terminal.screen(), Not(HasSubstr("from my new key")));
+
+  // Contacts list the change; accepting asks for confirmation, and "no" accepts nothing.
+  terminal.type("4\n");
+  ASSERT_SCREEN(terminal, "KEY CHANGED: The key of " + carol + " has changed");
+  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "Phone number: ");
+  terminal.type(carol + "\n");
+  ASSERT_SCREEN(terminal, "Pinned key of " + carol + ":\r\n  " + old_fingerprint);
+  ASSERT_SCREEN(terminal, "1) " + new_fingerprint);
+  ASSERT_SCREEN(terminal, "Is it " + new_fingerprint + "? Type yes to accept it: ");
+  terminal.type("no\n");
+  ASSERT_SCREEN(terminal, "Nothing was accepted.");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  EXPECT_EQ(open_profile(home_, alice).contact(carol)->key.fingerprint(), old_fingerprint);
+
+  terminal.type("4\n");
+  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "Phone number: ");
+  terminal.type(carol + "\n");
+  ASSERT_SCREEN(terminal, "Type yes to accept it: ");
+  terminal.type("yes\n");
+  ASSERT_SCREEN(terminal, "Accepted the new key of " + carol + ".");
+  ASSERT_SCREEN(terminal, "] " + carol + ": from my new key");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  terminal.type("5\n");
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  terminal.type("3\n");
+  EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
+  EXPECT_EQ(open_profile(home_, alice).contact(carol)->key.fingerprint(), new_fingerprint);
 }
 
 TEST_F(MenuTest, CtrlCLeavesWithByeAndExitZero) {

@@ -1,8 +1,9 @@
 // Security behaviour of the real shido-client binary against the real shido-server: a
 // changed server key stops everything with both fingerprints shown; --server-fingerprint
 // refuses another server at registration; a changed contact key holds that contact's
-// messages back until accepted; an envelope that fails authentication is reported,
-// acknowledged and dropped; secret files others can read are refused. Each is exit 3.
+// messages back, showing both fingerprints, until the key the person checked is accepted; an
+// envelope that fails authentication is reported, acknowledged and dropped; secret files others can
+// read are refused. Each is exit 3.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -29,22 +30,14 @@ class SecurityTest : public testing::Test {
   }
 
   static std::string registered(const ServerProcess& server, const std::string& home) {
-    const std::string phone = phone_number(++next_phone_);
-    const RunResult result = register_cli(server, home, phone);
-    if (result.status != 0)
-      throw std::runtime_error("register " + phone + " failed: " + testing::PrintToString(result));
+    std::string phone = phone_number(++next_phone_);
+    must_register_cli(server, home, phone);
     return phone;
   }
   static std::string registered(const std::string& home) { return registered(*server_, home); }
 
   static RunResult client(const std::string& home, std::vector<std::string> rest) {
     return run_client(at(home, *server_, std::move(rest)));
-  }
-
-  static client::Profile profile(const std::string& home, const std::string& phone) {
-    auto opened = client::Profile::open(home, phone);
-    if (!opened.ok()) throw std::runtime_error(opened.error().message);
-    return std::move(opened).value();
   }
 
   static ServerProcess* server_;
@@ -75,7 +68,7 @@ TEST_F(SecurityTest, AServerRestartedWithAnotherKeyIsRefusedWithBothFingerprints
   ASSERT_NE(second.fingerprint(), old_fingerprint);
   for (const std::vector<std::string>& command :
        {std::vector<std::string>{"fetch"}, std::vector<std::string>{"send", "--to", bob, "secret"},
-        std::vector<std::string>{"contacts", "--accept", bob}}) {
+        std::vector<std::string>{"contacts", "--accept", bob, "--fingerprint", old_fingerprint}}) {
     const RunResult result = run_client(at(alice_home_, second, command));
     EXPECT_EQ(result.status, 3) << result;
     EXPECT_THAT(result.err, HasSubstr("THE SERVER KEY HAS CHANGED"));
@@ -89,7 +82,7 @@ TEST_F(SecurityTest, AServerRestartedWithAnotherKeyIsRefusedWithBothFingerprints
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0]["body"], "before");
   // The pin on disk is unchanged.
-  EXPECT_EQ(profile(alice_home_, alice).server().key.fingerprint(), old_fingerprint);
+  EXPECT_EQ(open_profile(alice_home_, alice).server().key.fingerprint(), old_fingerprint);
 }
 
 TEST_F(SecurityTest, AServerRestartedOnItsOwnDataDirKeepsItsKey) {
@@ -127,70 +120,91 @@ TEST_F(SecurityTest, ServerFingerprintMismatchIsRefusedAtRegister) {
   EXPECT_EQ(right.status, 0) << right;
 }
 
-TEST_F(SecurityTest, AChangedContactKeyIsHeldBackUntilAccepted) {
-  const std::string alice = registered(alice_home_);
-  const std::string bob = registered(bob_home_);
-  const std::string carol = registered(carol_home_);
+// Carol really registers again (new key) after the server lost its accounts; Alice, who
+// pinned Carol's first key, sees both fingerprints everywhere and can accept only the key
+// whose fingerprint Carol reads out to her.
+TEST_F(SecurityTest, AContactWhoRegisteredAgainIsHeldUntilTheCheckedKeyIsAccepted) {
+  TempDir data("shido-data");
+  auto first = std::make_unique<ServerProcess>(server_options(data.path()));
+  const std::string alice = registered(*first, alice_home_);
+  const std::string carol = registered(*first, carol_home_);
+  ASSERT_EQ(run_client(at(carol_home_, *first, {"send", "--to", alice, "first"})).status, 0);
+  ASSERT_EQ(run_client(at(alice_home_, *first, {"fetch"})).status, 0);  // pins Carol's key
+  ASSERT_EQ(run_client(at(alice_home_, *first, {"contacts", "--verify", carol})).status, 0);
+  const PublicKey old_key = open_profile(carol_home_, carol).key().public_key();
 
-  // Alice pins Carol's key by hearing from her, and verifies it.
-  ASSERT_EQ(client(carol_home_, {"send", "--to", alice, "first"}).status, 0);
-  const RunResult first = client(alice_home_, {"fetch"});
-  ASSERT_EQ(first.status, 0) << first;
-  EXPECT_THAT(first.out, HasSubstr(carol + ": first"));
-  ASSERT_EQ(client(alice_home_, {"contacts", "--verify", carol}).status, 0);
+  // The server restarts on its data directory: same server key, no accounts (v1 keeps them
+  // in memory). Both register again; Alice keeps her contacts, as README says to move the
+  // account away and register again, and Carol makes a new key in a new home.
+  first->stop(SIGTERM);
+  first.reset();
+  ServerProcess again(server_options(data.path()));
+  const std::string alice_account = alice_home_ + "/" + alice;
+  const std::string carol_again_home = root_.path() + "/carol-again";
+  register_again_after_restart(again, alice_home_, alice, carol_again_home, carol);
+  const PublicKey new_key = open_profile(carol_again_home, carol).key().public_key();
+  ASSERT_FALSE(new_key == old_key);
+  ASSERT_EQ(
+      run_client(at(carol_again_home, again, {"send", "--to", alice, "it is me, again"})).status,
+      0);
 
-  // Then the pin differs from Carol's key: put another valid key (Bob's) in its place.
-  const std::string contacts_path = alice_home_ + "/" + alice + "/contacts.json";
-  Json contacts = Json::parse(read_file_or_empty(contacts_path));
-  ASSERT_TRUE(contacts.contains(carol));
-  const PublicKey bob_key = profile(bob_home_, bob).key().public_key();
-  const PublicKey carol_key = profile(carol_home_, carol).key().public_key();
-  contacts[carol]["public_key"] = bob_key.pem();
-  contacts[carol]["fingerprint"] = bob_key.fingerprint();
-  overwrite_file(contacts_path, contacts.dump(2));
-
-  ASSERT_EQ(client(carol_home_, {"send", "--to", alice, "after the change"}).status, 0);
-  const RunResult held = client(alice_home_, {"fetch"});
+  // Held, with both fingerprints and the command that accepts the new one.
+  const RunResult held = run_client(at(alice_home_, again, {"fetch"}));
   EXPECT_EQ(held.status, 3) << held;
-  EXPECT_THAT(held.err, HasSubstr("WARNING: the key of " + carol + " has changed"));
-  EXPECT_THAT(held.out, Not(HasSubstr("after the change")));
-  EXPECT_THAT(held.err, Not(HasSubstr("after the change")));
-
-  // Replying is refused too, with both fingerprints.
-  const RunResult reply = client(alice_home_, {"send", "--to", carol, "is that you?"});
+  EXPECT_THAT(held.err, HasSubstr("WARNING: The key of " + carol + " has changed"));
+  EXPECT_THAT(held.err, HasSubstr("pinned key: " + old_key.fingerprint()));
+  EXPECT_THAT(held.err, HasSubstr("new key:    " + new_key.fingerprint()));
+  EXPECT_THAT(held.err, HasSubstr("contacts --accept " + carol + " --fingerprint '" +
+                                  new_key.fingerprint() + "'"));
+  EXPECT_THAT(held.out + held.err, Not(HasSubstr("it is me, again")));
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"contacts"},
+        std::vector<std::string>{"fingerprint", "--contact", carol}}) {
+    const RunResult shown = run_client(at(alice_home_, again, command));
+    EXPECT_EQ(shown.status, 0) << shown;
+    EXPECT_THAT(shown.out, HasSubstr(old_key.fingerprint()));
+    EXPECT_THAT(shown.out, HasSubstr("new key:    " + new_key.fingerprint()));
+  }
+  // A reply is refused before anything is sent, with both fingerprints.
+  const RunResult reply = run_client(at(alice_home_, again, {"send", "--to", carol, "you?"}));
   EXPECT_EQ(reply.status, 3) << reply;
-  EXPECT_THAT(reply.err, HasSubstr("THE KEY OF " + carol + " HAS CHANGED"));
-  EXPECT_THAT(reply.err, HasSubstr(bob_key.fingerprint()));
-  EXPECT_THAT(reply.err, HasSubstr(carol_key.fingerprint()));
-  EXPECT_THAT(reply.err, HasSubstr("contacts --accept " + carol));
+  EXPECT_THAT(reply.err, HasSubstr(old_key.fingerprint()));
+  EXPECT_THAT(reply.err, HasSubstr(new_key.fingerprint()));
 
-  // The held message left the server (it does not block the mailbox) but stays held.
-  const RunResult nothing = client(alice_home_, {"fetch"});
-  EXPECT_EQ(nothing.status, 0) << nothing;
-  EXPECT_EQ(nothing.out, "No new messages.\n");
+  // No blind accept: without --fingerprint nothing happens; a wrong one is refused.
+  const RunResult blind = run_client(at(alice_home_, again, {"contacts", "--accept", carol}));
+  EXPECT_EQ(blind.status, 1) << blind;
+  EXPECT_THAT(blind.err, HasSubstr("--fingerprint"));
+  EXPECT_THAT(blind.err, HasSubstr(new_key.fingerprint()));
+  const RunResult wrong = run_client(at(
+      alice_home_, again, {"contacts", "--accept", carol, "--fingerprint", old_key.fingerprint()}));
+  EXPECT_EQ(wrong.status, 3) << wrong;
+  EXPECT_THAT(wrong.err, HasSubstr("nothing was accepted"));
+  EXPECT_EQ(open_profile(alice_home_, alice).contact(carol)->key, old_key);
 
-  const RunResult accepted = client(alice_home_, {"contacts", "--accept", carol});
+  // Carol reads out her fingerprint as her own client shows it; Alice accepts that one.
+  const RunResult own = run_client(at(carol_again_home, again, {"fingerprint"}));
+  ASSERT_EQ(own.status, 0) << own;
+  ASSERT_THAT(own.out, HasSubstr(new_key.fingerprint()));
+  const RunResult accepted = run_client(at(
+      alice_home_, again, {"contacts", "--accept", carol, "--fingerprint", new_key.fingerprint()}));
   ASSERT_EQ(accepted.status, 0) << accepted;
-  EXPECT_THAT(accepted.out, HasSubstr("Accepted the new key of " + carol));
-  EXPECT_THAT(accepted.out, HasSubstr(carol + ": after the change"));
-
-  const RunResult pinned = client(alice_home_, {"fingerprint", "--contact", carol});
-  ASSERT_EQ(pinned.status, 0) << pinned;
-  EXPECT_THAT(pinned.out, HasSubstr(carol_key.fingerprint()));
+  EXPECT_THAT(accepted.out, HasSubstr(carol + ": it is me, again"));
+  EXPECT_EQ(open_profile(alice_home_, alice).contact(carol)->key, new_key);
+  const RunResult pinned = run_client(at(alice_home_, again, {"fingerprint", "--contact", carol}));
   EXPECT_THAT(pinned.out, HasSubstr("(not verified)"));  // a new key must be verified again
-  EXPECT_EQ(client(alice_home_, {"send", "--to", carol, "now it is"}).status, 0);
-  const std::vector<Json> history =
-      json_lines(read_file_or_empty(alice_home_ + "/" + alice + "/history.jsonl"));
-  ASSERT_EQ(history.size(), 3u);
-  EXPECT_EQ(history[1]["body"], "after the change");
-  EXPECT_EQ(read_file_or_empty(alice_home_ + "/" + alice + "/held.jsonl"), "");
+  EXPECT_THAT(pinned.out, Not(HasSubstr("has changed")));
+  EXPECT_EQ(read_file_or_empty(alice_account + "/held.jsonl"), "");
+  EXPECT_EQ(run_client(at(alice_home_, again, {"send", "--to", carol, "welcome back"})).status, 0);
+  const RunResult at_carol = run_client(at(carol_again_home, again, {"fetch"}));
+  EXPECT_THAT(at_carol.out, HasSubstr(alice + ": welcome back"));
 }
 
 TEST_F(SecurityTest, AnEnvelopeThatFailsAuthenticationIsReportedAcknowledgedAndDropped) {
   const std::string alice = registered(alice_home_);
   const std::string bob = registered(bob_home_);
   {
-    ProtocolClient raw = raw_login(*server_, profile(alice_home_, alice));
+    ProtocolClient raw = raw_login(*server_, open_profile(alice_home_, alice));
     Json forged = {{"code", 110},
                    {"recipients_phone_number", bob},
                    {"salt", base64_encode(random_bytes(16))},

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <future>
 #include <latch>
@@ -153,6 +155,7 @@ TEST_F(MessengerTest, SendAndFetchBothWays) {
   Messenger a = connect(alice);
   Messenger b = connect(bob);
 
+  const std::int64_t before = now_ms();
   const std::string id_ab =
       must(a.send(bob.phone(), "Hi Bob, this is end-to-end encrypted."), "send a->b");
   const std::string id_ba =
@@ -160,12 +163,16 @@ TEST_F(MessengerTest, SendAndFetchBothWays) {
   EXPECT_NE(id_ab, id_ba);
 
   FetchReport at_bob = must(b.fetch(0), "fetch bob");
+  const std::int64_t after = now_ms();
   ASSERT_EQ(at_bob.messages.size(), 1u);
   EXPECT_EQ(at_bob.messages[0].id, id_ab);
   EXPECT_EQ(at_bob.messages[0].from, alice.phone());
   EXPECT_EQ(at_bob.messages[0].message.body, "Hi Bob, this is end-to-end encrypted.");
-  EXPECT_GT(at_bob.messages[0].message.sent_at, 0);
-  EXPECT_GE(at_bob.messages[0].stored_at_ms, at_bob.messages[0].message.sent_at - 60'000);
+  // Both clocks are this machine's: each time lies between the two readings around them.
+  EXPECT_GE(at_bob.messages[0].message.sent_at, before);
+  EXPECT_LE(at_bob.messages[0].message.sent_at, after);
+  EXPECT_GE(at_bob.messages[0].stored_at_ms, before);
+  EXPECT_LE(at_bob.messages[0].stored_at_ms, after);
   EXPECT_TRUE(at_bob.warnings.empty());
   EXPECT_EQ(at_bob.held + at_bob.failed_authentication + at_bob.duplicates, 0);
 
@@ -446,7 +453,8 @@ TEST_F(MessengerTest, AHeldMessageThatComesAgainIsADuplicateNotHeldTwice) {
   EXPECT_TRUE(waiting_on_server(bob).empty());
   EXPECT_EQ(bob.held().size(), 1u);
 
-  FetchReport accepted = must(b.accept_new_key(alice.phone()), "accept");
+  FetchReport accepted =
+      must(b.accept_new_key(alice.phone(), alice.key().public_key().fingerprint()), "accept");
   ASSERT_EQ(accepted.messages.size(), 1u);
   EXPECT_EQ(accepted.messages[0].message.body, "only once");
   EXPECT_EQ(bob.history().size(), 1u);
@@ -463,8 +471,13 @@ TEST_F(MessengerTest, AChangedContactKeyHoldsMessagesBackUntilAccepted) {
   FetchReport report = must(b.fetch(0), "fetch");
   EXPECT_TRUE(report.messages.empty());
   EXPECT_EQ(report.held, 1);
-  ASSERT_EQ(report.warnings.size(), 1u);
-  EXPECT_NE(report.warnings[0].find("key of " + alice.phone() + " has changed"), std::string::npos);
+  EXPECT_TRUE(report.warnings.empty());
+  ASSERT_EQ(report.key_changes.size(), 1u);
+  EXPECT_EQ(report.key_changes[0].phone, alice.phone());
+  EXPECT_EQ(report.key_changes[0].pinned, carol.key().public_key());
+  ASSERT_EQ(report.key_changes[0].offered.size(), 1u);
+  EXPECT_EQ(report.key_changes[0].offered[0], alice.key().public_key());
+  EXPECT_EQ(report.key_changes[0].held_messages, 1);
   EXPECT_TRUE(waiting_on_server(bob).empty());  // kept locally, not blocking the mailbox
   EXPECT_TRUE(bob.history().empty());
 
@@ -477,11 +490,24 @@ TEST_F(MessengerTest, AChangedContactKeyHoldsMessagesBackUntilAccepted) {
   EXPECT_NE(refused.error().message.find(alice.key().public_key().fingerprint()),
             std::string::npos);
 
-  FetchReport accepted = must(b.accept_new_key(alice.phone()), "accept");
+  // A fingerprint that is not the new key's is refused, and nothing changes.
+  auto wrong = b.accept_new_key(alice.phone(), KeyPair::generate().public_key().fingerprint());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().kind, Failure::kSecurity);
+  EXPECT_NE(wrong.error().message.find(alice.key().public_key().fingerprint()), std::string::npos);
+  EXPECT_EQ(bob.contact(alice.phone())->key, carol.key().public_key());
+  EXPECT_EQ(bob.held().size(), 1u);
+
+  // The fingerprint the person checked, however they wrote it down.
+  std::string typed = alice.key().public_key().fingerprint();
+  std::erase(typed, ' ');
+  std::transform(typed.begin(), typed.end(), typed.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  FetchReport accepted = must(b.accept_new_key(alice.phone(), typed), "accept");
   ASSERT_EQ(accepted.messages.size(), 1u);
   EXPECT_EQ(accepted.messages[0].id, id);
   EXPECT_EQ(accepted.messages[0].message.body, "behind the new key");
-  EXPECT_EQ(accepted.held, 0);
+  EXPECT_TRUE(accepted.key_changes.empty());
   EXPECT_TRUE(bob.held().empty());
   EXPECT_EQ(bob.contact(alice.phone())->key, alice.key().public_key());
   ASSERT_EQ(bob.history().size(), 1u);

@@ -11,6 +11,8 @@
 
 #include "client_test_util.h"
 #include "shido/crypto/keys.h"
+#include "shido/protocol/messages.h"
+#include "shido/protocol/text_message.h"
 
 namespace shido::client {
 namespace {
@@ -284,6 +286,52 @@ TEST_F(ProfileTest, KnownMessageIdsAreReceivedAndHeldButNotSent) {
   // A message sent to oneself comes back with the id it was sent with: it must not count
   // as a duplicate of the outgoing entry.
   EXPECT_EQ(profile.known_message_ids(), (std::set<std::string>{"dropped", "held", "received"}));
+}
+
+// A held message from `phone`, sealed to this profile's key with `sender`'s key.
+Json held_message(const std::string& id, const std::string& phone, const KeyPair& sender,
+                  const PublicKey& recipient) {
+  auto envelope = seal_text_message(sender, phone, recipient, kPhone, TextMessage{"held " + id, 1});
+  if (!envelope.ok()) throw std::runtime_error(envelope.error().message);
+  return WaitingMessage{id, phone, sender.public_key().pem(), 1, to_wire(envelope.value()), 0}
+      .to_json();
+}
+
+TEST_F(ProfileTest, KeyChangesNameThePinnedKeyAndEachNewKeyOnce) {
+  Profile profile = registered();
+  const KeyPair pinned = KeyPair::generate();
+  const KeyPair first_new = KeyPair::generate();
+  const KeyPair second_new = KeyPair::generate();
+  constexpr char kStranger[] = "+15550000003";
+  ASSERT_TRUE(profile.pin_contact(kOther, pinned.public_key(), 1).ok());
+  EXPECT_TRUE(profile.key_changes().empty());
+
+  const PublicKey own = key_.public_key();
+  ASSERT_TRUE(profile
+                  .append_held({held_message("a", kOther, first_new, own),
+                                held_message("b", kOther, second_new, own),
+                                held_message("c", kOther, first_new, own),
+                                held_message("d", kOther, pinned, own),        // not a change
+                                held_message("e", kStranger, first_new, own),  // not a contact
+                                {{"message_id", "damaged"}}})
+                  .ok());
+  const std::vector<KeyChange> changes = profile.key_changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].phone, kOther);
+  EXPECT_EQ(changes[0].pinned, pinned.public_key());
+  EXPECT_EQ(changes[0].offered,
+            (std::vector<PublicKey>{first_new.public_key(), second_new.public_key()}));
+  EXPECT_EQ(changes[0].held_messages, 3);
+  ASSERT_TRUE(profile.key_change(kOther).has_value());
+  EXPECT_EQ(profile.key_change(kOther)->held_messages, 3);
+  EXPECT_FALSE(profile.key_change(kStranger).has_value());
+
+  // Against another pin, the same messages tell another story, in order of arrival.
+  ASSERT_TRUE(profile.pin_contact(kOther, first_new.public_key(), 2).ok());
+  ASSERT_EQ(profile.key_changes().size(), 1u);
+  EXPECT_EQ(profile.key_changes()[0].offered,
+            (std::vector<PublicKey>{second_new.public_key(), pinned.public_key()}));
+  EXPECT_EQ(profile.key_changes()[0].held_messages, 2);
 }
 
 TEST_F(ProfileTest, ListGivesTheRegisteredAccountsSorted) {
