@@ -6,7 +6,8 @@
 #   bash cmake/setup.sh test [--sanitize address|thread] build and run the whole test suite
 #        [--threaded-only]                               only the server, client and bench tests
 #   bash cmake/setup.sh build [--sanitize address|thread] only build
-#   bash cmake/setup.sh packages server|test             list the Debian packages each needs
+#   bash cmake/setup.sh lint                             check format (clang-format) and clang-tidy
+#   bash cmake/setup.sh packages server|test|lint        list the Debian packages each needs
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +18,8 @@ server_packages=(g++ cmake ninja-build libssl-dev nlohmann-json3-dev libcli11-de
 # The tests add GoogleTest, GoogleMock (a package of its own on Debian 12, not part of
 # libgtest-dev) and Google Benchmark for the micro-benchmarks.
 test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev)
+# The checks every change must pass (CI runs them): Debian 12's clang-format and clang-tidy.
+lint_packages=("${test_packages[@]}" clang-format clang-tidy)
 
 usage() {
   local status=${1:-0}
@@ -60,6 +63,28 @@ build() {
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DSHIDO_SANITIZE="$sanitize" \
     -DSHIDO_BUILD_TESTS="$tests" -DSHIDO_BUILD_BENCH="$bench" >/dev/null
   cmake --build "$dir" --parallel "$(nproc)" --target "$@"
+}
+
+# lint: every C++ file of ours formatted as .clang-format says, and clean under .clang-tidy.
+lint() {
+  local files=()
+  mapfile -t files < <(cd "$root" && find include src server client tests \( -name '*.cc' -o -name '*.h' \) | sort)
+  if ! (cd "$root" && clang-format --dry-run --Werror "${files[@]}"); then
+    echo "setup: these files are not formatted: run clang-format -i on them" >&2
+    return 1
+  fi
+  echo "setup: ${#files[@]} files formatted as .clang-format says" >&2
+  # clang-tidy reads the compile commands; GCC's precompiled headers mean nothing to clang.
+  local dir="$root/build/lint"
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSHIDO_BUILD_TESTS=ON \
+    -DSHIDO_BUILD_BENCH=ON -DCMAKE_DISABLE_PRECOMPILE_HEADERS=ON >/dev/null
+  run-clang-tidy -p "$dir" -quiet -j "$(nproc)" "^$root/(include|src|server|client|tests)/" \
+    > "$dir/clang-tidy.log" 2>&1 || {
+    grep -E 'error:|warning:' "$dir/clang-tidy.log" | awk '!seen[$0]++' >&2 || cat "$dir/clang-tidy.log" >&2
+    echo "setup: clang-tidy found the problems above (whole log: $dir/clang-tidy.log)" >&2
+    return 1
+  }
+  echo "setup: clang-tidy found nothing in $(grep -c '^clang-tidy' "$dir/clang-tidy.log") files" >&2
 }
 
 command=${1:-}
@@ -106,10 +131,15 @@ case $command in
     grep -h '\[ KAT' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u || true
     exit $status
     ;;
+  lint)
+    install_missing "${lint_packages[@]}"
+    lint
+    ;;
   packages)
     case ${1:-} in
       server) printf '%s\n' "${server_packages[@]}" ;;
       test) printf '%s\n' "${test_packages[@]}" ;;
+      lint) printf '%s\n' "${lint_packages[@]}" ;;
       *) usage 1 ;;
     esac
     ;;

@@ -184,7 +184,7 @@ TEST(MessagesTest, ErrorRepliesRoundTrip) {
   EXPECT_FALSE(wrong_back.value().retry_after.has_value());
 }
 
-// The member names as protocol.md writes them, parsed from text rather than from to_json.
+// The member names as docs/PROTOCOL.md writes them, parsed from text rather than from to_json.
 TEST(MessagesTest, DecodesTheProtocolsOwnMemberNames) {
   auto parsed = parse_frame_json(
       R"({"code":110,"recipients_phone_number":"+12345678","salt":"s","iv_for_wrapped_key":"i",
@@ -255,7 +255,7 @@ TEST(MessagesTest, EveryRequiredMemberIsNamed) {
 TEST(MessagesTest, MessageIdsMustBeAnArrayOfStrings) {
   expect_error<AckMessages>(Json{{"code", 120}}, Errc::kMissingField,
                             "missing member 'message_ids'");
-  for (const Json& bad : {Json("m1"), Json({"m1", 2}), Json::object(), Json({nullptr})}) {
+  for (const Json& bad : {Json("m1"), Json({"m1", 2}), Json::object(), Json::array({nullptr})}) {
     expect_error<AckMessages>(Json{{"code", 120}, {"message_ids", bad}}, Errc::kWrongType,
                               "member 'message_ids' must be an array of strings");
   }
@@ -447,7 +447,7 @@ TEST(WireEnvelopeTest, RejectsBadBase64NamingTheMember) {
 }
 
 TEST(WireEnvelopeTest, FixedSizes) {
-  auto expect_size_error = [](Envelope envelope, const std::string& message) {
+  auto expect_size_error = [](const Envelope& envelope, const std::string& message) {
     auto decoded = from_wire(to_wire(envelope), EnvelopeKind::kMessage);
     ASSERT_FALSE(decoded.ok()) << message;
     EXPECT_EQ(decoded.error().code, Errc::kBadValue);
