@@ -72,7 +72,8 @@ void define_commands(CLI::App& app, Arguments& args) {
   fingerprint->add_option("--contact", args.contact, "Phone number of the contact");
 
   auto* contacts = app.add_subcommand("contacts", "List contacts and their fingerprints");
-  contacts->add_option("--verify", args.verify, "Mark this contact's key as verified");
+  auto* verify =
+      contacts->add_option("--verify", args.verify, "Mark this contact's key as verified");
   auto* accept = contacts->add_option(
       "--accept", args.accept,
       "Accept this contact's new key and open the messages held back (needs --fingerprint)");
@@ -80,6 +81,7 @@ void define_commands(CLI::App& app, Arguments& args) {
       ->add_option("--fingerprint", args.fingerprint,
                    "The new key's fingerprint, as you checked it with the contact")
       ->needs(accept);
+  accept->excludes(verify);
 
   auto* help = app.add_subcommand("help", "Show this help, or a command's (help send)");
   help->add_option("command", args.help_topic, "The command to explain");
@@ -207,10 +209,13 @@ int run_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? kExitOk : kExitLocal;
   }
+  // What was left over before the command first, then the command's own: the order typed.
+  if (const std::vector<std::string> extras = app.remaining(); !extras.empty())
+    return unexpected_arguments(app, nullptr, extras);
   const std::vector<CLI::App*> chosen = app.get_subcommands();
   const CLI::App* command = chosen.empty() ? nullptr : chosen.front();
-  if (const std::vector<std::string> extras = app.remaining(true); !extras.empty())
-    return unexpected_arguments(app, command, extras);
+  if (command != nullptr && !command->remaining().empty())
+    return unexpected_arguments(app, command, command->remaining());
   return run(app, args);
 }
 

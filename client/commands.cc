@@ -24,13 +24,12 @@ void prompt_for_message(const std::string& to) {
             << "; end it with Ctrl-D at the start of a line (Ctrl-C cancels):\n";
 }
 
-// A key change as print_key_change shows it, and the command that accepts each new key.
+// A key change as print_key_change shows it, and the command that accepts a new key. The
+// command leaves the fingerprint to the person: the one the contact reads out to them.
 void print_key_change_and_commands(const KeyChange& change, std::ostream& out) {
   print_key_change(change, out);
-  for (const PublicKey& key : change.offered) {
-    out << "  To accept it: shido-client contacts --accept " << change.phone << " --fingerprint '"
-        << key.fingerprint() << "'\n";
-  }
+  out << "  To accept it: shido-client contacts --accept " << change.phone
+      << " --fingerprint '<the fingerprint " << change.phone << " reads to you>'\n";
 }
 
 std::string local_time(std::int64_t unix_ms) {
@@ -170,7 +169,7 @@ int run_send(const CommonOptions& options, const std::string& to,
 }
 
 void print_message(const ReceivedMessage& message, std::ostream& out) {
-  out << "[" << local_time(message.message.sent_at) << "] " << message.from << ": "
+  out << "[" << local_time(message.message.sent_at) << "] " << for_terminal(message.from) << ": "
       << for_terminal(message.message.body) << "\n";
 }
 
@@ -248,6 +247,13 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
                  std::optional<std::string> accept, std::optional<std::string> fingerprint) {
   auto profile = open_profile(options);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
+  if (verify && profile.value().key_change(*verify)) {
+    std::cerr << "shido-client: the key of " << *verify
+              << " has changed: check the new key with them and accept it first (then it can "
+                 "be marked verified)\n";
+    print_key_change(*profile.value().key_change(*verify), std::cerr);
+    return kExitLocal;
+  }
   if (verify) {
     auto lock = profile.value().lock();
     Status marked = lock.ok() ? profile.value().set_verified(*verify, true) : Status{lock.error()};

@@ -18,5 +18,6 @@ int main(int argc, char** argv) {
   } catch (...) {
     std::cerr << "shido-client: unexpected error\n";
   }
-  return shido::client::kExitRefused;
+  // Whatever escaped came from this machine (a hand-edited profile file, say): a local problem.
+  return shido::client::kExitLocal;
 }

@@ -1,6 +1,7 @@
 #include "client/menu.h"
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -35,6 +36,9 @@ class Menu {
   // that has ended ends every level in turn, and so the menu.
   std::optional<std::string> ask(const std::string& prompt) {
     out_ << prompt << std::flush;
+    // Cleared first too: a line ended by Ctrl-D instead of Enter leaves the end of input
+    // set, and the next prompt must still wait for the person.
+    in_.clear();
     std::string line;
     if (!std::getline(in_, line)) {
       in_.clear();
@@ -258,8 +262,8 @@ class Menu {
     accept_new_key(messenger, *phone);
   }
 
-  // Shows the new key of phone and accepts it only once the person confirms that this is
-  // the fingerprint the contact read out to them.
+  // Shows the pinned and the new keys of phone, and accepts the one whose first digits the
+  // person types as the contact reads them out: a "yes" would be too easy to give unchecked.
   void accept_new_key(Messenger& messenger, const std::string& phone) {
     auto keys = messenger.new_keys(phone);
     if (!keys.ok()) {
@@ -273,22 +277,27 @@ class Menu {
     out_ << "Pinned key of " << phone << ":\n  "
          << messenger.profile().contact(phone)->key.fingerprint() << "\nNew key"
          << (keys.value().size() > 1 ? "s" : "") << ":\n";
-    for (std::size_t i = 0; i < keys.value().size(); ++i)
-      out_ << "  " << i + 1 << ") " << keys.value()[i].fingerprint() << "\n";
+    for (const PublicKey& key : keys.value()) out_ << "  " << key.fingerprint() << "\n";
     out_ << "Ask " << phone << " to read you their fingerprint (in person or on a call).\n";
-    std::size_t chosen = 0;
-    if (keys.value().size() > 1) {
-      auto which = ask_choice(static_cast<int>(keys.value().size()));
-      if (!which) return;
-      chosen = static_cast<std::size_t>(*which - 1);
+    auto typed = ask("Type its first " + std::to_string(kConfirmDigits) +
+                     " characters as they read them (Enter to cancel): ");
+    const std::string digits = fingerprint_digits(typed.value_or(""));
+    std::vector<const PublicKey*> matching;
+    for (const PublicKey& key : keys.value()) {
+      if (digits.size() >= kConfirmDigits &&
+          fingerprint_digits(key.fingerprint()).rfind(digits, 0) == 0) {
+        matching.push_back(&key);
+      }
     }
-    const PublicKey& key = keys.value()[chosen];
-    auto answer = ask("Is it " + key.fingerprint() + "? Type yes to accept it: ");
-    if (!answer || *answer != "yes") {
-      out_ << "Nothing was accepted.\n";
+    if (matching.size() != 1) {
+      out_ << (digits.size() < kConfirmDigits ? "Nothing was accepted.\n"
+               : matching.empty()
+                   ? "That is not a new key of " + phone + ": nothing was accepted.\n"
+                   : "That fits more than one new key: nothing was "
+                     "accepted; type more of it next time.\n");
       return;
     }
-    auto report = messenger.accept_new_key(phone, key.fingerprint());
+    auto report = messenger.accept_new_key(phone, matching.front()->fingerprint());
     if (!report.ok()) {
       show_failure(report.error());
       return;
@@ -296,6 +305,17 @@ class Menu {
     out_ << "Accepted the new key of " << phone << ".\n";
     for (const auto& message : report.value().messages) print_message(message, out_);
   }
+
+  // A fingerprint's hex digits, lower case, without the spaces (or colons) between groups.
+  static std::string fingerprint_digits(const std::string& text) {
+    std::string digits;
+    for (const char c : text) {
+      if (c != ' ' && c != ':')
+        digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return digits;
+  }
+  static constexpr std::size_t kConfirmDigits = 8;
 
   const CommonOptions& options_;
   std::istream& in_;

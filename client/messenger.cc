@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "shido/protocol/validation.h"
+
 namespace shido::client {
 namespace {
 
@@ -190,6 +192,15 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
         report.duplicates += 1;
         continue;
       }
+      // A hostile server could name anything as the sender: text for the terminal, or a
+      // look-alike of a contact. What is not a phone number is never shown nor pinned.
+      if (!is_valid_phone(wire.senders_phone_number)) {
+        report.failed_authentication += 1;
+        report.warnings.push_back(
+            "a message whose sender is not a phone number was dropped (the server sent it)");
+        history.push_back(dropped_entry(wire, "sender not a phone number"));
+        continue;
+      }
       auto sender_key = PublicKey::from_pem(wire.senders_public_key);
       auto pinned = profile_.contact(wire.senders_phone_number);
       if (sender_key.ok() && pinned && !(pinned->key == sender_key.value())) {
@@ -260,10 +271,7 @@ ClientResult<std::vector<PublicKey>> Messenger::new_keys(const std::string& phon
 
 ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone,
                                                     const std::string& fingerprint) {
-  // Held messages are read and rewritten: a fetch in another process must not append
-  // between the two.
-  auto lock = profile_.lock();
-  if (!lock.ok()) return local_error(lock.error());
+  // The candidates first: asking the server must not hold the profile's lock.
   auto candidates = new_keys(phone);
   if (!candidates.ok()) return candidates.error();
   const auto checked =
@@ -279,9 +287,17 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone,
             (known.empty() ? " Its key has not changed." : " Its new key fingerprints:" + known));
   }
   const PublicKey key = *checked;
-  if (auto saved = profile_.pin_contact(phone, key, now_ms()); !saved.ok())
-    return local_error(saved.error());
 
+  // Held messages are read and rewritten: a fetch in another process must not append
+  // between the two. The key is pinned last, so that a failure before it leaves the held
+  // messages where a second accept finds them.
+  auto lock = profile_.lock();
+  if (!lock.ok()) return local_error(lock.error());
+  std::set<std::string> in_history;
+  for (const Json& entry : profile_.history()) {
+    if (entry.value("direction", "") == "in" && entry.contains("id") && entry["id"].is_string())
+      in_history.insert(entry["id"].get<std::string>());
+  }
   FetchReport report;
   std::vector<Json> still_held;
   std::vector<Json> history;
@@ -307,12 +323,16 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone,
       history.push_back(dropped_entry(wire.value(), "authentication failed"));
       continue;
     }
-    history.push_back(history_entry(wire.value(), message.value()));
+    // Already in the history when an earlier accept stopped before pinning.
+    if (!in_history.contains(wire.value().message_id))
+      history.push_back(history_entry(wire.value(), message.value()));
     report.messages.push_back(
         {wire.value().message_id, phone, std::move(message).value(), wire.value().stored_at});
   }
   if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
   if (auto saved = profile_.replace_held(still_held); !saved.ok())
+    return local_error(saved.error());
+  if (auto saved = profile_.pin_contact(phone, key, now_ms()); !saved.ok())
     return local_error(saved.error());
   report.key_changes = profile_.key_changes();
   return report;

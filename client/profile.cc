@@ -305,7 +305,10 @@ std::vector<KeyChange> Profile::key_changes() const {
     const std::string& phone = wire.value().senders_phone_number;
     const auto contact = std::find_if(pinned.begin(), pinned.end(),
                                       [&](const Contact& c) { return c.phone == phone; });
-    if (!key.ok() || contact == pinned.end() || key.value() == contact->key) continue;
+    if (!key.ok() || !is_valid_phone(phone) || contact == pinned.end() ||
+        key.value() == contact->key) {
+      continue;
+    }
     auto change = std::find_if(changes.begin(), changes.end(),
                                [&](const KeyChange& c) { return c.phone == phone; });
     if (change == changes.end()) {

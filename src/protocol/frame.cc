@@ -202,13 +202,17 @@ Status write_frame(int fd, std::string_view payload) {
 Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // poll() ignores a negative descriptor, so without this check we would wait for ever.
   if (fd_ < 0) return io_error("reading a frame", EBADF);
-  // Receives until `wanted` bytes are buffered; without read-ahead never past them.
+  // One receive toward `wanted` buffered bytes; without read-ahead never past them.
+  auto receive_toward = [&](std::size_t wanted, const Deadline& deadline) {
+    const std::size_t missing = wanted - buffered();
+    const std::size_t room =
+        std::min(kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
+    return receive_some(fd_, buffer_, end_, room, deadline);
+  };
+  // Receives until `wanted` bytes are buffered.
   auto fill = [&](std::size_t wanted, const Deadline& deadline) {
     while (buffered() < wanted) {
-      const std::size_t missing = wanted - buffered();
-      const std::size_t room = std::min(
-          kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
-      const ReadOutcome got = receive_some(fd_, buffer_, end_, room, deadline);
+      const ReadOutcome got = receive_toward(wanted, deadline);
       if (got.status != ReadStatus::kDone) return got;
     }
     return ReadOutcome{ReadStatus::kDone};
@@ -228,17 +232,16 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
       return io_error("reading a frame", first.err);
   }
 
-  // A length already too large in its first bytes is refused at once: a peer that does not
-  // speak Shido ("HTTP/1.1 400", "SSH-2.0") need not send four bytes, or wait, to be told.
-  if (buffered() < kHeaderSize) {
+  // From the first byte on, the whole frame shares one deadline. The header is judged as
+  // its bytes come: a length already too large in the bytes that arrived is refused at once,
+  // so a peer that does not speak Shido ("HTTP/1.1 400", "SSH-2.0") is told without waiting.
+  const Deadline frame_deadline = deadline_after(limits.frame_timeout);
+  while (buffered() < kHeaderSize) {
     const std::uint32_t least = least_length(buffer_.data() + start_, buffered());
     if (least > limits.max_size) return too_large(least, false, limits.max_size);
+    const ReadOutcome more = receive_toward(kHeaderSize, frame_deadline);
+    if (more.status != ReadStatus::kDone) return inside_frame_error(more, limits.frame_timeout);
   }
-
-  // From the first byte on, the whole frame shares one deadline.
-  const Deadline frame_deadline = deadline_after(limits.frame_timeout);
-  const ReadOutcome header = fill(kHeaderSize, frame_deadline);
-  if (header.status != ReadStatus::kDone) return inside_frame_error(header, limits.frame_timeout);
 
   const std::uint32_t size =
       decode_length(reinterpret_cast<const unsigned char*>(buffer_.data() + start_));

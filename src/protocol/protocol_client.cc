@@ -56,11 +56,9 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
     switch (frame.error().code) {
       case Errc::kFrameEmpty:
       case Errc::kFrameTooLarge:
-      case Errc::kFrameTruncated:
         return not_a_shido_server();
       case Errc::kIdleTimeout:
-        return network_error("no answer within " + std::to_string(timeout_.count() / 1000) +
-                             " s: is a Shido server listening on this port?");
+        return network_error("no answer in time: is a Shido server listening on this port?");
       default:
         break;
     }

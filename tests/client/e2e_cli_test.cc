@@ -513,6 +513,20 @@ TEST_F(CliTest, APortThatIsNotAShidoServerFailsAtOnce) {
   EXPECT_TRUE(client::Profile::list(alice_home_).empty());
 }
 
+TEST_F(CliTest, AShidoServerThatRefusesAtOnceIsStillAShidoServer) {
+  // Its first answer is a Shido error frame (128 SERVER_BUSY): said as the server says it.
+  ServerProcess::Options options = server_options();
+  options.extra_args = {"--max-connections", "1"};
+  ServerProcess busy(options);
+  ProtocolClient holder = must(ProtocolClient::connect(busy.host(), busy.port()), "connect");
+  (void)must(holder.hello(), "hello");  // the one slot is taken
+  const RunResult result =
+      run_client(at(alice_home_, busy, {"register", "--phone", next_phone(), "--email", "a@b.co"}));
+  EXPECT_EQ(result.status, 2) << result;
+  EXPECT_THAT(result.err, Not(HasSubstr("does not look like a Shido server")));
+  EXPECT_THAT(result.err, HasSubstr("at its connection limit"));
+}
+
 // README's table of exit statuses, row by row: every case it names is run here, and must
 // end with the status of its row.
 TEST_F(CliTest, ReadmeExitStatusTableHolds) {

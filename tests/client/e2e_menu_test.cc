@@ -369,10 +369,20 @@ TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
   ASSERT_SCREEN(terminal, "Phone number: ");
   terminal.type(carol + "\n");
   ASSERT_SCREEN(terminal, "Pinned key of " + carol + ":\r\n  " + old_fingerprint);
-  ASSERT_SCREEN(terminal, "1) " + new_fingerprint);
-  ASSERT_SCREEN(terminal, "Is it " + new_fingerprint + "? Type yes to accept it: ");
-  terminal.type("no\n");
+  ASSERT_SCREEN(terminal, "New key:\r\n  " + new_fingerprint);
+  ASSERT_SCREEN(terminal, "Type its first 8 characters as they read them (Enter to cancel): ");
+  terminal.type("\n");
   ASSERT_SCREEN(terminal, "Nothing was accepted.");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  // Digits of the old key are not the new key's.
+  terminal.type("4\n");
+  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "Phone number: ");
+  terminal.type(carol + "\n");
+  ASSERT_SCREEN(terminal, "(Enter to cancel): ");
+  terminal.type(old_fingerprint.substr(0, 9) + "\n");
+  ASSERT_SCREEN(terminal, "That is not a new key of " + carol + ": nothing was accepted.");
   ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
   EXPECT_EQ(open_profile(home_, alice).contact(carol)->key.fingerprint(), old_fingerprint);
 
@@ -381,8 +391,8 @@ TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
   terminal.type("2\n");
   ASSERT_SCREEN(terminal, "Phone number: ");
   terminal.type(carol + "\n");
-  ASSERT_SCREEN(terminal, "Type yes to accept it: ");
-  terminal.type("yes\n");
+  ASSERT_SCREEN(terminal, "(Enter to cancel): ");
+  terminal.type(new_fingerprint.substr(0, 9) + "\n");  // "abcd ef01", as read out
   ASSERT_SCREEN(terminal, "Accepted the new key of " + carol + ".");
   ASSERT_SCREEN(terminal, "] " + carol + ": from my new key");
   ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
@@ -391,6 +401,17 @@ TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
   terminal.type("3\n");
   EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
   EXPECT_EQ(open_profile(home_, alice).contact(carol)->key.fingerprint(), new_fingerprint);
+}
+
+TEST_F(MenuTest, AnEndOfInputInsideAFlowEndsTheMenuLevelByLevel) {
+  const std::string alice = phone_number(441);
+  ASSERT_EQ(register_cli(server_, home_, alice).status, 0);
+  // Connect, Contacts, then the pipe ends: every level ends in turn, never looping.
+  const RunResult result =
+      run_client({"--home", home_, "--port", std::to_string(server_.port())}, "2\n4\n");
+  EXPECT_EQ(result.status, 0) << result;
+  EXPECT_THAT(result.out, HasSubstr("Logged out."));
+  EXPECT_THAT(result.out, HasSubstr("Bye."));
 }
 
 TEST_F(MenuTest, CtrlCLeavesWithByeAndExitZero) {

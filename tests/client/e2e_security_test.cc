@@ -154,8 +154,9 @@ TEST_F(SecurityTest, AContactWhoRegisteredAgainIsHeldUntilTheCheckedKeyIsAccepte
   EXPECT_THAT(held.err, HasSubstr("WARNING: The key of " + carol + " has changed"));
   EXPECT_THAT(held.err, HasSubstr("pinned key: " + old_key.fingerprint()));
   EXPECT_THAT(held.err, HasSubstr("new key:    " + new_key.fingerprint()));
-  EXPECT_THAT(held.err, HasSubstr("contacts --accept " + carol + " --fingerprint '" +
-                                  new_key.fingerprint() + "'"));
+  // The command to accept leaves the fingerprint to Alice: the one Carol reads out.
+  EXPECT_THAT(held.err, HasSubstr("contacts --accept " + carol +
+                                  " --fingerprint '<the fingerprint " + carol + " reads to you>'"));
   EXPECT_THAT(held.out + held.err, Not(HasSubstr("it is me, again")));
   for (const std::vector<std::string>& command :
        {std::vector<std::string>{"contacts"},
@@ -170,6 +171,12 @@ TEST_F(SecurityTest, AContactWhoRegisteredAgainIsHeldUntilTheCheckedKeyIsAccepte
   EXPECT_EQ(reply.status, 3) << reply;
   EXPECT_THAT(reply.err, HasSubstr(old_key.fingerprint()));
   EXPECT_THAT(reply.err, HasSubstr(new_key.fingerprint()));
+
+  // Marking the old key verified now would be a mistake: refused, with both fingerprints.
+  const RunResult verify = run_client(at(alice_home_, again, {"contacts", "--verify", carol}));
+  EXPECT_EQ(verify.status, 1) << verify;
+  EXPECT_THAT(verify.err, HasSubstr("accept it first"));
+  EXPECT_THAT(verify.err, HasSubstr(new_key.fingerprint()));
 
   // No blind accept: without --fingerprint nothing happens; a wrong one is refused.
   const RunResult blind = run_client(at(alice_home_, again, {"contacts", "--accept", carol}));

@@ -5,6 +5,7 @@
 #include "client/messenger.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -22,6 +23,9 @@
 #include "client_test_util.h"
 #include "shido/base64.h"
 #include "shido/crypto/random.h"
+#include "shido/net/socket.h"
+#include "shido/protocol/frame.h"
+#include "shido/protocol/text_message.h"
 
 namespace shido::client {
 namespace {
@@ -513,6 +517,133 @@ TEST_F(MessengerTest, AChangedContactKeyHoldsMessagesBackUntilAccepted) {
   ASSERT_EQ(bob.history().size(), 1u);
   EXPECT_EQ(bob.history()[0]["body"], "behind the new key");
   (void)must(b.send(alice.phone(), "reply"), "send after accepting");
+}
+
+TEST_F(MessengerTest, AcceptingOneOfTwoNewKeysOpensOnlyWhatCameWithIt) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Profile carol = new_account();
+  const KeyPair stale = KeyPair::generate();
+  // Bob's pin for Alice is a key she never had; then two messages come, one with her real
+  // key, and one, as a hostile server might, with Carol's key under Alice's number.
+  ASSERT_TRUE(bob.pin_contact(alice.phone(), stale.public_key(), now_ms()).ok());
+  (void)must(connect(alice).send(bob.phone(), "really alice"), "send");
+  const std::vector<WaitingMessage> real = waiting_on_server(bob);
+  ASSERT_EQ(real.size(), 1u);
+  auto forged_envelope = seal_text_message(carol.key(), alice.phone(), bob.key().public_key(),
+                                           bob.phone(), TextMessage{"not alice", now_ms()});
+  ASSERT_TRUE(forged_envelope.ok());
+  const WaitingMessage forged{"f0f0",
+                              alice.phone(),
+                              carol.key().public_key().pem(),
+                              now_ms(),
+                              to_wire(forged_envelope.value()),
+                              0};
+  ASSERT_TRUE(bob.append_held({forged.to_json()}).ok());
+
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  ASSERT_EQ(report.key_changes.size(), 1u);
+  EXPECT_EQ(report.key_changes[0].offered,
+            (std::vector<PublicKey>{carol.key().public_key(), alice.key().public_key()}));
+  EXPECT_EQ(report.key_changes[0].held_messages, 2);
+
+  FetchReport accepted =
+      must(b.accept_new_key(alice.phone(), alice.key().public_key().fingerprint()), "accept");
+  ASSERT_EQ(accepted.messages.size(), 1u);
+  EXPECT_EQ(accepted.messages[0].message.body, "really alice");
+  // The other stays held, now a change from the key just pinned.
+  ASSERT_EQ(bob.held().size(), 1u);
+  EXPECT_EQ(bob.held()[0]["message_id"], "f0f0");
+  ASSERT_EQ(accepted.key_changes.size(), 1u);
+  EXPECT_EQ(accepted.key_changes[0].offered, (std::vector<PublicKey>{carol.key().public_key()}));
+  EXPECT_EQ(bob.contact(alice.phone())->key, alice.key().public_key());
+}
+
+// Just enough of a Shido server to log anyone in, hand over `waiting` at the first fetch
+// and acknowledge what comes: as hostile a server as the client can meet.
+class ScriptedServer {
+ public:
+  ScriptedServer(const KeyPair& key, std::vector<WaitingMessage> waiting)
+      : key_(key),
+        waiting_(std::move(waiting)),
+        listener_(must(listen_tcp("127.0.0.1", 0), "listen")),
+        port_(must(local_port(listener_.get()), "port")),
+        thread_([this] { serve(); }) {}
+  ~ScriptedServer() { thread_.join(); }
+  ScriptedServer(const ScriptedServer&) = delete;
+  ScriptedServer& operator=(const ScriptedServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+
+ private:
+  void serve() {
+    UniqueFd connection(::accept(listener_.get(), nullptr, nullptr));
+    for (;;) {
+      auto frame = read_frame(connection.get());
+      if (!frame.ok()) return;
+      const Json request = must(parse_frame_json(frame.value()), "parse");
+      std::string replies;
+      const auto reply = [&](const Json& json) { append_frame(replies, dump_json(json)); };
+      switch (frame_code(request)) {
+        case 200:
+          reply(ServerHello{1, key_.public_key().pem(), base64_encode(random_bytes(32))}.to_json());
+          break;
+        case 201:
+          reply(ConnectAccepted{}.to_json());
+          break;
+        case 202:
+          reply(WaitingApproved{static_cast<int>(waiting_.size())}.to_json());
+          for (const WaitingMessage& message : waiting_) reply(message.to_json());
+          waiting_.clear();
+          break;
+        case 120:
+          reply(AckOk{static_cast<int>(request["message_ids"].size()), 0}.to_json());
+          break;
+        default:
+          return;  // 199 and anything else: the end
+      }
+      if (!write_all(connection.get(), replies).ok()) return;
+    }
+  }
+
+  const KeyPair& key_;
+  std::vector<WaitingMessage> waiting_;
+  UniqueFd listener_;
+  std::uint16_t port_;
+  std::thread thread_;
+};
+
+TEST_F(MessengerTest, ASenderThatIsNotAPhoneNumberIsDroppedNeverShownNorPinned) {
+  const KeyPair server_key = KeyPair::generate();
+  const KeyPair sender = KeyPair::generate();
+  const KeyPair own = KeyPair::generate();
+  const std::string phone = phone_number(++next_phone_);
+  // Terminal control text, passed off as a phone number.
+  const std::string fake_sender = "\x1b[2J\x1b[H+15550000001";
+  auto envelope = seal_text_message(sender, fake_sender, own.public_key(), phone,
+                                    TextMessage{"clear screen", now_ms()});
+  ASSERT_TRUE(envelope.ok());
+  ScriptedServer hostile(server_key, {WaitingMessage{"bad1", fake_sender, sender.public_key().pem(),
+                                                     now_ms(), to_wire(envelope.value()), 0}});
+  Profile profile =
+      must(Profile::create(home_.path(), phone, "me@example.com", own,
+                           ServerPin{"127.0.0.1", hostile.port(), server_key.public_key()}),
+           "create");
+  ASSERT_TRUE(profile.save_code(as_bytes("123456")).ok());
+
+  Messenger messenger = connect(profile);
+  FetchReport report = must(messenger.fetch(0), "fetch");
+  messenger.bye();
+  EXPECT_TRUE(report.messages.empty());
+  EXPECT_EQ(report.failed_authentication, 1);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("not a phone number"), std::string::npos);
+  EXPECT_EQ(report.warnings[0].find('\x1b'), std::string::npos);
+  EXPECT_TRUE(profile.contacts().empty());
+  EXPECT_TRUE(profile.key_changes().empty());
+  ASSERT_EQ(profile.history().size(), 1u);
+  EXPECT_EQ(profile.history()[0]["status"], "dropped");
 }
 
 TEST_F(MessengerTest, AChangedServerKeyStopsTheLoginWithBothFingerprints) {
