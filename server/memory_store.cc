@@ -109,16 +109,16 @@ class MemoryStore final : public Store {
     if (users_.find(recipient) == users_.end()) return PutResult::kNoSuchUser;
     Mailbox& box = mailboxes_[recipient];
     if (box.messages.size() >= limits_.mailbox_max_messages ||
-        box.bytes + message.ciphertext_size > limits_.mailbox_max_bytes) {
+        box.bytes + message.ciphertext_size() > limits_.mailbox_max_bytes) {
       return PutResult::kMailboxFull;
     }
-    if (stored_bytes_ + message.ciphertext_size > limits_.store_max_bytes)
+    if (stored_bytes_ + message.ciphertext_size() > limits_.store_max_bytes)
       return PutResult::kStoreFull;
     message.stored_at_ms = time_.unix_ms();
     id_out = message.id;
     const std::uint64_t order = next_order_++;
-    box.bytes += message.ciphertext_size;
-    stored_bytes_ += message.ciphertext_size;
+    box.bytes += message.ciphertext_size();
+    stored_bytes_ += message.ciphertext_size();
     box.by_id.emplace(message.id, order);
     box.messages.emplace(order, std::make_shared<const StoredMessage>(std::move(message)));
     // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on
@@ -150,8 +150,8 @@ class MemoryStore final : public Store {
       auto found = box.by_id.find(id);
       if (found == box.by_id.end()) continue;
       auto message = box.messages.find(found->second);
-      box.bytes -= message->second->ciphertext_size;
-      stored_bytes_ -= message->second->ciphertext_size;
+      box.bytes -= message->second->ciphertext_size();
+      stored_bytes_ -= message->second->ciphertext_size();
       box.messages.erase(message);
       box.by_id.erase(found);
       result.deleted += 1;

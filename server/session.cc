@@ -319,11 +319,11 @@ void Session::on_send_message(const Json& request, ReplySink& out) {
     return;
   }
 
-  StoredMessage stored;
-  stored.sender_phone = phone_;
-  stored.sender_public_key_pem = user_->public_key.pem();
-  stored.ciphertext_size = envelope.value().ciphertext.size();
-  stored.envelope = std::move(message->envelope);
+  StoredMessage stored{.id = {},
+                       .sender_phone = phone_,
+                       .sender_key = user_->public_key,
+                       .stored_at_ms = 0,
+                       .envelope = pack_envelope(envelope.value())};
   std::string id;
   switch (context_.store.put_message(recipient, std::move(stored), id)) {
     case PutResult::kNoSuchUser:
@@ -355,8 +355,12 @@ void Session::on_check_waiting_messages(const Json& request, ReplySink& out) {
   if (!out.send(WaitingApproved{count}.to_json()).ok()) return;
   for (int i = 0; i < count; ++i) {
     const StoredMessage& stored = *messages[static_cast<std::size_t>(i)];
-    WaitingMessage waiting{stored.id,           stored.sender_phone, stored.sender_public_key_pem,
-                           stored.stored_at_ms, stored.envelope,     count - 1 - i};
+    WaitingMessage waiting{stored.id,
+                           stored.sender_phone,
+                           stored.sender_key.pem(),
+                           stored.stored_at_ms,
+                           wire_from_packed(stored.envelope),
+                           count - 1 - i};
     if (!out.send(waiting.to_json()).ok()) return;
   }
   if (count > 0) log(LogLevel::kDebug, phone_, "delivered " + std::to_string(count) + " messages");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/clock.h"
+#include "server/packed_envelope.h"
 #include "shido/bytes.h"
 #include "shido/crypto/keys.h"
 #include "shido/protocol/messages.h"
@@ -27,14 +28,17 @@ struct User {
   Bytes code_hash;  // SHA-256(code_salt || code): the code itself is never kept
 };
 
-// A message waiting in a mailbox. Immutable once stored, so fetches share it.
+// A message waiting in a mailbox. Immutable once stored, so fetches share it. Its envelope
+// is kept decoded in one block, and the sender's key is shared with the sender's account,
+// not copied as PEM text: memory holds about what --max-stored-bytes counts.
 struct StoredMessage {
   std::string id;
   std::string sender_phone;
-  std::string sender_public_key_pem;
+  PublicKey sender_key;
   std::int64_t stored_at_ms = 0;
-  WireEnvelope envelope;            // checked for shape before it was stored
-  std::size_t ciphertext_size = 0;  // decoded bytes of encrypted_message
+  Bytes envelope;  // pack_envelope(): checked for shape before it was stored
+
+  std::size_t ciphertext_size() const { return packed_ciphertext_size(envelope); }
 };
 using MessagePtr = std::shared_ptr<const StoredMessage>;
 

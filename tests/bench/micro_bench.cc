@@ -150,11 +150,14 @@ void BM_StorePutFetchAck(benchmark::State& state) {
   (void)store->add_user(
       {"+972502222222", "b@example.com", bob().public_key(), Bytes(16), Bytes(32)});
   const SendMessage message = sample_send_message(256);
+  const Bytes packed =
+      server::pack_envelope(from_wire(message.envelope, EnvelopeKind::kMessage).value());
   for ([[maybe_unused]] auto _ : state) {
-    server::StoredMessage stored;
-    stored.sender_phone = "+972501111111";
-    stored.envelope = message.envelope;
-    stored.ciphertext_size = 288;
+    server::StoredMessage stored{.id = {},
+                                 .sender_phone = "+972501111111",
+                                 .sender_key = alice().public_key(),
+                                 .stored_at_ms = 0,
+                                 .envelope = packed};
     std::string id;
     (void)store->put_message("+972502222222", std::move(stored), id);
     auto fetched = store->fetch("+972502222222", 100, std::chrono::seconds(0));

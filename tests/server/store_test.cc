@@ -30,13 +30,21 @@ User make_user(const std::string& phone) {
   return User{phone, "someone@example.com", key.public_key(), Bytes(16, 1), Bytes(32, 2)};
 }
 
+// A message from sender whose packed envelope starts with the sender's phone (so that
+// tests can tell messages apart) and carries ciphertext_size bytes of ciphertext.
 StoredMessage make_message(const std::string& sender, std::size_t ciphertext_size = 32) {
-  StoredMessage message;
-  message.sender_phone = sender;
-  message.sender_public_key_pem = "PEM";
-  message.envelope.salt = "salt of " + sender;
-  message.ciphertext_size = ciphertext_size;
-  return message;
+  static const PublicKey key = KeyPair::generate().public_key();
+  Bytes envelope(kPackedEnvelopeFixedSize + ciphertext_size);
+  std::copy(sender.begin(), sender.end(), envelope.begin());
+  return StoredMessage{.id = {},
+                       .sender_phone = sender,
+                       .sender_key = key,
+                       .stored_at_ms = 0,
+                       .envelope = std::move(envelope)};
+}
+
+std::string salt_text(const StoredMessage& message) {
+  return to_string(ByteView(message.envelope).first(12));
 }
 
 class StoreTest : public ::testing::Test {
@@ -241,7 +249,7 @@ TEST_F(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
   auto first = store_->fetch(bob_, 3, {});
   EXPECT_EQ(ids_of(first), std::vector<std::string>(ids.begin(), ids.begin() + 3));
   EXPECT_EQ(first[0]->sender_phone, alice_);
-  EXPECT_EQ(first[0]->envelope.salt, "salt of " + alice_);
+  EXPECT_EQ(salt_text(*first[0]), alice_);
   EXPECT_EQ(first[0]->stored_at_ms, FakeTime::kStartUnixMs);
   EXPECT_EQ(first[1]->stored_at_ms, FakeTime::kStartUnixMs + 1000);
   // Nothing was removed: the same messages come again, and all five with a larger max.
