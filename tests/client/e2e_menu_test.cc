@@ -374,25 +374,25 @@ TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
   terminal.type("\n");
   ASSERT_SCREEN(terminal, "Nothing was accepted.");
   ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  // Contacts, accept Carol's new key, and type what `read_out` says, from the logged-in menu.
+  const auto accept_carol_reading = [&](const std::string& read_out) {
+    terminal.type("4\n");
+    if (!terminal.wait_for("3) Back\r\n> ")) return false;
+    terminal.type("2\n");
+    if (!terminal.wait_for("Phone number: ")) return false;
+    terminal.type(carol + "\n");
+    if (!terminal.wait_for("(Enter to cancel): ")) return false;
+    terminal.type(read_out + "\n");
+    return true;
+  };
   // Digits of the old key are not the new key's.
-  terminal.type("4\n");
-  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
-  terminal.type("2\n");
-  ASSERT_SCREEN(terminal, "Phone number: ");
-  terminal.type(carol + "\n");
-  ASSERT_SCREEN(terminal, "(Enter to cancel): ");
-  terminal.type(old_fingerprint.substr(0, 9) + "\n");
+  ASSERT_TRUE(accept_carol_reading(old_fingerprint.substr(0, 9))) << terminal.screen();
   ASSERT_SCREEN(terminal, "That is not a new key of " + carol + ": nothing was accepted.");
   ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
   EXPECT_EQ(open_profile(home_, alice).contact(carol)->key.fingerprint(), old_fingerprint);
 
-  terminal.type("4\n");
-  ASSERT_SCREEN(terminal, "3) Back\r\n> ");
-  terminal.type("2\n");
-  ASSERT_SCREEN(terminal, "Phone number: ");
-  terminal.type(carol + "\n");
-  ASSERT_SCREEN(terminal, "(Enter to cancel): ");
-  terminal.type(new_fingerprint.substr(0, 9) + "\n");  // "abcd ef01", as read out
+  // "abcd ef01", as read out.
+  ASSERT_TRUE(accept_carol_reading(new_fingerprint.substr(0, 9))) << terminal.screen();
   ASSERT_SCREEN(terminal, "Accepted the new key of " + carol + ".");
   ASSERT_SCREEN(terminal, "] " + carol + ": from my new key");
   ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
