@@ -247,14 +247,14 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
                  std::optional<std::string> accept, std::optional<std::string> fingerprint) {
   auto profile = open_profile(options);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
-  if (verify && profile.value().key_change(*verify)) {
-    std::cerr << "shido-client: the key of " << *verify
-              << " has changed: check the new key with them and accept it first (then it can "
-                 "be marked verified)\n";
-    print_key_change(*profile.value().key_change(*verify), std::cerr);
-    return kExitLocal;
-  }
   if (verify) {
+    if (const auto change = profile.value().key_change(*verify)) {
+      std::cerr << "shido-client: the key of " << *verify
+                << " has changed: check the new key with them and accept it first (then it can "
+                   "be marked verified)\n";
+      print_key_change(*change, std::cerr);
+      return kExitLocal;
+    }
     auto lock = profile.value().lock();
     Status marked = lock.ok() ? profile.value().set_verified(*verify, true) : Status{lock.error()};
     if (!marked.ok()) {
