@@ -26,6 +26,7 @@ using namespace shido::server;
 struct Options {
   ListenOptions listen;
   std::string data_dir = "./shido-data";
+  std::string store = "memory";
   std::string outbox;
   std::string code_command;
   std::size_t max_frame = kDefaultMaxFrame;
@@ -139,6 +140,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--data-dir", options.data_dir,
                  "Directory for the server key (server_key.pem, mode 0600)")
       ->capture_default_str();
+  app.add_option("--store", options.store,
+                 "Where accounts and mailboxes live: memory (lost at every restart)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"memory"}));
   auto* outbox = app.add_option("--outbox", options.outbox,
                                 "Deliver codes as files OUTBOX/<phone>.code instead of the log");
   app.add_option("--code-command", options.code_command,
