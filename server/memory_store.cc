@@ -1,211 +1,305 @@
-// MemoryStore: every piece of state behind one mutex. Operations are short (no I/O, no
-// crypto), so one lock keeps the code simple; long-polls wait on their mailbox's condition
-// variable, which releases it.
-#include <algorithm>
-#include <array>
-#include <condition_variable>
-#include <deque>
-#include <map>
-#include <mutex>
-#include <unordered_map>
-#include <utility>
+#include "server/memory_store.h"
 
-#include "server/store.h"
+#include <algorithm>
+
 #include "shido/crypto/random.h"
 
 namespace shido::server {
-namespace {
 
-struct Lockout {
-  int failures = 0;        // consecutive failed proofs since the last lock or success
-  int locks = 0;           // n: locks since the last success
-  TimePoint locked_until;  // in the past when not locked
-};
+MemoryStore::MemoryStore(const TimeSource& time, Limits limits, ChangeLog* log)
+    : time_(time), limits_(limits), log_(log) {}
 
-struct Mailbox {
-  std::map<std::uint64_t, MessagePtr> messages;          // by arrival order
-  std::unordered_map<std::string, std::uint64_t> by_id;  // id -> arrival order
-  std::size_t bytes = 0;                                 // sum of ciphertext sizes
-  std::condition_variable arrived;
-};
+Result<std::unique_ptr<ChangeLog::Ticket>> MemoryStore::admit(const Change& change) {
+  if (log_ == nullptr) return std::unique_ptr<ChangeLog::Ticket>();
+  return log_->admit(change);
+}
 
-class MemoryStore final : public Store {
- public:
-  MemoryStore(const TimeSource& time, Limits limits) : time_(time), limits_(limits) {}
+Status MemoryStore::wait_durable(std::unique_lock<std::mutex>& lock, ChangeLog::Ticket* ticket) {
+  if (ticket == nullptr) return {};
+  lock.unlock();
+  Status durable = ticket->wait_durable();
+  lock.lock();
+  return durable;
+}
 
-  std::optional<User> find_user(const std::string& phone) const override {
-    std::lock_guard lock(mutex_);
-    auto it = users_.find(phone);
-    if (it == users_.end()) return std::nullopt;
-    return it->second;
+std::optional<User> MemoryStore::find_user(const std::string& phone) const {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(phone);
+  if (it == users_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<AddUserResult> MemoryStore::add_user(User user) {
+  std::unique_lock lock(mutex_);
+  const std::string phone = user.phone;
+  if (users_.contains(phone) || phones_being_added_.contains(phone))
+    return AddUserResult::kPhoneTaken;
+  auto ticket = admit(UserAdded{user});
+  if (!ticket.ok()) return ticket.error();
+  phones_being_added_.insert(phone);
+  const Status durable = wait_durable(lock, ticket.value().get());
+  phones_being_added_.erase(phone);
+  if (!durable.ok()) return durable.error();
+  users_.emplace(phone, std::move(user));
+  return AddUserResult::kAdded;
+}
+
+std::optional<Clock::duration> MemoryStore::take_code_slot(const std::string& phone) {
+  std::lock_guard lock(mutex_);
+  const TimePoint now = time_.now();
+  forget_old_code_issues(now);
+  auto& issued = code_issues_[phone];
+  if (static_cast<int>(issued.size()) >= limits_.codes_per_window) {
+    return issued.front() + limits_.code_window - now;
   }
+  issued.push_back(now);
+  code_issue_order_.emplace_back(now, phone);
+  return std::nullopt;
+}
 
-  bool add_user(User user) override {
-    std::lock_guard lock(mutex_);
-    std::string phone = user.phone;
-    return users_.emplace(std::move(phone), std::move(user)).second;
-  }
+std::size_t MemoryStore::phones_with_recent_codes() const {
+  std::lock_guard lock(mutex_);
+  return code_issues_.size();
+}
 
-  std::optional<Clock::duration> take_code_slot(const std::string& phone) override {
-    std::lock_guard lock(mutex_);
-    const TimePoint now = time_.now();
-    forget_old_code_issues(now);
-    auto& issued = code_issues_[phone];
-    if (static_cast<int>(issued.size()) >= limits_.codes_per_window) {
-      return issued.front() + limits_.code_window - now;
-    }
-    issued.push_back(now);
-    code_issue_order_.emplace_back(now, phone);
-    return std::nullopt;
-  }
+std::optional<Clock::duration> MemoryStore::lock_remaining(const std::string& phone) const {
+  std::lock_guard lock(mutex_);
+  auto it = lockouts_.find(phone);
+  if (it == lockouts_.end()) return std::nullopt;
+  const std::int64_t now = time_.unix_ms();
+  if (it->second.locked_until_unix_ms <= now) return std::nullopt;
+  return std::chrono::milliseconds(it->second.locked_until_unix_ms - now);
+}
 
-  std::size_t phones_with_recent_codes() const override {
-    std::lock_guard lock(mutex_);
-    return code_issues_.size();
-  }
-
-  std::optional<Clock::duration> lock_remaining(const std::string& phone) const override {
-    std::lock_guard lock(mutex_);
-    auto it = lockouts_.find(phone);
-    if (it == lockouts_.end()) return std::nullopt;
-    const TimePoint now = time_.now();
-    if (it->second.locked_until <= now) return std::nullopt;
-    return it->second.locked_until - now;
-  }
-
-  FailureResult record_connect_failure(const std::string& phone) override {
-    std::lock_guard lock(mutex_);
-    Lockout& state = lockouts_[phone];
-    state.failures += 1;
-    if (state.failures < limits_.failures_before_lock) {
-      return {limits_.failures_before_lock - state.failures};
-    }
+Result<FailureResult> MemoryStore::record_connect_failure(const std::string& phone) {
+  std::unique_lock lock(mutex_);
+  auto found = lockouts_.find(phone);
+  Lockout next = found == lockouts_.end() ? Lockout{} : found->second;
+  next.failures += 1;
+  FailureResult result{0};
+  if (static_cast<int>(next.failures) < limits_.failures_before_lock) {
+    result.attempts_left = limits_.failures_before_lock - static_cast<int>(next.failures);
+  } else {
     // Lock number n lasts min(base * 2^n, max); the failure count restarts with it.
     // In seconds: base * 2^30 in nanoseconds would overflow.
-    const auto doubling = std::min(state.locks, 30);
+    const auto doubling = std::min<std::uint32_t>(next.locks, 30);
     const std::chrono::seconds length = std::min<std::chrono::seconds>(
         limits_.lock_base * (std::int64_t{1} << doubling), limits_.lock_max);
-    state.locked_until = time_.now() + length;
-    state.locks += 1;
-    state.failures = 0;
-    return {0};
+    next.locked_until_unix_ms =
+        time_.unix_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(length).count();
+    next.locks += 1;
+    next.failures = 0;
   }
+  // The session holds the phone's connect mutex, so no other change to this phone's
+  // lockout comes between here and the apply below.
+  auto ticket = admit(LockChanged{phone, next.failures, next.locks, next.locked_until_unix_ms});
+  if (!ticket.ok()) return ticket.error();
+  if (Status durable = wait_durable(lock, ticket.value().get()); !durable.ok())
+    return durable.error();
+  lockouts_[phone] = next;
+  return result;
+}
 
-  void record_connect_success(const std::string& phone) override {
-    std::lock_guard lock(mutex_);
-    lockouts_.erase(phone);
+Status MemoryStore::record_connect_success(const std::string& phone) {
+  std::unique_lock lock(mutex_);
+  // Most logins follow no failure: they change nothing, and write nothing.
+  if (!lockouts_.contains(phone)) return {};
+  auto ticket = admit(LockChanged{phone, 0, 0, 0});
+  if (!ticket.ok()) return ticket.error();
+  if (Status durable = wait_durable(lock, ticket.value().get()); !durable.ok()) return durable;
+  lockouts_.erase(phone);
+  return {};
+}
+
+std::mutex& MemoryStore::connect_mutex(const std::string& phone) {
+  return connect_stripes_[std::hash<std::string>{}(phone) % connect_stripes_.size()];
+}
+
+Result<PutResult> MemoryStore::put_message(const std::string& recipient, StoredMessage message,
+                                           std::string& id_out) {
+  // The id is drawn outside the lock: random, so ids stay unique across restarts too
+  // (clients drop duplicates by id).
+  message.id = to_hex(random_bytes(16));
+  const std::size_t size = message.ciphertext_size();
+  std::unique_lock lock(mutex_);
+  if (!users_.contains(recipient)) return PutResult::kNoSuchUser;
+  Mailbox& box = mailboxes_[recipient];
+  if (box.messages.size() + box.reserved >= limits_.mailbox_max_messages ||
+      box.bytes + size > limits_.mailbox_max_bytes) {
+    return PutResult::kMailboxFull;
   }
+  if (stored_bytes_ + size > limits_.store_max_bytes) return PutResult::kStoreFull;
+  message.stored_at_ms = time_.unix_ms();
+  auto ticket = admit(MessageAdded{recipient, message.id, message.sender_phone,
+                                   message.stored_at_ms, message.envelope});
+  if (!ticket.ok()) return ticket.error();
+  // The order is taken now, in the log's order, though other messages may be applied first.
+  const std::uint64_t order = next_order_++;
+  box.bytes += size;
+  box.reserved += 1;
+  stored_bytes_ += size;
+  const Status durable = wait_durable(lock, ticket.value().get());
+  box.bytes -= size;
+  box.reserved -= 1;
+  stored_bytes_ -= size;
+  if (!durable.ok()) return durable.error();
+  id_out = message.id;
+  add_message(box, order, std::make_shared<const StoredMessage>(std::move(message)));
+  // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on it
+  // again. The mailbox outlives this: mailboxes are never erased.
+  lock.unlock();
+  box.arrived.notify_all();
+  return PutResult::kStored;
+}
 
-  std::mutex& connect_mutex(const std::string& phone) override {
-    return connect_stripes_[std::hash<std::string>{}(phone) % connect_stripes_.size()];
+void MemoryStore::add_message(Mailbox& box, std::uint64_t order, MessagePtr message) {
+  box.bytes += message->ciphertext_size();
+  stored_bytes_ += message->ciphertext_size();
+  envelope_bytes_ += message->envelope.size();
+  message_count_ += 1;
+  box.by_id.emplace(message->id, order);
+  box.messages.emplace(order, std::move(message));
+}
+
+std::vector<MessagePtr> MemoryStore::fetch(const std::string& phone, std::size_t max,
+                                           Clock::duration wait) {
+  std::unique_lock lock(mutex_);
+  Mailbox& box = mailboxes_[phone];
+  if (box.messages.empty() && wait > Clock::duration::zero() && !stopping_) {
+    box.arrived.wait_for(lock, wait, [&] { return stopping_ || !box.messages.empty(); });
   }
-
-  PutResult put_message(const std::string& recipient, StoredMessage message,
-                        std::string& id_out) override {
-    // The id is drawn outside the lock: random, so ids stay unique across restarts too
-    // (clients drop duplicates by id).
-    message.id = to_hex(random_bytes(16));
-    std::unique_lock lock(mutex_);
-    if (users_.find(recipient) == users_.end()) return PutResult::kNoSuchUser;
-    Mailbox& box = mailboxes_[recipient];
-    if (box.messages.size() >= limits_.mailbox_max_messages ||
-        box.bytes + message.ciphertext_size() > limits_.mailbox_max_bytes) {
-      return PutResult::kMailboxFull;
-    }
-    if (stored_bytes_ + message.ciphertext_size() > limits_.store_max_bytes)
-      return PutResult::kStoreFull;
-    message.stored_at_ms = time_.unix_ms();
-    id_out = message.id;
-    const std::uint64_t order = next_order_++;
-    box.bytes += message.ciphertext_size();
-    stored_bytes_ += message.ciphertext_size();
-    box.by_id.emplace(message.id, order);
-    box.messages.emplace(order, std::make_shared<const StoredMessage>(std::move(message)));
-    // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on
-    // it again. The mailbox outlives this: mailboxes are never erased.
-    lock.unlock();
-    box.arrived.notify_all();
-    return PutResult::kStored;
+  std::vector<MessagePtr> out;
+  for (auto it = box.messages.begin(); it != box.messages.end() && out.size() < max; ++it) {
+    out.push_back(it->second);
   }
+  return out;
+}
 
-  std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
-                                Clock::duration wait) override {
-    std::unique_lock lock(mutex_);
-    Mailbox& box = mailboxes_[phone];
-    if (box.messages.empty() && wait > Clock::duration::zero() && !stopping_) {
-      box.arrived.wait_for(lock, wait, [&] { return stopping_ || !box.messages.empty(); });
-    }
-    std::vector<MessagePtr> out;
-    for (auto it = box.messages.begin(); it != box.messages.end() && out.size() < max; ++it) {
-      out.push_back(it->second);
-    }
-    return out;
-  }
-
-  AckResult ack(const std::string& phone, const std::vector<std::string>& ids) override {
-    std::lock_guard lock(mutex_);
-    Mailbox& box = mailboxes_[phone];
-    AckResult result;
-    for (const std::string& id : ids) {
-      auto found = box.by_id.find(id);
-      if (found == box.by_id.end()) continue;
-      auto message = box.messages.find(found->second);
-      box.bytes -= message->second->ciphertext_size();
-      stored_bytes_ -= message->second->ciphertext_size();
-      box.messages.erase(message);
-      box.by_id.erase(found);
-      result.deleted += 1;
-    }
-    result.waiting = static_cast<int>(box.messages.size());
-    return result;
-  }
-
-  std::size_t waiting(const std::string& phone) const override {
-    std::lock_guard lock(mutex_);
-    auto it = mailboxes_.find(phone);
-    return it == mailboxes_.end() ? 0 : it->second.messages.size();
-  }
-
-  void shutdown() override {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    for (auto& [phone, box] : mailboxes_) box.arrived.notify_all();
-  }
-
- private:
-  // Drops code issues older than the window, oldest first, and the records of phones left
-  // with none: without this, every phone ever asked for would stay in memory.
-  void forget_old_code_issues(TimePoint now) {
-    while (!code_issue_order_.empty() &&
-           now - code_issue_order_.front().first >= limits_.code_window) {
-      const std::string& phone = code_issue_order_.front().second;
-      auto record = code_issues_.find(phone);
-      if (record != code_issues_.end()) {
-        record->second.pop_front();
-        if (record->second.empty()) code_issues_.erase(record);
-      }
-      code_issue_order_.pop_front();
+Result<AckResult> MemoryStore::ack(const std::string& phone, const std::vector<std::string>& ids) {
+  std::unique_lock lock(mutex_);
+  Mailbox& box = mailboxes_[phone];
+  // Only ids that are there are written: an ack of nothing costs no record.
+  std::vector<std::string> present;
+  for (const std::string& id : ids) {
+    if (box.by_id.contains(id) && std::find(present.begin(), present.end(), id) == present.end()) {
+      present.push_back(id);
     }
   }
+  if (!present.empty()) {
+    auto ticket = admit(MessagesAcked{phone, present});
+    if (!ticket.ok()) return ticket.error();
+    if (Status durable = wait_durable(lock, ticket.value().get()); !durable.ok())
+      return durable.error();
+  }
+  AckResult result;
+  for (const std::string& id : present) {
+    // Another connection may have acknowledged it meanwhile.
+    auto found = box.by_id.find(id);
+    if (found == box.by_id.end()) continue;
+    auto message = box.messages.find(found->second);
+    box.bytes -= message->second->ciphertext_size();
+    stored_bytes_ -= message->second->ciphertext_size();
+    envelope_bytes_ -= message->second->envelope.size();
+    message_count_ -= 1;
+    box.messages.erase(message);
+    box.by_id.erase(found);
+    result.deleted += 1;
+  }
+  result.waiting = static_cast<int>(box.messages.size());
+  return result;
+}
 
-  const TimeSource& time_;
-  const Limits limits_;
+std::size_t MemoryStore::waiting(const std::string& phone) const {
+  std::lock_guard lock(mutex_);
+  auto it = mailboxes_.find(phone);
+  return it == mailboxes_.end() ? 0 : it->second.messages.size();
+}
 
-  std::array<std::mutex, 64> connect_stripes_;  // see Store::connect_mutex
+void MemoryStore::shutdown() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  for (auto& [phone, box] : mailboxes_) box.arrived.notify_all();
+}
 
-  mutable std::mutex mutex_;  // guards everything below
-  std::unordered_map<std::string, User> users_;
-  std::unordered_map<std::string, std::deque<TimePoint>> code_issues_;
-  std::deque<std::pair<TimePoint, std::string>> code_issue_order_;  // every issue, oldest first
-  std::unordered_map<std::string, Lockout> lockouts_;
-  // std::map: a Mailbox holds a condition variable, so it must never move.
-  std::map<std::string, Mailbox> mailboxes_;
-  std::size_t stored_bytes_ = 0;  // the sum of every mailbox's bytes
-  std::uint64_t next_order_ = 0;
-  bool stopping_ = false;
-};
+ReplayResult MemoryStore::replay(Change change) {
+  std::lock_guard lock(mutex_);
+  if (auto* added = std::get_if<UserAdded>(&change)) {
+    const std::string phone = added->user.phone;
+    return users_.emplace(phone, std::move(added->user)).second ? ReplayResult::kApplied
+                                                                : ReplayResult::kAlreadyThere;
+  }
+  if (auto* lock_state = std::get_if<LockChanged>(&change)) {
+    if (lock_state->failures == 0 && lock_state->locks == 0) {
+      lockouts_.erase(lock_state->phone);
+    } else {
+      lockouts_[lock_state->phone] = {lock_state->failures, lock_state->locks,
+                                      lock_state->locked_until_unix_ms};
+    }
+    return ReplayResult::kApplied;
+  }
+  if (auto* added = std::get_if<MessageAdded>(&change)) {
+    auto sender = users_.find(added->sender_phone);
+    if (sender == users_.end() || !users_.contains(added->recipient))
+      return ReplayResult::kNoSuchUser;
+    Mailbox& box = mailboxes_[added->recipient];
+    if (box.by_id.contains(added->id)) return ReplayResult::kAlreadyThere;
+    add_message(box, next_order_++,
+                std::make_shared<const StoredMessage>(StoredMessage{
+                    std::move(added->id), std::move(added->sender_phone), sender->second.public_key,
+                    added->stored_at_ms, std::move(added->envelope)}));
+    return ReplayResult::kApplied;
+  }
+  const auto& acked = std::get<MessagesAcked>(change);
+  auto box = mailboxes_.find(acked.phone);
+  if (box == mailboxes_.end()) return ReplayResult::kApplied;
+  for (const std::string& id : acked.ids) {
+    auto found = box->second.by_id.find(id);
+    if (found == box->second.by_id.end()) continue;
+    auto message = box->second.messages.find(found->second);
+    box->second.bytes -= message->second->ciphertext_size();
+    stored_bytes_ -= message->second->ciphertext_size();
+    envelope_bytes_ -= message->second->envelope.size();
+    message_count_ -= 1;
+    box->second.messages.erase(message);
+    box->second.by_id.erase(found);
+  }
+  return ReplayResult::kApplied;
+}
 
-}  // namespace
+StoreImage MemoryStore::capture() const {
+  std::lock_guard lock(mutex_);
+  StoreImage image;
+  image.users.reserve(users_.size());
+  for (const auto& [phone, user] : users_) image.users.push_back(user);
+  for (const auto& [phone, state] : lockouts_) {
+    image.locks.push_back({phone, state.failures, state.locks, state.locked_until_unix_ms});
+  }
+  image.messages.reserve(message_count_);
+  for (const auto& [phone, box] : mailboxes_) {
+    for (const auto& [order, message] : box.messages) image.messages.push_back({phone, message});
+  }
+  return image;
+}
+
+StoreCounts MemoryStore::counts() const {
+  std::lock_guard lock(mutex_);
+  return {users_.size(), message_count_, stored_bytes_, envelope_bytes_};
+}
+
+// Drops code issues older than the window, oldest first, and the records of phones left
+// with none: without this, every phone ever asked for would stay in memory.
+void MemoryStore::forget_old_code_issues(TimePoint now) {
+  while (!code_issue_order_.empty() &&
+         now - code_issue_order_.front().first >= limits_.code_window) {
+    const std::string& phone = code_issue_order_.front().second;
+    auto record = code_issues_.find(phone);
+    if (record != code_issues_.end()) {
+      record->second.pop_front();
+      if (record->second.empty()) code_issues_.erase(record);
+    }
+    code_issue_order_.pop_front();
+  }
+}
 
 std::unique_ptr<Store> make_memory_store(const TimeSource& time, Limits limits) {
   return std::make_unique<MemoryStore>(time, limits);

@@ -68,6 +68,13 @@ bool needs_login(Code code) {
 Session::Session(ServerContext& context, std::string peer)
     : context_(context), peer_(std::move(peer)) {}
 
+void Session::storage_failed(ReplySink& out, const std::string& phone, const Error& error) {
+  log(LogLevel::kError, phone, "could not store a change: " + error.message);
+  send_error(out, Code::kGeneralServerError,
+             "the server could not store this (storage unavailable); nothing was changed, try "
+             "again later");
+}
+
 void Session::log(LogLevel level, const std::string& phone, const std::string& event) {
   context_.logger.log(level, peer_, phone, event);
 }
@@ -227,7 +234,12 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
       phone, pending_->email, client_key.value(), random_bytes(kCodeSaltSize, context_.rng), {}};
   user.code_hash = code_hash(user.code_salt, code->view());
   pending_.reset();
-  if (!context_.store.add_user(user)) {
+  const auto added = context_.store.add_user(user);
+  if (!added.ok()) {
+    storage_failed(out, phone, added.error());
+    return;
+  }
+  if (added.value() == AddUserResult::kPhoneTaken) {
     send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
     return;
   }
@@ -266,7 +278,12 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
   auto code = open_proof(context_.server_key, user->public_key, message->proof, Purpose::kConnect,
                          phone, *nonce);
   if (!code || !constant_time_equal(code_hash(user->code_salt, code->view()), user->code_hash)) {
-    const FailureResult failure = context_.store.record_connect_failure(phone);
+    const auto recorded = context_.store.record_connect_failure(phone);
+    if (!recorded.ok()) {
+      storage_failed(out, phone, recorded.error());
+      return;
+    }
+    const FailureResult failure = recorded.value();
     log(LogLevel::kWarn, phone,
         failure.attempts_left == 0
             ? "failed connect proof, account locked"
@@ -274,7 +291,10 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
     send_error(out, Code::kInvalidSecretCode, "wrong code or key", failure.attempts_left);
     return;
   }
-  context_.store.record_connect_success(phone);
+  if (Status cleared = context_.store.record_connect_success(phone); !cleared.ok()) {
+    storage_failed(out, phone, cleared.error());
+    return;
+  }
   phone_ = phone;
   user_ = std::move(user);
   log(LogLevel::kInfo, phone, "connected");
@@ -325,7 +345,12 @@ void Session::on_send_message(const Json& request, ReplySink& out) {
                        .stored_at_ms = 0,
                        .envelope = pack_envelope(envelope.value())};
   std::string id;
-  switch (context_.store.put_message(recipient, std::move(stored), id)) {
+  const auto put = context_.store.put_message(recipient, std::move(stored), id);
+  if (!put.ok()) {
+    storage_failed(out, phone_, put.error());
+    return;
+  }
+  switch (put.value()) {
     case PutResult::kNoSuchUser:
       send_error(out, Code::kUserNotFound, "no account with this phone number");
       return;
@@ -369,8 +394,12 @@ void Session::on_check_waiting_messages(const Json& request, ReplySink& out) {
 void Session::on_ack_messages(const Json& request, ReplySink& out) {
   auto message = decode<AckMessages>(request, out);
   if (!message) return;
-  const AckResult result = context_.store.ack(phone_, message->message_ids);
-  send(out, AckOk{result.deleted, result.waiting});
+  const auto result = context_.store.ack(phone_, message->message_ids);
+  if (!result.ok()) {
+    storage_failed(out, phone_, result.error());
+    return;
+  }
+  send(out, AckOk{result.value().deleted, result.value().waiting});
 }
 
 void Session::on_general_client_error(const Json& request) {

@@ -72,6 +72,8 @@ class Session {
   void on_ack_messages(const Json& request, ReplySink& out);
   void on_general_client_error(const Json& request);
 
+  // Answers 100 for a change the store could not make durable, and logs the cause.
+  void storage_failed(ReplySink& out, const std::string& phone, const Error& error);
   void log(LogLevel level, const std::string& phone, const std::string& event);
 
   ServerContext& context_;

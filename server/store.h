@@ -1,6 +1,10 @@
 // The server's state: accounts, the code rate limit, connect lockouts and mailboxes.
-// Store is the interface the sessions use, so that another backend can be added later;
-// MemoryStore keeps everything in memory (protocol v1 keeps no accounts across restarts).
+// Store is the interface the sessions use, so that backends can differ: the memory store
+// keeps everything in memory (--store memory); the disk store keeps the same in memory and
+// makes every change durable in a journal first (--store disk, server/disk_store.h).
+//
+// Operations that change what is kept return an error when the change could not be made
+// durable (a full disk, an I/O error): then nothing changed, and the session answers 100.
 #pragma once
 
 #include <chrono>
@@ -17,6 +21,7 @@
 #include "shido/bytes.h"
 #include "shido/crypto/keys.h"
 #include "shido/protocol/messages.h"
+#include "shido/result.h"
 
 namespace shido::server {
 
@@ -55,6 +60,8 @@ struct Limits {
   std::size_t store_max_bytes = std::size_t{1} << 30;
 };
 
+enum class AddUserResult { kAdded, kPhoneTaken };
+
 enum class PutResult { kStored, kNoSuchUser, kMailboxFull, kStoreFull };
 
 struct AckResult {
@@ -73,8 +80,9 @@ class Store {
 
   // --- Accounts
   virtual std::optional<User> find_user(const std::string& phone) const = 0;
-  // Adds a user; false when the phone is taken (the caller answers 114).
-  virtual bool add_user(User user) = 0;
+  // Adds a user; kPhoneTaken when the phone is registered, or being registered on another
+  // connection (the caller answers 114).
+  virtual Result<AddUserResult> add_user(User user) = 0;
 
   // --- Code rate limit
   // Takes one of the phone's code slots; when all are used in the window, returns how
@@ -86,8 +94,8 @@ class Store {
   // --- Connect lockout
   // How long the account stays locked, or nullopt when it is not locked.
   virtual std::optional<Clock::duration> lock_remaining(const std::string& phone) const = 0;
-  virtual FailureResult record_connect_failure(const std::string& phone) = 0;
-  virtual void record_connect_success(const std::string& phone) = 0;
+  virtual Result<FailureResult> record_connect_failure(const std::string& phone) = 0;
+  virtual Status record_connect_success(const std::string& phone) = 0;
   // Held by a session from its lock check to recording the outcome of a connect proof,
   // so that proofs sent at once on many connections cannot all pass the lock check
   // before any failure is counted. (Striped: phones may share a mutex.)
@@ -95,14 +103,14 @@ class Store {
 
   // --- Mailboxes
   // Stores a message for recipient, filling in its id; kMailboxFull past the limits.
-  virtual PutResult put_message(const std::string& recipient, StoredMessage message,
-                                std::string& id_out) = 0;
+  virtual Result<PutResult> put_message(const std::string& recipient, StoredMessage message,
+                                        std::string& id_out) = 0;
   // Up to max of phone's messages, oldest first, without removing them. When none are
   // waiting, waits until one arrives, `wait` passes, or shutdown() is called.
   virtual std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
                                         Clock::duration wait) = 0;
   // Deletes the listed messages of phone's mailbox; ids not there are ignored.
-  virtual AckResult ack(const std::string& phone, const std::vector<std::string>& ids) = 0;
+  virtual Result<AckResult> ack(const std::string& phone, const std::vector<std::string>& ids) = 0;
   // How many messages wait for phone.
   virtual std::size_t waiting(const std::string& phone) const = 0;
 
@@ -110,7 +118,7 @@ class Store {
   virtual void shutdown() = 0;
 };
 
-// A Store in memory, safe for any number of threads. time must outlive the store.
+// A Store in memory only, safe for any number of threads. time must outlive the store.
 std::unique_ptr<Store> make_memory_store(const TimeSource& time, Limits limits = {});
 
 }  // namespace shido::server

@@ -54,7 +54,7 @@ class StoreTest : public ::testing::Test {
   std::string put(const std::string& recipient,
                   StoredMessage message = make_message("+15550000001")) {
     std::string id;
-    EXPECT_EQ(store_->put_message(recipient, std::move(message), id), PutResult::kStored);
+    EXPECT_EQ(store_->put_message(recipient, std::move(message), id).value(), PutResult::kStored);
     return id;
   }
 
@@ -86,7 +86,7 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, AddUserThenFindReturnsIt) {
   EXPECT_FALSE(store_->find_user(alice_));
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   auto found = store_->find_user(alice_);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->phone, alice_);
@@ -95,10 +95,10 @@ TEST_F(StoreTest, AddUserThenFindReturnsIt) {
 }
 
 TEST_F(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   User second = make_user(alice_);
   second.email = "other@example.com";
-  EXPECT_FALSE(store_->add_user(second));
+  EXPECT_EQ(store_->add_user(second).value(), AddUserResult::kPhoneTaken);
   EXPECT_EQ(store_->find_user(alice_)->email, "someone@example.com");
 }
 
@@ -154,10 +154,10 @@ TEST_F(StoreTest, RetryAfterIsRoundedUpToWholeSeconds) {
 TEST_F(StoreTest, FiveFailuresLockForSixtySeconds) {
   EXPECT_FALSE(store_->lock_remaining(alice_));
   for (int expected_left = 4; expected_left >= 1; --expected_left) {
-    EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, expected_left);
+    EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, expected_left);
     EXPECT_FALSE(store_->lock_remaining(alice_));
   }
-  EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
+  EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 0);
   auto remaining = store_->lock_remaining(alice_);
   ASSERT_TRUE(remaining);
   EXPECT_EQ(*remaining, seconds(60));
@@ -175,10 +175,10 @@ TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
   for (std::size_t n = 0; n < expected.size(); ++n) {
     // The count restarted when the previous lock began: four failures leave it unlocked.
     for (int expected_left = 4; expected_left >= 1; --expected_left) {
-      ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, expected_left)
+      ASSERT_EQ(store_->record_connect_failure(alice_).value().attempts_left, expected_left)
           << "lock " << n;
     }
-    ASSERT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
+    ASSERT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 0);
     auto remaining = store_->lock_remaining(alice_);
     ASSERT_TRUE(remaining);
     EXPECT_EQ(*remaining, seconds(expected[n])) << "lock number " << n;
@@ -190,7 +190,7 @@ TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
 TEST_F(StoreTest, EvenTheFortiethLockLastsAnHour) {
   // 60 s * 2^28 in nanoseconds overflows 64 bits; the length must be capped before that.
   for (int n = 0; n < 40; ++n) {
-    for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
+    for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
     auto remaining = store_->lock_remaining(alice_);
     ASSERT_TRUE(remaining) << "lock number " << n;
     EXPECT_EQ(*remaining, n < 6 ? seconds(60 << n) : seconds(3600)) << "lock number " << n;
@@ -213,34 +213,34 @@ TEST_F(StoreTest, CodeSlotsOfPastWindowsAreForgotten) {
 }
 
 TEST_F(StoreTest, SuccessResetsFailuresAndLockNumber) {
-  for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
+  for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
   time_.advance(seconds(60));
-  for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_);
-  store_->record_connect_success(alice_);
+  for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_).value();
+  ASSERT_TRUE(store_->record_connect_success(alice_).ok());
   // The count starts again at 5 attempts and the next lock is number 0 again.
-  EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, 4);
-  for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_);
-  EXPECT_EQ(store_->record_connect_failure(alice_).attempts_left, 0);
+  EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 4);
+  for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_).value();
+  EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 0);
   EXPECT_EQ(*store_->lock_remaining(alice_), seconds(60));
 }
 
 TEST_F(StoreTest, LockoutsArePerPhone) {
-  for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_);
+  for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
   EXPECT_TRUE(store_->lock_remaining(alice_));
   EXPECT_FALSE(store_->lock_remaining(bob_));
-  EXPECT_EQ(store_->record_connect_failure(bob_).attempts_left, 4);
+  EXPECT_EQ(store_->record_connect_failure(bob_).value().attempts_left, 4);
 }
 
 // --- Mailboxes
 
 TEST_F(StoreTest, PutForUnknownRecipientIsRefused) {
   std::string id;
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_), id), PutResult::kNoSuchUser);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_), id).value(), PutResult::kNoSuchUser);
   EXPECT_EQ(store_->waiting(bob_), 0u);
 }
 
 TEST_F(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(put(bob_, make_message(alice_)));
@@ -259,8 +259,8 @@ TEST_F(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
 }
 
 TEST_F(StoreTest, FetchSeesOnlyTheCallersMailbox) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string for_bob = put(bob_, make_message(alice_));
   const std::string for_alice = put(alice_, make_message(bob_));
   EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{for_bob});
@@ -268,37 +268,37 @@ TEST_F(StoreTest, FetchSeesOnlyTheCallersMailbox) {
 }
 
 TEST_F(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string a = put(bob_), b = put(bob_), c = put(bob_);
   const std::string alices = put(alice_);
 
   // Unknown ids and another mailbox's id are ignored.
-  AckResult result = store_->ack(bob_, {b, "no-such-id", alices, ""});
+  AckResult result = store_->ack(bob_, {b, "no-such-id", alices, ""}).value();
   EXPECT_EQ(result.deleted, 1);
   EXPECT_EQ(result.waiting, 2);
   EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), (std::vector<std::string>{a, c}));
   EXPECT_EQ(store_->waiting(alice_), 1u);
 
   // Acknowledging again deletes nothing more; a repeated id counts once.
-  result = store_->ack(bob_, {b, a, a});
+  result = store_->ack(bob_, {b, a, a}).value();
   EXPECT_EQ(result.deleted, 1);
   EXPECT_EQ(result.waiting, 1);
   EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{c});
 }
 
 TEST_F(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string id = put(bob_);
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{id});
-  EXPECT_EQ(store_->ack(bob_, {id}).deleted, 1);
+  EXPECT_EQ(store_->ack(bob_, {id}).value().deleted, 1);
   EXPECT_TRUE(store_->fetch(bob_, 10, {}).empty());
 }
 
 TEST_F(StoreTest, IdsAreUniqueAndShort) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) {
     const std::string id = put(i % 2 ? alice_ : bob_);
@@ -310,7 +310,7 @@ TEST_F(StoreTest, IdsAreUniqueAndShort) {
 }
 
 TEST_F(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   constexpr int kThreads = 8, kEach = 200;
   std::vector<std::thread> threads;
   std::vector<std::vector<std::string>> stored(kThreads);
@@ -318,7 +318,7 @@ TEST_F(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         std::string id;
-        if (store_->put_message(bob_, make_message(alice_), id) == PutResult::kStored) {
+        if (store_->put_message(bob_, make_message(alice_), id).value() == PutResult::kStored) {
           stored[static_cast<std::size_t>(t)].push_back(id);
         }
       }
@@ -347,63 +347,68 @@ class SmallLimitsTest : public StoreTest {
 };
 
 TEST_F(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(put(bob_, make_message(alice_, 16)));
   std::string id;
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kMailboxFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id).value(),
+            PutResult::kMailboxFull);
   EXPECT_EQ(store_->waiting(bob_), 3u);
-  EXPECT_EQ(store_->ack(bob_, {ids[0]}).deleted, 1);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kStored);
+  EXPECT_EQ(store_->ack(bob_, {ids[0]}).value().deleted, 1);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id).value(), PutResult::kStored);
 }
 
 TEST_F(SmallLimitsTest, FullByBytesExactlyAtTheLimit) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string first = put(bob_, make_message(alice_, 48));
   std::string id;
   // 48 + 64 = 112 > 100: refused; 48 + 52 = 100: exactly the limit, stored.
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 64), id), PutResult::kMailboxFull);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 52), id), PutResult::kStored);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id), PutResult::kMailboxFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 64), id).value(),
+            PutResult::kMailboxFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 52), id).value(), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id).value(),
+            PutResult::kMailboxFull);
   // Acknowledging gives the bytes back.
-  EXPECT_EQ(store_->ack(bob_, {first}).deleted, 1);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 48), id), PutResult::kStored);
+  EXPECT_EQ(store_->ack(bob_, {first}).value().deleted, 1);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 48), id).value(), PutResult::kStored);
 }
 
 TEST_F(SmallLimitsTest, AFullMailboxDoesNotAffectOthers) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   for (int i = 0; i < 3; ++i) put(bob_, make_message(alice_, 16));
   std::string id;
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id), PutResult::kMailboxFull);
-  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 16), id), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id).value(),
+            PutResult::kMailboxFull);
+  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 16), id).value(), PutResult::kStored);
 }
 
 TEST_F(SmallLimitsTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string to_bob = put(bob_, make_message(alice_, 80));
   put(alice_, make_message(bob_, 70));  // 150: exactly the limit, each mailbox under its own
   std::string id;
-  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 1), id), PutResult::kStoreFull);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id), PutResult::kStoreFull);
+  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 1), id).value(), PutResult::kStoreFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id).value(), PutResult::kStoreFull);
   // A mailbox over its own limit says so first.
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 30), id), PutResult::kMailboxFull);
-  EXPECT_EQ(store_->ack(bob_, {to_bob}).deleted, 1);
-  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 30), id), PutResult::kStored);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 50), id), PutResult::kStored);
-  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id), PutResult::kStoreFull);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 30), id).value(),
+            PutResult::kMailboxFull);
+  EXPECT_EQ(store_->ack(bob_, {to_bob}).value().deleted, 1);
+  EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 30), id).value(), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 50), id).value(), PutResult::kStored);
+  EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 1), id).value(), PutResult::kStoreFull);
 }
 
 // --- Long-poll
 
 TEST_F(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(20)).empty());
 }
 
 TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   auto polled = long_poll(bob_);
   const std::string id = put(bob_, make_message(alice_));
   ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready)
@@ -415,15 +420,15 @@ TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
 }
 
 TEST_F(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
-  ASSERT_TRUE(store_->add_user(make_user(alice_)));
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   put(alice_, make_message(bob_));
   // Bob's mailbox stays empty: his short poll runs out and returns nothing.
   EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(50)).empty());
 }
 
 TEST_F(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
-  ASSERT_TRUE(store_->add_user(make_user(bob_)));
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   auto polled = long_poll(bob_);
   store_->shutdown();
   ASSERT_EQ(polled.wait_for(kGenerous), std::future_status::ready)
