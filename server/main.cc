@@ -14,6 +14,9 @@
 #include <thread>
 
 #include "server/code_delivery.h"
+#include "server/data_directory.h"
+#include "server/disk_store.h"
+#include "server/file_system.h"
 #include "server/server.h"
 #include "server/store.h"
 #include "shido/crypto/keys.h"
@@ -26,7 +29,11 @@ using namespace shido::server;
 struct Options {
   ListenOptions listen;
   std::string data_dir = "./shido-data";
-  std::string store = "memory";
+  std::string store = "disk";
+  std::string fsync = "always";
+  bool salvage = false;
+  int compact_after_ack = 3600;
+  std::uint64_t compact_min_bytes = std::uint64_t{64} << 20;
   std::string outbox;
   std::string code_command;
   std::size_t max_frame = kDefaultMaxFrame;
@@ -40,9 +47,6 @@ struct Options {
 
 // The server key lives in the data directory: made on first start, reused afterwards.
 Result<KeyPair> load_or_create_server_key(const std::string& data_dir, Logger& logger) {
-  if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error{Errc::kIo, "cannot create " + data_dir + ": " + std::strerror(errno)};
-  }
   const std::string path = data_dir + "/server_key.pem";
   auto existing = load_private_key(path);
   if (existing.ok() || existing.error().code != Errc::kNotFound) return existing;
@@ -72,13 +76,43 @@ std::unique_ptr<CodeDelivery> make_delivery(const Options& options, Logger& logg
   return make_log_delivery(logger);
 }
 
+FsyncPolicy parse_fsync(const std::string& name) {
+  if (name == "everysec") return FsyncPolicy::kEverySec;
+  if (name == "no") return FsyncPolicy::kNo;
+  return FsyncPolicy::kAlways;
+}
+
+// The store the options ask for; for the disk store, recovered from the data directory.
+Result<std::unique_ptr<Store>> open_store(const Options& options, FileSystem& fs,
+                                          const TimeSource& time, Limits limits, Logger& logger) {
+  if (options.store == "memory") {
+    logger.log(LogLevel::kWarn, "", "",
+               "--store memory: accounts and messages are lost when the server stops");
+    return make_memory_store(time, limits);
+  }
+  DiskStoreOptions disk;
+  disk.directory = options.data_dir;
+  disk.fsync = parse_fsync(options.fsync);
+  disk.salvage = options.salvage;
+  disk.compact_after_ack = std::chrono::seconds(options.compact_after_ack);
+  disk.compact_min_bytes = options.compact_min_bytes;
+  auto store = DiskStore::open(disk, fs, time, limits, logger);
+  if (!store.ok()) return store.error();
+  return std::unique_ptr<Store>(std::move(store).value());
+}
+
 int serve(const Options& options) {
   Logger logger(*parse_log_level(options.log_level));
-  auto key = load_or_create_server_key(options.data_dir, logger);
-  if (!key.ok()) {
-    std::cerr << "shido-server: " << key.error().message << "\n";
+  const auto fail = [](const Error& error) {
+    std::cerr << "shido-server: " << error.message << "\n";
     return 1;
-  }
+  };
+  if (Status prepared = prepare_data_directory(options.data_dir); !prepared.ok())
+    return fail(prepared.error());
+  auto data_dir_lock = lock_data_directory(options.data_dir);
+  if (!data_dir_lock.ok()) return fail(data_dir_lock.error());
+  auto key = load_or_create_server_key(options.data_dir, logger);
+  if (!key.ok()) return fail(key.error());
   raise_file_limit(options.listen.max_connections, logger);
 
   // Signals go to one thread that waits for them; every other thread blocks them.
@@ -93,9 +127,11 @@ int serve(const Options& options) {
   Limits limits;
   limits.lock_base = std::chrono::seconds(options.lock_base);
   limits.store_max_bytes = static_cast<std::size_t>(options.max_stored_bytes);
-  auto store = make_memory_store(time, limits);
+  auto file_system = make_posix_file_system();
+  auto store = open_store(options, *file_system, time, limits, logger);
+  if (!store.ok()) return fail(store.error());
   auto delivery = make_delivery(options, logger);
-  ServerContext context{key.value(), *store, *delivery, logger, time};
+  ServerContext context{key.value(), *store.value(), *delivery, logger, time};
   context.code_ttl = std::chrono::seconds(options.code_ttl);
 
   Server server(context, options.listen);
@@ -129,7 +165,8 @@ int serve(const Options& options) {
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
   CLI::App app{
       "shido-server: the Shido end-to-end-encrypted messenger server.\n"
-      "Accounts and mailboxes live in memory; only the server key is kept on disk.",
+      "Accounts and waiting messages live in memory and, with --store disk (the default), in\n"
+      "a journal and snapshots in --data-dir, so that they survive restarts and crashes.",
       "shido-server"};
   app.set_config("--config", "",
                  "Read options from a TOML/INI file (key = value, names as the long options)");
@@ -138,12 +175,33 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--port", options.listen.port, "TCP port; 0 picks a free one")
       ->capture_default_str();
   app.add_option("--data-dir", options.data_dir,
-                 "Directory for the server key (server_key.pem, mode 0600)")
+                 "Directory (mode 0700) for the server key and, with --store disk, the journal "
+                 "and snapshots; one server at a time")
       ->capture_default_str();
   app.add_option("--store", options.store,
-                 "Where accounts and mailboxes live: memory (lost at every restart)")
+                 "disk: kept in --data-dir across restarts; memory: lost at every stop")
       ->capture_default_str()
-      ->check(CLI::IsMember({"memory"}));
+      ->check(CLI::IsMember({"disk", "memory"}));
+  app.add_option("--fsync", options.fsync,
+                 "always: replies 104, 118 and 121 wait for the disk (nothing acknowledged is "
+                 "lost); everysec: a crash of the machine loses about the last second; no: the "
+                 "kernel writes when it likes")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"always", "everysec", "no"}));
+  app.add_option("--compact-after-ack", options.compact_after_ack,
+                 "Seconds within which an acknowledged message's ciphertext is gone from the "
+                 "files (a new snapshot is written)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 7 * 86400));
+  app.add_flag("--salvage", options.salvage,
+               "Start even if a store file is damaged: keep the good records before the damage "
+               "and move the damaged file aside (<name>.damaged)");
+  app.add_option("--compact-min-bytes", options.compact_min_bytes,
+                 "Journal bytes from which a snapshot is written once the journal holds more "
+                 "than twice the live data")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40))
+      ->group("Testing");
   auto* outbox = app.add_option("--outbox", options.outbox,
                                 "Deliver codes as files OUTBOX/<phone>.code instead of the log");
   app.add_option("--code-command", options.code_command,

@@ -119,10 +119,11 @@ TEST_F(LifecycleTest, SigintStopsCleanly) {
   EXPECT_NE(server().log().find("stopping on SIGINT"), std::string::npos);
 }
 
-TEST_F(LifecycleTest, ServerKeyIsKeptAcrossARestartWithTheSameDataDir) {
+TEST_F(LifecycleTest, ServerKeyIsKeptAcrossARestartAndTheMemoryStoreForgetsAccounts) {
   test::TempDir root("shido-restart");
   ServerProcess::Options options = server_options();
   options.data_dir = root.path() + "/data";
+  options.extra_args = {"--store", "memory"};
 
   std::string first_fingerprint;
   User alice;
@@ -145,7 +146,7 @@ TEST_F(LifecycleTest, ServerKeyIsKeptAcrossARestartWithTheSameDataDir) {
   ProtocolClient client = connect_to(server());
   const Greeting greeting = must(client.hello(), "hello");
   EXPECT_EQ(greeting.server_key.fingerprint(), first_fingerprint);
-  // Protocol v1 keeps only the key: accounts did not survive the restart.
+  // --store memory keeps only the key: accounts did not survive the restart.
   EXPECT_EQ(refused_code(client.login(alice.key, greeting, alice.phone, as_bytes(alice.code))),
             131);
 

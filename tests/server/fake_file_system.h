@@ -55,6 +55,30 @@ class FakeFileSystem final : public FileSystem {
     for (auto& [name, file] : entries_) file->content.resize(file->synced);
   }
 
+  // What a power cut now would leave, as a new file system; this one goes on unchanged (its
+  // files may still be written by a store that runs on).
+  std::unique_ptr<FakeFileSystem> after_power_cut() const {
+    std::lock_guard lock(mutex_);
+    auto copy = std::make_unique<FakeFileSystem>();
+    for (const auto& [name, node] : durable_entries_) {
+      auto kept = std::make_shared<Node>();
+      kept->content.assign(node->content.begin(),
+                           node->content.begin() + static_cast<std::ptrdiff_t>(node->synced));
+      kept->synced = node->synced;
+      copy->entries_[name] = kept;
+      copy->durable_entries_[name] = kept;
+    }
+    return copy;
+  }
+
+  // Every file's name, and all their bytes (to look for what must not be there).
+  std::vector<std::string> names() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& [name, node] : entries_) out.push_back(name);
+    return out;
+  }
+
   // The current bytes of a file (for tests to look at, or to damage).
   std::optional<Bytes> contents(const std::string& path) const {
     std::lock_guard lock(mutex_);

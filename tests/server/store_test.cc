@@ -15,6 +15,7 @@
 
 #include "fake_time.h"
 #include "shido/crypto/keys.h"
+#include "store_fixtures.h"
 
 namespace shido::server {
 namespace {
@@ -22,26 +23,10 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::seconds;
 using test::FakeTime;
+using test::make_message;
+using test::make_user;
 
 constexpr auto kGenerous = seconds(20);  // how long a woken long-poll may take to return
-
-User make_user(const std::string& phone) {
-  static const KeyPair key = KeyPair::generate();
-  return User{phone, "someone@example.com", key.public_key(), Bytes(16, 1), Bytes(32, 2)};
-}
-
-// A message from sender whose packed envelope starts with the sender's phone (so that
-// tests can tell messages apart) and carries ciphertext_size bytes of ciphertext.
-StoredMessage make_message(const std::string& sender, std::size_t ciphertext_size = 32) {
-  static const PublicKey key = KeyPair::generate().public_key();
-  Bytes envelope(kPackedEnvelopeFixedSize + ciphertext_size);
-  std::copy(sender.begin(), sender.end(), envelope.begin());
-  return StoredMessage{.id = {},
-                       .sender_phone = sender,
-                       .sender_key = key,
-                       .stored_at_ms = 0,
-                       .envelope = std::move(envelope)};
-}
 
 std::string salt_text(const StoredMessage& message) {
   return to_string(ByteView(message.envelope).first(12));
