@@ -143,6 +143,10 @@ class SessionTest : public ::testing::Test {
   explicit SessionTest(Limits limits = {})
       : store_(make_memory_store(time_, limits)), context_{server_key_, *store_, delivery_,
                                                            logger_,     time_,   rng_} {}
+  // With another store, made from the test's clock.
+  explicit SessionTest(const std::function<std::unique_ptr<Store>(const TimeSource&)>& make_store)
+      : store_(make_store(time_)),
+        context_{server_key_, *store_, delivery_, logger_, time_, rng_} {}
 
   // One connection: a Session and the replies it produced for the last request.
   class Conn {
