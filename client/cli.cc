@@ -17,9 +17,8 @@ namespace {
 // Everything the command line can say, filled in by CLI11.
 struct Arguments {
   CommonOptions common;
-  std::string email;
-  std::optional<std::string> code_file, server_fingerprint, to, message, contact, verify, accept,
-      fingerprint, help_topic;
+  std::optional<std::string> email, code_file, server_fingerprint, to, message, contact, verify,
+      accept, fingerprint, help_topic;
   int wait = 0;
   bool json = false;
 };
@@ -47,8 +46,11 @@ void add_common_options(CLI::App& app, CommonOptions& common) {
 }
 
 void define_commands(CLI::App& app, Arguments& args) {
-  auto* reg = app.add_subcommand("register", "Register a new account (needs --phone)");
-  reg->add_option("--email", args.email, "E-mail address")->required();
+  auto* reg = app.add_subcommand(
+      "register",
+      "Register a new account, or the same key again for one the server lost (needs --phone)");
+  reg->add_option("--email", args.email,
+                  "E-mail address (for an account here: by default the one it registered with)");
   reg->add_option(
       "--code-file", args.code_file,
       "Read the code from the first line of this file once the server has sent it, "

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <iterator>
+#include <string_view>
 
 #include "client/terminal_text.h"
 #include "shido/files.h"
@@ -53,6 +57,32 @@ std::optional<std::string> read_code_line(const std::string& fingerprint,
   return line;
 }
 
+// A word as a POSIX shell reads it: quoted when it holds anything but safe characters.
+std::string shell_word(const std::string& word) {
+  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("+-_./:@=,%").find(c) != std::string_view::npos;
+  });
+  if (safe) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Messenger::connect; for an account the server no longer knows, its error says how to
+// register the same key again.
+ClientResult<Messenger> log_in(Profile profile, const CommonOptions& options,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  const std::string phone = profile.phone();
+  auto messenger = Messenger::connect(std::move(profile), timeout);
+  if (messenger.ok() || !is_unknown_account(messenger.error())) return messenger;
+  ClientError error = messenger.error();
+  error.message += "\nRun `" + register_again_command(options, phone) +
+                   "` to register this same key again (with a new code); your contacts, pins "
+                   "and history are kept.";
+  return error;
+}
+
 bool is_six_digits(const std::string& text) {
   return text.size() == 6 && text.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -96,25 +126,40 @@ ClientResult<Profile> open_profile(const CommonOptions& options) {
   return std::move(profile).value();
 }
 
-int run_register(const CommonOptions& options, const std::string& email,
+std::string register_again_command(const CommonOptions& options, const std::string& phone) {
+  std::string command = "shido-client";
+  if (options.home != default_home()) command += " --home " + shell_word(options.home);
+  if (options.host) command += " --host " + shell_word(*options.host);
+  if (options.port) command += " --port " + std::to_string(*options.port);
+  return command + " register --phone " + shell_word(phone);
+}
+
+int run_register(const CommonOptions& options, const std::optional<std::string>& email,
                  std::optional<std::string> code_file,
                  std::optional<std::string> expected_fingerprint) {
   if (!is_valid_phone(options.phone)) {
     std::cerr << "shido-client: --phone must be E.164, e.g. +972501234567\n";
     return kExitLocal;
   }
-  if (!is_valid_email(email)) {
+  if (email && !is_valid_email(*email)) {
     std::cerr << "shido-client: --email is not a valid address\n";
     return kExitLocal;
   }
-  RegisterRequest request{options.home,
-                          options.phone,
-                          email,
-                          options.host.value_or("127.0.0.1"),
-                          options.port.value_or(5000),
-                          std::move(expected_fingerprint)};
+  const bool again = has_account(options.home, options.phone);
+  if (!email && !again) {
+    std::cerr << "shido-client: a new account needs --email\n"
+              << "Run 'shido-client help register' for what it takes.\n";
+    return kExitLocal;
+  }
+  RegisterRequest request{options.home, options.phone, email.value_or(""),
+                          options.host, options.port,  std::move(expected_fingerprint)};
   auto reader = [&](const std::string& fingerprint,
                     const std::string& retry) -> std::optional<std::string> {
+    if (again && retry.empty()) {
+      std::cerr << "The server no longer knows " << options.phone
+                << ": registering the key of the account here again (your contacts, pins and "
+                   "history are kept).\n";
+    }
     if (!code_file) return read_code_line(fingerprint, retry);
     std::cout << "Server key fingerprint (pinned): " << fingerprint << "\n";
     auto text = read_file(*code_file, 4096);
@@ -132,6 +177,7 @@ int run_register(const CommonOptions& options, const std::string& email,
   auto profile = register_account(request, reader, 1);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
   std::cout << "Registered " << options.phone
+            << (again ? " again, with the same key: your contacts, pins and history are kept" : "")
             << ". Your key fingerprint: " << profile.value().key().public_key().fingerprint()
             << "\n";
   return kExitOk;
@@ -154,7 +200,7 @@ int run_send(const CommonOptions& options, const std::string& to,
   // Checked before connecting: nothing goes out for a message that cannot be sent.
   if (auto checked = check_body(*message); !checked.ok())
     return report_failure(checked.error(), std::cerr);
-  auto messenger = Messenger::connect(std::move(profile).value());
+  auto messenger = log_in(std::move(profile).value(), options);
   if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
   auto id = messenger.value().send(to, *message);
   if (!id.ok()) {
@@ -195,7 +241,7 @@ void print_fetch_notes(const FetchReport& report, std::ostream& err) {
 int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
   auto profile = open_profile(options);
   if (!profile.ok()) return report_failure(profile.error(), std::cerr);
-  auto messenger = Messenger::connect(std::move(profile).value(), std::chrono::seconds(30));
+  auto messenger = log_in(std::move(profile).value(), options);
   if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
   auto report = messenger.value().fetch(wait_seconds);
   if (!report.ok()) return report_failure(report.error(), std::cerr);
@@ -272,7 +318,7 @@ int run_contacts(const CommonOptions& options, std::optional<std::string> verify
     return kExitLocal;
   }
   if (accept) {
-    auto messenger = Messenger::connect(std::move(profile).value());
+    auto messenger = log_in(std::move(profile).value(), options);
     if (!messenger.ok()) return report_failure(messenger.error(), std::cerr);
     auto report = messenger.value().accept_new_key(*accept, *fingerprint);
     if (!report.ok()) return report_failure(report.error(), std::cerr);

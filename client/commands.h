@@ -36,10 +36,16 @@ int report_failure(const ClientError& error, std::ostream& err);
 // host or port given, they replace the pinned address (the pinned key still applies).
 ClientResult<Profile> open_profile(const CommonOptions& options);
 
+// The command that registers phone's key again, with the options that lead to the same
+// account and server: "shido-client --home DIR register --phone +972501234567".
+std::string register_again_command(const CommonOptions& options, const std::string& phone);
+
 // The code is read after the server has sent it: from code_file when given (its first
 // line), else from the terminal or stdin. (A code cannot be given up front: each code
-// belongs to the connection that asked for it.)
-int run_register(const CommonOptions& options, const std::string& email,
+// belongs to the connection that asked for it.) For an account that is already here, it
+// registers the same key again when the server no longer knows it (register_account), the
+// e-mail address by default the one the account registered with.
+int run_register(const CommonOptions& options, const std::optional<std::string>& email,
                  std::optional<std::string> code_file,
                  std::optional<std::string> expected_fingerprint);
 int run_send(const CommonOptions& options, const std::string& to,

@@ -86,14 +86,25 @@ class Menu {
     auto phone = ask_until("Phone number (E.164, e.g. +972501234567): ", is_valid_phone,
                            "That is not an E.164 number: + then 8 to 15 digits.");
     if (!phone) return std::nullopt;
-    auto email = ask_until("E-mail: ", is_valid_email, "That is not an e-mail address.");
+    // An account here registers its own key again, by default with its own e-mail address.
+    const bool again = has_account(options_.home, *phone);
+    std::string stored_email;
+    if (again) {
+      if (auto existing = Profile::open(options_.home, *phone); existing.ok())
+        stored_email = existing.value().email();
+      out_ << "The account " << *phone
+           << " is here already: if the server no longer knows it, its same key is registered "
+              "again, with a new code (your contacts, pins and history are kept).\n";
+    }
+    auto email = ask_until(
+        stored_email.empty() ? "E-mail: " : "E-mail (Enter for " + stored_email + "): ",
+        [&](const std::string& text) {
+          return is_valid_email(text) || (text.empty() && !stored_email.empty());
+        },
+        "That is not an e-mail address.");
     if (!email) return std::nullopt;
-    RegisterRequest request{options_.home,
-                            *phone,
-                            *email,
-                            options_.host.value_or("127.0.0.1"),
-                            options_.port.value_or(5000),
-                            std::nullopt};
+    RegisterRequest request{options_.home, *phone,        *email,
+                            options_.host, options_.port, std::nullopt};
     out_ << "Asking the server for a code...\n";
     auto read_code = [&](const std::string& fingerprint,
                          const std::string& retry) -> std::optional<std::string> {
@@ -116,7 +127,9 @@ class Menu {
       show_failure(profile.error());
       return std::nullopt;
     }
-    out_ << "Registered. Your key fingerprint is:\n  "
+    out_ << (again ? "Registered again, with the same key: your contacts, pins and history are "
+                     "kept. Your key fingerprint is:\n  "
+                   : "Registered. Your key fingerprint is:\n  ")
          << profile.value().key().public_key().fingerprint() << "\n";
     return std::move(profile).value();
   }
@@ -152,6 +165,11 @@ class Menu {
     auto connected = Messenger::connect(profile);
     if (!connected.ok()) {
       show_failure(connected.error());
+      if (is_unknown_account(connected.error())) {
+        out_ << "To register this same key again, with a new code (your contacts, pins and "
+                "history are kept): choose Register and type "
+             << profile.phone() << ".\n";
+      }
       return;
     }
     Messenger messenger = std::move(connected).value();

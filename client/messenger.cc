@@ -40,6 +40,107 @@ Json dropped_entry(const WaitingMessage& wire, const std::string& reason) {
           {"status", "dropped"}, {"reason", reason},      {"received_at", now_ms()}};
 }
 
+std::string address_of(const ServerPin& server) {
+  const bool ipv6 = server.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port);
+}
+
+// Reads the code the server sent (again after a wrong one, at most `tries` times) and
+// proves it with `key` on the connection that asked for it; returns the accepted code.
+ClientResult<SecretBytes> prove_code(ProtocolClient& connection, Greeting greeting,
+                                     const KeyPair& key, const std::string& phone,
+                                     const CodeReader& read_code, int tries) {
+  const PublicKey server_key = greeting.server_key;
+  std::string retry_reason;
+  for (int attempt = 0; attempt < tries; ++attempt) {
+    std::optional<std::string> typed = read_code(server_key.fingerprint(), retry_reason);
+    if (!typed) return client_failure(Failure::kLocal, "registration abandoned");
+    std::string& text = *typed;
+    SecretBytes code(as_bytes(text));
+    wipe(text.data(), text.size());
+    auto registered = connection.register_key(key, greeting, phone, code.view());
+    if (registered.ok()) return code;
+    const ClientError& error = registered.error();
+    const bool can_retry =
+        error.server_code == Code::kInvalidSecretCode && error.attempts_left.value_or(0) > 0;
+    if (!can_retry || attempt + 1 == tries) return error;
+    retry_reason = "wrong code, " + std::to_string(*error.attempts_left) + " attempts left";
+    // Each proof spends the connection's nonce: greet again for a fresh one.
+    auto again = connection.hello();
+    if (!again.ok()) return again.error();
+    if (!(again.value().server_key == server_key))
+      return server_key_changed(server_key, again.value().server_key);
+    greeting = std::move(again).value();
+  }
+  return client_failure(Failure::kRefused, "registration failed");
+}
+
+// register_account for an account that home already holds: the same key, a new code.
+ClientResult<Profile> register_again(const RegisterRequest& request, const CodeReader& read_code,
+                                     int tries) {
+  auto opened = Profile::open(request.home, request.phone);
+  if (!opened.ok()) return local_error(opened.error());
+  Profile profile = std::move(opened).value();
+  profile.set_address(request.host, request.port);  // this time only; the pin stays
+  const std::string email = request.email.empty() ? profile.email() : request.email;
+  if (!is_valid_email(email))
+    return client_failure(Failure::kLocal, "'" + email + "' is not an e-mail address");
+  const PublicKey& pinned = profile.server().key;
+  if (request.expected_fingerprint && *request.expected_fingerprint != pinned.fingerprint()) {
+    return client_failure(Failure::kSecurity, "the server key fingerprint pinned for " +
+                                                  request.phone + " is " + pinned.fingerprint() +
+                                                  ", not the expected " +
+                                                  *request.expected_fingerprint);
+  }
+  const std::string server = "the server at " + address_of(profile.server());
+
+  // Logging in first says whether the server still knows the account, and it costs none
+  // of the phone's codes (the server counts every code request, even one it refuses as
+  // already registered). It checks the server key against the pin, as every login does.
+  auto probe = Messenger::connect(profile);
+  if (probe.ok()) {
+    probe.value().bye();
+    return client_failure(Failure::kLocal,
+                          request.phone + " is already registered, here (" + profile.directory() +
+                              ") and on " + server +
+                              ", which still knows it: there is nothing to register again; "
+                              "fetch, send and the menu use it as before");
+  }
+  if (!is_unknown_account(probe.error())) {
+    ClientError error = probe.error();
+    if (error.kind == Failure::kRefused)
+      error.message = server + " refused to log in " + request.phone + ": " + error.message;
+    return error;
+  }
+
+  auto connection = ProtocolClient::connect(profile.server().host, profile.server().port);
+  if (!connection.ok()) return connection.error();
+  auto greeting = connection.value().hello();
+  if (!greeting.ok()) return greeting.error();
+  if (!(greeting.value().server_key == pinned))
+    return server_key_changed(pinned, greeting.value().server_key);
+  auto sent = connection.value().request_code(request.phone, email);
+  if (!sent.ok()) {
+    ClientError error = sent.error();
+    if (error.server_code == Code::kAlreadyRegistered) {
+      error.message = server + " says " + request.phone +
+                      " is already registered, though it did not know the account a moment "
+                      "ago: it may have been registered since, from somewhere else. Nothing "
+                      "was changed here.";
+    }
+    return error;
+  }
+  auto code = prove_code(connection.value(), std::move(greeting).value(), profile.key(),
+                         request.phone, read_code, tries);
+  if (!code.ok()) return code.error();
+  if (auto saved = profile.save_code(code.value().view()); !saved.ok())
+    return local_error(saved.error());
+  if (email != profile.email()) {
+    if (auto saved = profile.save_email(email); !saved.ok()) return local_error(saved.error());
+  }
+  return profile;
+}
+
 }  // namespace
 
 std::int64_t now_ms() {
@@ -48,16 +149,26 @@ std::int64_t now_ms() {
       .count();
 }
 
+bool has_account(const std::string& home, const std::string& phone) {
+  const auto accounts = Profile::list(home);
+  return std::find(accounts.begin(), accounts.end(), phone) != accounts.end();
+}
+
+bool is_unknown_account(const ClientError& error) {
+  return error.kind == Failure::kRefused && error.server_code == Code::kUserNotFound;
+}
+
 ClientResult<Profile> register_account(const RegisterRequest& request, const CodeReader& read_code,
                                        int tries) {
-  // Checked before the server is asked, so a refusal costs none of the phone's codes.
-  const auto accounts = Profile::list(request.home);
-  if (std::find(accounts.begin(), accounts.end(), request.phone) != accounts.end()) {
-    return client_failure(Failure::kLocal, request.phone + " is already registered in " +
-                                               request.home + "/" + request.phone +
-                                               "; move that directory away to register again");
+  // Checked before the server is asked: an account here registers its own key again.
+  if (has_account(request.home, request.phone)) return register_again(request, read_code, tries);
+  if (!is_valid_email(request.email)) {
+    return client_failure(Failure::kLocal, "a new account needs an e-mail address: '" +
+                                               request.email + "' is not one");
   }
-  auto connection = ProtocolClient::connect(request.host, request.port);
+  const std::string host = request.host.value_or("127.0.0.1");
+  const std::uint16_t port = request.port.value_or(5000);
+  auto connection = ProtocolClient::connect(host, port);
   if (!connection.ok()) return connection.error();
   auto greeting = connection.value().hello();
   if (!greeting.ok()) return greeting.error();
@@ -74,33 +185,15 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   // server accepts is never one whose key we lost.
   const KeyPair key = KeyPair::generate();
   auto profile = Profile::create(request.home, request.phone, request.email, key,
-                                 ServerPin{request.host, request.port, server_key});
+                                 ServerPin{host, port, server_key});
   if (!profile.ok()) return local_error(profile.error());
 
-  std::string retry_reason;
-  for (int attempt = 0; attempt < tries; ++attempt) {
-    auto typed = read_code(server_key.fingerprint(), retry_reason);
-    if (!typed) return client_failure(Failure::kLocal, "registration abandoned");
-    SecretBytes code(as_bytes(*typed));
-    auto registered =
-        connection.value().register_key(key, greeting.value(), request.phone, code.view());
-    if (registered.ok()) {
-      if (auto saved = profile.value().save_code(code.view()); !saved.ok())
-        return local_error(saved.error());
-      return std::move(profile).value();
-    }
-    const ClientError& error = registered.error();
-    const bool can_retry =
-        error.server_code == Code::kInvalidSecretCode && error.attempts_left.value_or(0) > 0;
-    if (!can_retry || attempt + 1 == tries) return error;
-    retry_reason = "wrong code, " + std::to_string(*error.attempts_left) + " attempts left";
-    // Each proof spends the connection's nonce: greet again for a fresh one.
-    greeting = connection.value().hello();
-    if (!greeting.ok()) return greeting.error();
-    if (!(greeting.value().server_key == server_key))
-      return server_key_changed(server_key, greeting.value().server_key);
-  }
-  return client_failure(Failure::kRefused, "registration failed");
+  auto code = prove_code(connection.value(), std::move(greeting).value(), key, request.phone,
+                         read_code, tries);
+  if (!code.ok()) return code.error();
+  if (auto saved = profile.value().save_code(code.value().view()); !saved.ok())
+    return local_error(saved.error());
+  return std::move(profile).value();
 }
 
 ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::milliseconds timeout) {
@@ -120,7 +213,16 @@ ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::millise
   }
   auto login = connection.value().login(profile.key(), greeting.value(), profile.phone(),
                                         code.value().view());
-  if (!login.ok()) return login.error();
+  if (!login.ok()) {
+    ClientError error = login.error();
+    if (is_unknown_account(error)) {
+      error.message = "the server at " + address_of(profile.server()) +
+                      " no longer knows the account " + profile.phone() +
+                      ": it may have been restarted without its data (--store memory) or "
+                      "restored from an old backup.";
+    }
+    return error;
+  }
   return Messenger(std::move(profile), std::move(connection).value());
 }
 

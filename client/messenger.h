@@ -18,9 +18,9 @@ namespace shido::client {
 struct RegisterRequest {
   std::string home;
   std::string phone;
-  std::string email;
-  std::string host;
-  std::uint16_t port = 5000;
+  std::string email;                  // empty: the one an account here registered with
+  std::optional<std::string> host;    // default: the account's pinned server, else 127.0.0.1
+  std::optional<std::uint16_t> port;  // default: the account's pinned server, else 5000
   std::optional<std::string> expected_fingerprint;  // refuse a server with another key
 };
 
@@ -31,8 +31,24 @@ using CodeReader = std::function<std::optional<std::string>(const std::string& s
 
 // Registers a new account and creates its profile. `tries` bounds how often a wrong code
 // is asked for again (the server allows five).
+//
+// When home already holds a registered account for the phone (has_account), it registers
+// that account's own key again, never a new one: for a server that no longer knows the
+// account (restarted without its data, or restored from an old backup). The pinned server
+// key must still match; only the code changes (and the e-mail address, when another one is
+// given), so contacts, pins and history stay as they are, and contacts' pins of this key stay
+// valid. A server that still knows the account is not asked for a code: kLocal, "already
+// registered".
 ClientResult<Profile> register_account(const RegisterRequest& request, const CodeReader& read_code,
                                        int tries = 1);
+
+// Whether home holds a registered account (one with a code) for phone.
+bool has_account(const std::string& home, const std::string& phone);
+
+// Whether a failed Messenger::connect means that the server no longer knows the account:
+// it answered the login with 131 USER_NOT_FOUND. register_account then registers the same
+// key again.
+bool is_unknown_account(const ClientError& error);
 
 struct ReceivedMessage {
   std::string id;
@@ -53,7 +69,8 @@ struct FetchReport {
 
 class Messenger {
  public:
-  // Connects to the profile's server, checks the server key against the pin, logs in.
+  // Connects to the profile's server, checks the server key against the pin, logs in. A
+  // server that no longer knows the account says so plainly (is_unknown_account).
   static ClientResult<Messenger> connect(
       Profile profile, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

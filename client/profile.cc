@@ -188,6 +188,16 @@ Result<SecretBytes> Profile::code() const {
 
 Status Profile::save_code(ByteView code) { return write_file_atomic(path("code"), code, 0600); }
 
+Status Profile::save_email(const std::string& email) {
+  auto pin = read_json(path("server.json"));
+  if (!pin.ok()) return pin.error();
+  if (!pin.value().is_object()) return Error{Errc::kBadValue, path("server.json") + " is damaged"};
+  pin.value()["email"] = email;
+  if (auto saved = write_json(path("server.json"), pin.value()); !saved.ok()) return saved;
+  email_ = email;
+  return {};
+}
+
 bool Profile::registered() const {
   struct stat info {};
   return ::stat(path("code").c_str(), &info) == 0;

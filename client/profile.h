@@ -85,6 +85,8 @@ class Profile {
   // The account code, once registration succeeded.
   Result<SecretBytes> code() const;
   Status save_code(ByteView code);
+  // Records another e-mail address in server.json (atomically; the pin is left as it is).
+  Status save_email(const std::string& email);
   bool registered() const;
 
   // Waits for the profile's lock file (`lock`, flock). Every read-modify-write of the

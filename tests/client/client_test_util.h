@@ -61,6 +61,15 @@ inline ServerProcess::Options server_options(std::string data_dir = {}) {
   return options;
 }
 
+// A server whose accounts live in memory only (--store memory): restarted on its data
+// directory it keeps its key and loses every account, as a server restored from an old
+// backup would.
+inline ServerProcess::Options memory_server_options(std::string data_dir = {}) {
+  ServerProcess::Options options = server_options(std::move(data_dir));
+  options.extra_args = {"--store", "memory"};
+  return options;
+}
+
 inline std::string read_file_or_empty(const std::string& path) {
   return test::read_text_file(path).value_or("");
 }
@@ -260,21 +269,65 @@ inline std::vector<std::string> at(const std::string& home, const ServerProcess&
   return args;
 }
 
-// Registers phone in home with the real client: waits for the code prompt on stderr, reads
-// the code from the server's outbox and types it on stdin (the code reaches the outbox
-// only once the client has asked for it). `typed` replaces the code when given.
+// The last code the server sent for phone: from its outbox, or, for a server without one,
+// from its log ("+15550000001 code 123456 for a@example.com (server key fingerprint ...)"),
+// with the e-mail address it was sent for.
+struct SentCode {
+  std::string code;
+  std::string email;  // known from the log only
+};
+inline std::optional<SentCode> last_code(const ServerProcess& server, const std::string& phone) {
+  if (!server.outbox_dir().empty()) {
+    auto file = server.read_code(phone);
+    if (!file) return std::nullopt;
+    return SentCode{file->code, ""};
+  }
+  const std::string log = server.log();
+  const std::string marker = " " + phone + " code ";
+  const std::size_t at = log.rfind(marker);
+  if (at == std::string::npos) return std::nullopt;
+  const std::size_t code_at = at + marker.size();
+  const std::size_t email_at = code_at + 6 + std::string_view(" for ").size();
+  const std::size_t email_end = log.find(" (", email_at);
+  if (log.compare(code_at + 6, 5, " for ") != 0 || email_end == std::string::npos)
+    throw std::runtime_error("a code line of an unknown shape in the server's log");
+  return SentCode{log.substr(code_at, 6), log.substr(email_at, email_end - email_at)};
+}
+
+// Runs shido-client with args, waits for the code prompt on stderr, takes the code the
+// server sent for phone (last_code: the code is there only once the client has asked for
+// it) and types it on stdin. `typed` replaces the code when given.
+inline RunResult run_register_typing_code(const ServerProcess& server,
+                                          const std::vector<std::string>& args,
+                                          const std::string& phone,
+                                          const std::optional<std::string>& typed = std::nullopt) {
+  ClientProcess client(args);
+  if (!client.wait_for_stderr("Code: ")) return client.finish();
+  auto code = last_code(server, phone);
+  if (!code) throw std::runtime_error("the server sent no code for " + phone);
+  client.write((typed ? *typed : code->code) + "\n");
+  return client.finish();
+}
+
+// Registers phone in home with the real client (run_register_typing_code).
 inline RunResult register_cli(const ServerProcess& server, const std::string& home,
                               const std::string& phone,
-                              std::optional<std::string> typed = std::nullopt,
+                              const std::optional<std::string>& typed = std::nullopt,
                               std::vector<std::string> extra = {}) {
   std::vector<std::string> rest = {"register", "--phone", phone, "--email", "someone@example.com"};
   rest.insert(rest.end(), extra.begin(), extra.end());
-  ClientProcess client(at(home, server, rest));
-  if (!client.wait_for_stderr("Code: ")) return client.finish();
-  auto code = server.read_code(phone);
-  if (!code) throw std::runtime_error("no code in the outbox for " + phone);
-  client.write((typed ? *typed : code->code) + "\n");
-  return client.finish();
+  return run_register_typing_code(server, at(home, server, rest), phone, typed);
+}
+
+// `register` for an account that is in home already, without --email: it registers the
+// same key again when the server no longer knows it.
+inline RunResult register_again_cli(const ServerProcess& server, const std::string& home,
+                                    const std::string& phone,
+                                    const std::optional<std::string>& typed = std::nullopt,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> rest = {"register", "--phone", phone};
+  rest.insert(rest.end(), extra.begin(), extra.end());
+  return run_register_typing_code(server, at(home, server, rest), phone, typed);
 }
 
 // register_cli that must work: throws (failing the test) with what the client said if not.
@@ -290,20 +343,22 @@ inline client::Profile open_profile(const std::string& home, const std::string& 
   return must(client::Profile::open(home, phone), "open the profile of " + phone);
 }
 
-// A contact's key changes for real, the one way the server allows today: `server` (a
-// memory store) has restarted on its data directory, so it kept its key and lost every
-// account. Both register again on it: `keeper` in its home, keeping its contacts (as
-// moving the account away and registering again would, then bringing contacts.json back),
-// and `changer` in `changer_home`, a new home, with a new key.
+// A contact's key changes for real: `server` (a memory store) has restarted on its data
+// directory, so it kept its key and lost every account. `keeper` registers its same key
+// again in its home (contacts, pins and history kept), and `changer` registers in
+// `changer_home`, a new home, with a new key.
 inline void register_again_after_restart(const ServerProcess& server,
                                          const std::string& keeper_home, const std::string& keeper,
                                          const std::string& changer_home,
                                          const std::string& changer) {
-  const std::string account = keeper_home + "/" + keeper;
-  if (::rename(account.c_str(), (account + ".old").c_str()) != 0)
-    throw std::runtime_error("cannot move " + account + " away");
-  must_register_cli(server, keeper_home, keeper);
-  overwrite_file(account + "/contacts.json", read_file_or_empty(account + ".old/contacts.json"));
+  const std::string key_path = keeper_home + "/" + keeper + "/key.pem";
+  const std::string key_before = read_file_or_empty(key_path);
+  const RunResult again = register_again_cli(server, keeper_home, keeper);
+  if (again.status != 0)
+    throw std::runtime_error("register " + keeper +
+                             " again failed: " + testing::PrintToString(again));
+  if (key_before.empty() || read_file_or_empty(key_path) != key_before)
+    throw std::runtime_error("registering " + keeper + " again changed its key");
   must_register_cli(server, changer_home, changer);
 }
 

@@ -330,11 +330,14 @@ TEST_F(CliTest, RegisterReadsTheCodeFromACodeFileOnceTheServerSentIt) {
   EXPECT_THAT(result.out, HasSubstr(server_->fingerprint()));
   EXPECT_EQ(client::Profile::list(alice_home_), std::vector<std::string>{phone});
 
-  // Registering the same phone again is refused locally, before the server spends a code.
+  // Registering the same phone again, while the server knows it, is refused before the
+  // server is asked for a code.
+  const std::string code = read_file_or_empty(code_file);
   const RunResult again = client(alice_home_, {"--phone", phone, "register", "--email",
                                                "a@example.com", "--code-file", code_file});
   EXPECT_EQ(again.status, 1) << again;
   EXPECT_THAT(again.err, HasSubstr("already registered"));
+  EXPECT_EQ(read_file_or_empty(code_file), code);
 }
 
 TEST_F(CliTest, ACodeFileWithoutACodeAbandonsTheRegistration) {
@@ -553,7 +556,7 @@ TEST_F(CliTest, ReadmeExitStatusTableHolds) {
       {"an unknown command or option", [&] { return client(alice_home_, {"sned"}); }},
       {"no account here", [&] { return client(empty_home, {"fetch"}); }},
       {"several accounts without --phone", [&] { return client(two_home, {"fetch"}); }},
-      {"a phone number already registered here",
+      {"registering an account here that the server still knows",
        [&] {
          return client(alice_home_, {"--phone", alice, "register", "--email", "a@example.com"});
        }},
@@ -590,6 +593,19 @@ TEST_F(CliTest, ReadmeExitStatusTableHolds) {
       {"no account with that phone number on the server",
        [&] {
          return client(alice_home_, {"send", "--to", phone_number(9'999'996), "hi"});
+       }},
+      {"an account the server no longer knows",
+       [&] {
+         // A memory store restarted on its data directory: the same key, no accounts.
+         TempDir data("shido-data");
+         const std::string home = root_.path() + "/lost";
+         const std::string phone = next_phone();
+         {
+           ServerProcess first(memory_server_options(data.path()));
+           must_register_cli(first, home, phone);
+         }
+         ServerProcess again(memory_server_options(data.path()));
+         return run_client(at(home, again, {"fetch"}));
        }},
       {"a wrong code",
        [&] {

@@ -333,14 +333,14 @@ TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
   const std::string alice = phone_number(431);
   const std::string carol = phone_number(432);
   const std::string carol_again_home = root_.path() + "/carol-again";
-  auto first = std::make_unique<ServerProcess>(server_options(data.path()));
+  auto first = std::make_unique<ServerProcess>(memory_server_options(data.path()));
   ASSERT_EQ(register_cli(*first, home_, alice).status, 0);
   ASSERT_EQ(register_cli(*first, bob_home_, carol).status, 0);
   ASSERT_EQ(run_client(at(bob_home_, *first, {"send", "--to", alice, "first"})).status, 0);
   ASSERT_EQ(run_client(at(home_, *first, {"fetch"})).status, 0);
   first->stop(SIGTERM);
   first.reset();
-  ServerProcess again(server_options(data.path()));
+  ServerProcess again(memory_server_options(data.path()));
   register_again_after_restart(again, home_, alice, carol_again_home, carol);
   ASSERT_EQ(
       run_client(at(carol_again_home, again, {"send", "--to", alice, "from my new key"})).status,
@@ -401,6 +401,70 @@ TEST_F(MenuTest, AChangedContactKeyIsShownAndAcceptedOnlyWhenConfirmed) {
   terminal.type("3\n");
   EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
   EXPECT_EQ(open_profile(home_, alice).contact(carol)->key.fingerprint(), new_fingerprint);
+}
+
+// The server lost Alice's account (a memory store, restarted): Connect says so and how to
+// mend it from the menu; Register with her phone number registers her same key again, her
+// stored e-mail address the default, keeps her contacts and history, and logs her in.
+TEST_F(MenuTest, AnAccountTheServerNoLongerKnowsIsRegisteredAgainWithItsSameKey) {
+  TempDir data("shido-data");
+  const std::string alice = phone_number(451);
+  const std::string bob = phone_number(452);
+  auto first = std::make_unique<ServerProcess>(memory_server_options(data.path()));
+  ASSERT_EQ(register_cli(*first, home_, alice).status, 0);
+  ASSERT_EQ(register_cli(*first, bob_home_, bob).status, 0);
+  ASSERT_EQ(run_client(at(home_, *first, {"send", "--to", bob, "before"})).status, 0);
+  const std::string account = home_ + "/" + alice;
+  const std::string key_before = read_file_or_empty(account + "/key.pem");
+  const std::string contacts_before = read_file_or_empty(account + "/contacts.json");
+  const std::string history_before = read_file_or_empty(account + "/history.jsonl");
+  ASSERT_THAT(contacts_before, HasSubstr(bob));
+  first->stop(SIGTERM);
+  first.reset();
+  ServerProcess::Options options = memory_server_options(data.path());
+  options.use_outbox = false;  // codes go to the log, with the address each was sent for
+  ServerProcess again(options);
+  const std::string server = "the server at 127.0.0.1:" + std::to_string(again.port());
+
+  Terminal terminal({"--home", home_, "--port", std::to_string(again.port())});
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  terminal.type("2\n");
+  ASSERT_SCREEN(terminal, "Error: " + server + " no longer knows the account " + alice +
+                              ": it may have been restarted without its data (--store memory) "
+                              "or restored from an old backup.\r\n");
+  ASSERT_SCREEN(terminal,
+                "To register this same key again, with a new code (your contacts, pins and "
+                "history are kept): choose Register and type " +
+                    alice + ".\r\n");
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  EXPECT_THAT(terminal.screen(), Not(HasSubstr("Logged in")));
+
+  terminal.type("1\n");
+  ASSERT_SCREEN(terminal, "Phone number (E.164, e.g. +972501234567): ");
+  terminal.type(alice + "\n");
+  ASSERT_SCREEN(terminal, "The account " + alice + " is here already");
+  ASSERT_SCREEN(terminal, "E-mail (Enter for someone@example.com): ");
+  terminal.type("\n");
+  ASSERT_SCREEN(terminal, "Code: ");
+  const auto code = last_code(again, alice);
+  ASSERT_TRUE(code.has_value()) << again.log();
+  EXPECT_EQ(code->email, "someone@example.com");
+  terminal.type(code->code + "\n");
+  ASSERT_SCREEN(terminal,
+                "Registered again, with the same key: your contacts, pins and history "
+                "are kept. Your key fingerprint is:\r\n  " +
+                    open_profile(home_, alice).key().public_key().fingerprint());
+  ASSERT_SCREEN(terminal, "Logged in as " + alice + ".");
+  ASSERT_SCREEN(terminal, "5) Log out\r\n> ");
+  terminal.type("5\n");
+  ASSERT_SCREEN(terminal, "3) Quit\r\n> ");
+  terminal.type("3\n");
+  EXPECT_EQ(terminal.wait_exit(), 0) << terminal.screen();
+
+  EXPECT_EQ(read_file_or_empty(account + "/key.pem"), key_before);
+  EXPECT_EQ(read_file_or_empty(account + "/contacts.json"), contacts_before);
+  EXPECT_EQ(read_file_or_empty(account + "/history.jsonl"), history_before);
+  EXPECT_EQ(read_file_or_empty(account + "/code"), code->code);
 }
 
 TEST_F(MenuTest, AnEndOfInputInsideAFlowEndsTheMenuLevelByLevel) {

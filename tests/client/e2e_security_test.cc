@@ -87,19 +87,19 @@ TEST_F(SecurityTest, AServerRestartedWithAnotherKeyIsRefusedWithBothFingerprints
 
 TEST_F(SecurityTest, AServerRestartedOnItsOwnDataDirKeepsItsKey) {
   TempDir data("shido-data");
-  auto first = std::make_unique<ServerProcess>(server_options(data.path()));
+  auto first = std::make_unique<ServerProcess>(memory_server_options(data.path()));
   const std::string fingerprint = first->fingerprint();
   const std::string alice = registered(*first, alice_home_);
   first->stop(SIGTERM);
   first.reset();
 
-  ServerProcess again(server_options(data.path()));
+  ServerProcess again(memory_server_options(data.path()));
   ASSERT_EQ(again.fingerprint(), fingerprint);
-  // The key check passes; the account is gone (v1 keeps accounts in memory only).
+  // The key check passes; the account is gone (--store memory keeps accounts in memory only).
   const RunResult result = run_client(at(alice_home_, again, {"fetch"}));
   EXPECT_EQ(result.status, 2) << result;
   EXPECT_THAT(result.err, Not(HasSubstr("SERVER KEY")));
-  EXPECT_THAT(result.err, HasSubstr("no account"));
+  EXPECT_THAT(result.err, HasSubstr("no longer knows the account " + alice));
 }
 
 TEST_F(SecurityTest, ServerFingerprintMismatchIsRefusedAtRegister) {
@@ -125,7 +125,7 @@ TEST_F(SecurityTest, ServerFingerprintMismatchIsRefusedAtRegister) {
 // whose fingerprint Carol reads out to her.
 TEST_F(SecurityTest, AContactWhoRegisteredAgainIsHeldUntilTheCheckedKeyIsAccepted) {
   TempDir data("shido-data");
-  auto first = std::make_unique<ServerProcess>(server_options(data.path()));
+  auto first = std::make_unique<ServerProcess>(memory_server_options(data.path()));
   const std::string alice = registered(*first, alice_home_);
   const std::string carol = registered(*first, carol_home_);
   ASSERT_EQ(run_client(at(carol_home_, *first, {"send", "--to", alice, "first"})).status, 0);
@@ -133,12 +133,12 @@ TEST_F(SecurityTest, AContactWhoRegisteredAgainIsHeldUntilTheCheckedKeyIsAccepte
   ASSERT_EQ(run_client(at(alice_home_, *first, {"contacts", "--verify", carol})).status, 0);
   const PublicKey old_key = open_profile(carol_home_, carol).key().public_key();
 
-  // The server restarts on its data directory: same server key, no accounts (v1 keeps them
-  // in memory). Both register again; Alice keeps her contacts, as README says to move the
-  // account away and register again, and Carol makes a new key in a new home.
+  // The server restarts on its data directory: same server key, no accounts (--store
+  // memory). Both register again: Alice her same key, keeping her contacts, and Carol with a
+  // new key in a new home.
   first->stop(SIGTERM);
   first.reset();
-  ServerProcess again(server_options(data.path()));
+  ServerProcess again(memory_server_options(data.path()));
   const std::string alice_account = alice_home_ + "/" + alice;
   const std::string carol_again_home = root_.path() + "/carol-again";
   register_again_after_restart(again, alice_home_, alice, carol_again_home, carol);

@@ -128,6 +128,27 @@ TEST_F(ProfileTest, CreateRefusesARegisteredProfileButReplacesAnUnfinishedOne) {
   EXPECT_EQ(opened.value().key().public_key(), second.public_key());  // untouched by the refusal
 }
 
+// Registering an account again with another address records it; the server pin, the
+// address it is reached at and the key stay as they are.
+TEST_F(ProfileTest, SaveEmailChangesOnlyTheEmail) {
+  Profile profile = registered();
+  profile.set_address(std::string("10.0.0.1"), std::uint16_t{6000});  // this run only
+  const Json before = Json::parse(read_file_or_empty(file(kPhone, "server.json")));
+  ASSERT_TRUE(profile.save_email("new@example.com").ok());
+  EXPECT_EQ(profile.email(), "new@example.com");
+  Json after = Json::parse(read_file_or_empty(file(kPhone, "server.json")));
+  EXPECT_EQ(after["email"], "new@example.com");
+  after["email"] = before["email"];
+  EXPECT_EQ(after, before);  // host and port as pinned, not this run's
+  EXPECT_EQ(file_mode(file(kPhone, "server.json")), 0600u);
+  auto opened = Profile::open(home_.path(), kPhone);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_EQ(opened.value().email(), "new@example.com");
+  EXPECT_EQ(opened.value().server().port, 5123);
+  EXPECT_EQ(opened.value().server().key, server_key_.public_key());
+  EXPECT_EQ(opened.value().key().public_key(), key_.public_key());
+}
+
 TEST_F(ProfileTest, CreateRefusesAPhoneThatIsNotE164) {
   auto made = Profile::create(home_.path(), "../etc", "me@example.com", key_, server_pin());
   EXPECT_FALSE(made.ok());
