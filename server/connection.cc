@@ -80,6 +80,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
     for (;;) {
       auto frame = reader.next(limits);
       if (!frame.ok()) {
+        session.settle(sink);
         const Errc error = frame.error().code;
         if (error == Errc::kFrameTooLarge || error == Errc::kFrameEmpty) {
           logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
@@ -93,6 +94,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
       }
       auto request = parse_frame_json(frame.value());
       if (!request.ok()) {
+        session.settle(sink);
         (void)sink.send(error_json(Code::kBadRequest, request.error().message));
         if (!reader.frame_ready()) (void)sink.flush();
         if (sink.broken()) break;
@@ -107,6 +109,8 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
                    std::string("request failed: ") + error.what());
         (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
       }
+      // Sends in flight are answered before this thread waits for the client.
+      if (after == After::kClose || !reader.frame_ready()) session.settle(sink);
       // Pipelined requests already here are answered first, and all the replies go out in
       // one write; nothing waits in the buffer while this thread waits for the client.
       if (after == After::kClose || !reader.frame_ready()) (void)sink.flush();

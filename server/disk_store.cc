@@ -337,9 +337,9 @@ Status DiskStore::record_connect_success(const std::string& phone) {
 std::mutex& DiskStore::connect_mutex(const std::string& phone) {
   return memory_.connect_mutex(phone);
 }
-Result<PutResult> DiskStore::put_message(const std::string& recipient, StoredMessage message,
-                                         std::string& id_out) {
-  return memory_.put_message(recipient, std::move(message), id_out);
+std::unique_ptr<PutInProgress> DiskStore::start_put(const std::string& recipient,
+                                                    StoredMessage message) {
+  return memory_.start_put(recipient, std::move(message));
 }
 std::vector<MessagePtr> DiskStore::fetch(const std::string& phone, std::size_t max,
                                          Clock::duration wait) {

@@ -65,8 +65,8 @@ class DiskStore final : public Store {
   Result<FailureResult> record_connect_failure(const std::string& phone) override;
   Status record_connect_success(const std::string& phone) override;
   std::mutex& connect_mutex(const std::string& phone) override;
-  Result<PutResult> put_message(const std::string& recipient, StoredMessage message,
-                                std::string& id_out) override;
+  std::unique_ptr<PutInProgress> start_put(const std::string& recipient,
+                                           StoredMessage message) override;
   std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
                                 Clock::duration wait) override;
   Result<AckResult> ack(const std::string& phone, const std::vector<std::string>& ids) override;

@@ -115,39 +115,96 @@ std::mutex& MemoryStore::connect_mutex(const std::string& phone) {
   return connect_stripes_[std::hash<std::string>{}(phone) % connect_stripes_.size()];
 }
 
-Result<PutResult> MemoryStore::put_message(const std::string& recipient, StoredMessage message,
-                                           std::string& id_out) {
+// A put admitted to the log: finished once the log says the message is durable.
+class MemoryStore::Put final : public PutInProgress {
+ public:
+  // A put whose outcome is already known.
+  Put(std::string id, Result<PutResult> outcome)
+      : id_(std::move(id)), outcome_(std::move(outcome)) {}
+  // A put waiting for its ticket.
+  Put(MemoryStore& store, Mailbox& box, std::uint64_t order, StoredMessage message,
+      std::unique_ptr<ChangeLog::Ticket> ticket)
+      : id_(message.id),
+        store_(&store),
+        box_(&box),
+        order_(order),
+        message_(std::move(message)),
+        ticket_(std::move(ticket)) {}
+  ~Put() override {
+    if (!outcome_) (void)finish();
+  }
+  Put(const Put&) = delete;
+  Put& operator=(const Put&) = delete;
+
+  Result<PutResult> finish() override {
+    if (!outcome_) outcome_ = store_->finish_put(*this);
+    return *outcome_;
+  }
+  const std::string& id() const override { return id_; }
+
+ private:
+  friend class MemoryStore;
+  std::string id_;
+  std::optional<Result<PutResult>> outcome_;
+  MemoryStore* store_ = nullptr;
+  Mailbox* box_ = nullptr;  // mailboxes are never erased
+  std::uint64_t order_ = 0;
+  std::optional<StoredMessage> message_;  // until applied
+  std::unique_ptr<ChangeLog::Ticket> ticket_;
+};
+
+std::unique_ptr<PutInProgress> MemoryStore::start_put(const std::string& recipient,
+                                                      StoredMessage message) {
   // The id is drawn outside the lock: random, so ids stay unique across restarts too
   // (clients drop duplicates by id).
   message.id = to_hex(random_bytes(16));
+  const auto ready = [&](Result<PutResult> outcome) {
+    return std::make_unique<Put>(message.id, std::move(outcome));
+  };
   const std::size_t size = message.ciphertext_size();
   std::unique_lock lock(mutex_);
-  if (!users_.contains(recipient)) return PutResult::kNoSuchUser;
+  if (!users_.contains(recipient)) return ready(PutResult::kNoSuchUser);
   Mailbox& box = mailboxes_[recipient];
   if (box.messages.size() + box.reserved >= limits_.mailbox_max_messages ||
       box.bytes + size > limits_.mailbox_max_bytes) {
-    return PutResult::kMailboxFull;
+    return ready(PutResult::kMailboxFull);
   }
-  if (stored_bytes_ + size > limits_.store_max_bytes) return PutResult::kStoreFull;
+  if (stored_bytes_ + size > limits_.store_max_bytes) return ready(PutResult::kStoreFull);
   message.stored_at_ms = time_.unix_ms();
-  auto ticket = admit(MessageAdded{recipient, message.id, message.sender_phone,
-                                   message.stored_at_ms, message.envelope});
-  if (!ticket.ok()) return ticket.error();
   // The order is taken now, in the log's order, though other messages may be applied first.
   const std::uint64_t order = next_order_++;
+  if (log_ == nullptr) {
+    std::string id = message.id;
+    add_message(box, order, std::make_shared<const StoredMessage>(std::move(message)));
+    // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on
+    // it again.
+    lock.unlock();
+    box.arrived.notify_all();
+    return std::make_unique<Put>(std::move(id), PutResult::kStored);
+  }
+  auto ticket = log_->admit(MessageAdded{recipient, message.id, message.sender_phone,
+                                         message.stored_at_ms, message.envelope});
+  if (!ticket.ok()) return ready(ticket.error());
   box.bytes += size;
   box.reserved += 1;
   stored_bytes_ += size;
-  const Status durable = wait_durable(lock, ticket.value().get());
+  return std::make_unique<Put>(*this, box, order, std::move(message), std::move(ticket).value());
+}
+
+Result<PutResult> MemoryStore::finish_put(Put& put) {
+  const Status durable = put.ticket_->wait_durable();
+  std::unique_lock lock(mutex_);
+  Mailbox& box = *put.box_;
+  const std::size_t size = put.message_->ciphertext_size();
   box.bytes -= size;
   box.reserved -= 1;
   stored_bytes_ -= size;
-  if (!durable.ok()) return durable.error();
-  id_out = message.id;
-  add_message(box, order, std::make_shared<const StoredMessage>(std::move(message)));
-  // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on it
-  // again. The mailbox outlives this: mailboxes are never erased.
+  if (durable.ok()) {
+    add_message(box, put.order_, std::make_shared<const StoredMessage>(std::move(*put.message_)));
+  }
+  put.ticket_.reset();  // settled: applied, or dropped
   lock.unlock();
+  if (!durable.ok()) return durable.error();
   box.arrived.notify_all();
   return PutResult::kStored;
 }

@@ -65,8 +65,8 @@ class MemoryStore final : public Store {
   Result<FailureResult> record_connect_failure(const std::string& phone) override;
   Status record_connect_success(const std::string& phone) override;
   std::mutex& connect_mutex(const std::string& phone) override;
-  Result<PutResult> put_message(const std::string& recipient, StoredMessage message,
-                                std::string& id_out) override;
+  std::unique_ptr<PutInProgress> start_put(const std::string& recipient,
+                                           StoredMessage message) override;
   std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
                                 Clock::duration wait) override;
   Result<AckResult> ack(const std::string& phone, const std::vector<std::string>& ids) override;
@@ -81,6 +81,7 @@ class MemoryStore final : public Store {
   StoreCounts counts() const;
 
  private:
+  class Put;
   struct Lockout {
     std::uint32_t failures = 0;             // failed proofs since the last lock or success
     std::uint32_t locks = 0;                // n: locks since the last success
@@ -100,6 +101,7 @@ class MemoryStore final : public Store {
   // Waits for an admitted change without holding `lock`; nothing to wait for without a log.
   static Status wait_durable(std::unique_lock<std::mutex>& lock, ChangeLog::Ticket* ticket);
   void add_message(Mailbox& box, std::uint64_t order, MessagePtr message);
+  Result<PutResult> finish_put(Put& put);
   void forget_old_code_issues(TimePoint now);
 
   const TimeSource& time_;

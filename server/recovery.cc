@@ -93,7 +93,8 @@ class Loader {
                          " good records before the damage (the whole file is kept as " + name +
                          ".damaged), start once with --salvage"};
       }
-      if (Status kept = keep_good_prefix(path, bytes, damage->offset); !kept.ok()) return kept.error();
+      if (Status kept = keep_good_prefix(path, bytes, damage->offset); !kept.ok())
+        return kept.error();
       logger_.log(LogLevel::kWarn, "", "",
                   "salvaged " + path + ": kept the " + std::to_string(loaded.records) +
                       " records before the damage at byte " + std::to_string(damage->offset) +

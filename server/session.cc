@@ -83,6 +83,10 @@ After Session::handle(const Json& request, ReplySink& out) {
   const long long number = frame_code(request);
   const std::optional<Code> code = code_from_int(number);
 
+  // Only sends are answered later, in a batch (see settle()): any other request's replies
+  // go after theirs.
+  if (code != Code::kSendMessage) settle(out);
+
   // The code and the session's state come first (docs/PROTOCOL.md section 7).
   if (code == Code::kBye) return After::kClose;
   if (code == Code::kGeneralClientError) {
@@ -317,35 +321,65 @@ void Session::on_communication_request(const Json& request, ReplySink& out) {
   send(out, RecipientKey{recipient, user->public_key.pem()});
 }
 
-void Session::on_send_message(const Json& request, ReplySink& out) {
-  auto message = decode<SendMessage>(request, out);
-  if (!message) return;
-  auto envelope = from_wire(message->envelope, EnvelopeKind::kMessage);
-  if (!envelope.ok()) {
-    send_error(out, Code::kBadRequest, envelope.error().message);
-    return;
-  }
+// A send that passed every check before the store: the message to store, or why it is
+// refused.
+struct Session::CheckedSend {
+  std::optional<ErrorReply> refusal;
+  std::string recipient;
+  std::optional<StoredMessage> message;  // when not refused
+};
+
+Session::CheckedSend Session::check_send(const Json& request) const {
+  const auto refuse = [](Code code, std::string description) {
+    return CheckedSend{
+        ErrorReply{code, std::move(description), std::nullopt, std::nullopt}, {}, {}};
+  };
+  auto message = SendMessage::from_json(request);
+  if (!message.ok()) return refuse(Code::kBadRequest, message.error().message);
+  auto envelope = from_wire(message.value().envelope, EnvelopeKind::kMessage);
+  if (!envelope.ok()) return refuse(Code::kBadRequest, envelope.error().message);
   // The sender key is always the registered one; a client may only name it, not choose it.
-  if (message->sender_public_key) {
-    auto named = PublicKey::from_pem(*message->sender_public_key);
+  if (message.value().sender_public_key) {
+    auto named = PublicKey::from_pem(*message.value().sender_public_key);
     if (!named.ok() || !(named.value() == user_->public_key)) {
-      send_error(out, Code::kBadRequest, "sender_public_key is not your registered key");
-      return;
+      return refuse(Code::kBadRequest, "sender_public_key is not your registered key");
     }
   }
-  const std::string& recipient = message->recipients_phone_number;
+  std::string recipient = std::move(message.value().recipients_phone_number);
   if (!is_valid_phone(recipient)) {
-    send_error(out, Code::kInvalidPhoneNumber, "recipients_phone_number must be E.164");
+    return refuse(Code::kInvalidPhoneNumber, "recipients_phone_number must be E.164");
+  }
+  return CheckedSend{std::nullopt, std::move(recipient),
+                     StoredMessage{.id = {},
+                                   .sender_phone = phone_,
+                                   .sender_key = user_->public_key,
+                                   .stored_at_ms = 0,
+                                   .envelope = pack_envelope(envelope.value())}};
+}
+
+void Session::on_send_message(const Json& request, ReplySink& out) {
+  CheckedSend checked = check_send(request);
+  if (checked.refusal) {
+    settle(out);  // its reply goes after those of the sends before it
+    (void)out.send(checked.refusal->to_json());
     return;
   }
+  if (sends_in_flight_.size() >= kMaxSendsInFlight) settle(out);
+  auto put = context_.store.start_put(checked.recipient, std::move(*checked.message));
+  sends_in_flight_.push_back({std::move(put), std::move(checked.recipient)});
+}
 
-  StoredMessage stored{.id = {},
-                       .sender_phone = phone_,
-                       .sender_key = user_->public_key,
-                       .stored_at_ms = 0,
-                       .envelope = pack_envelope(envelope.value())};
-  std::string id;
-  const auto put = context_.store.put_message(recipient, std::move(stored), id);
+void Session::settle(ReplySink& out) {
+  while (!sends_in_flight_.empty()) {
+    SendInFlight send_in_flight = std::move(sends_in_flight_.front());
+    sends_in_flight_.pop_front();
+    answer_send(out, send_in_flight);
+  }
+}
+
+void Session::answer_send(ReplySink& out, SendInFlight& send_in_flight) {
+  const std::string& recipient = send_in_flight.recipient;
+  const auto put = send_in_flight.put->finish();
   if (!put.ok()) {
     storage_failed(out, phone_, put.error());
     return;
@@ -365,6 +399,7 @@ void Session::on_send_message(const Json& request, ReplySink& out) {
     case PutResult::kStored:
       break;
   }
+  const std::string& id = send_in_flight.put->id();
   log(LogLevel::kDebug, phone_, "stored message " + id + " for " + recipient);
   send(out, MessageStored{id});
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -47,7 +49,15 @@ class Session {
 
   // Handles one request (a JSON object with an integer "code", as parse_frame_json
   // guarantees). Never throws for anything a client can send.
+  //
+  // A send (110) may be answered later: its message is handed to the store, and the reply
+  // waits until settle(), so that pipelined sends share one disk sync. Replies keep the
+  // order of the requests.
   After handle(const Json& request, ReplySink& out);
+
+  // Waits for the sends in flight and queues their replies. The connection calls it before
+  // it waits for the client (and before it closes).
+  void settle(ReplySink& out);
 
   // The phone this connection is logged in as, or empty.
   const std::string& phone() const { return phone_; }
@@ -67,7 +77,17 @@ class Session {
   void on_send_public_key(const Json& request, ReplySink& out);
   void on_connect_request(const Json& request, ReplySink& out);
   void on_communication_request(const Json& request, ReplySink& out);
+  struct CheckedSend;
+  struct SendInFlight {
+    std::unique_ptr<PutInProgress> put;
+    std::string recipient;
+  };
+  // Sends one connection may have in flight before the oldest is waited for.
+  static constexpr std::size_t kMaxSendsInFlight = 64;
+
+  CheckedSend check_send(const Json& request) const;
   void on_send_message(const Json& request, ReplySink& out);
+  void answer_send(ReplySink& out, SendInFlight& send_in_flight);
   void on_check_waiting_messages(const Json& request, ReplySink& out);
   void on_ack_messages(const Json& request, ReplySink& out);
   void on_general_client_error(const Json& request);
@@ -81,8 +101,9 @@ class Session {
   bool greeted_ = false;
   std::optional<Bytes> nonce_;  // unspent HELLO nonce
   std::optional<PendingRegistration> pending_;
-  std::string phone_;         // logged-in account, or empty
-  std::optional<User> user_;  // its record, once logged in
+  std::string phone_;                         // logged-in account, or empty
+  std::optional<User> user_;                  // its record, once logged in
+  std::deque<SendInFlight> sends_in_flight_;  // oldest first
 };
 
 }  // namespace shido::server

@@ -69,6 +69,17 @@ struct AckResult {
   int waiting = 0;
 };
 
+// A put that has begun: the message is admitted and its mailbox room reserved. finish()
+// waits until the message is durable, makes it fetchable and gives the outcome; a put never
+// finished is finished by the destructor (what is on disk must be in memory too).
+class PutInProgress {
+ public:
+  virtual ~PutInProgress() = default;
+  virtual Result<PutResult> finish() = 0;
+  // The message's id (it is the client's only once finish() said kStored).
+  virtual const std::string& id() const = 0;
+};
+
 // The outcome of a failed connect proof.
 struct FailureResult {
   int attempts_left = 0;  // 0 when this failure started a lock
@@ -102,9 +113,18 @@ class Store {
   virtual std::mutex& connect_mutex(const std::string& phone) = 0;
 
   // --- Mailboxes
+  // Begins storing a message for recipient. A connection with several sends in flight
+  // begins each and then finishes them in order, so that one disk sync covers them all.
+  virtual std::unique_ptr<PutInProgress> start_put(const std::string& recipient,
+                                                   StoredMessage message) = 0;
   // Stores a message for recipient, filling in its id; kMailboxFull past the limits.
-  virtual Result<PutResult> put_message(const std::string& recipient, StoredMessage message,
-                                        std::string& id_out) = 0;
+  Result<PutResult> put_message(const std::string& recipient, StoredMessage message,
+                                std::string& id_out) {
+    auto put = start_put(recipient, std::move(message));
+    auto outcome = put->finish();
+    if (outcome.ok() && outcome.value() == PutResult::kStored) id_out = put->id();
+    return outcome;
+  }
   // Up to max of phone's messages, oldest first, without removing them. When none are
   // waiting, waits until one arrives, `wait` passes, or shutdown() is called.
   virtual std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,

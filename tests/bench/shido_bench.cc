@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -32,6 +33,7 @@ using bench::now_ns;
 
 struct Options {
   std::string spawn;
+  std::vector<std::string> server_args;  // for the spawned server, each split at spaces
   std::string host = "127.0.0.1";
   std::uint16_t port = 5000;
   std::string outbox;
@@ -151,6 +153,10 @@ std::unique_ptr<test::ServerProcess> start_server(Options& options) {
   test::ServerProcess::Options spawn;
   spawn.binary = options.spawn;
   spawn.extra_args = {"--log-level", "warn", "--max-connections", std::to_string(connections)};
+  for (const std::string& words : options.server_args) {
+    std::istringstream split(words);
+    for (std::string word; split >> word;) spawn.extra_args.push_back(word);
+  }
   auto server = std::make_unique<test::ServerProcess>(std::move(spawn));
   options.host = server->host();
   options.port = server->port();
@@ -609,6 +615,10 @@ int parse_and_run(int argc, char** argv) {
                "shido-bench"};
   auto* spawn = app.add_option("--spawn", options.spawn,
                                "Start this shido-server on a free port for the run");
+  app.add_option("--server-arg", options.server_args,
+                 "Options for the spawned server, e.g. --server-arg \"--store memory\" "
+                 "(repeatable)")
+      ->needs(spawn);
   app.add_option("--host", options.host, "Server address (without --spawn)")
       ->excludes(spawn)
       ->capture_default_str();

@@ -158,6 +158,7 @@ class SessionTest : public ::testing::Test {
     std::vector<Json> call(const Json& request) {
       sink_.replies.clear();
       last_after_ = session_.handle(request, sink_);
+      session_.settle(sink_);  // as the connection does when no other request is waiting
       return sink_.replies;
     }
     // The one reply to a request (a failure is recorded when there is not exactly one).
