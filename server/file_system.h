@@ -28,10 +28,15 @@ class WritableFile {
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
-  // Creates path (mode 0600), or empties it if it exists, for appending.
-  virtual Result<std::unique_ptr<WritableFile>> create(const std::string& path) = 0;
-  // Opens an existing file for appending after its current end.
-  virtual Result<std::unique_ptr<WritableFile>> open_for_append(const std::string& path) = 0;
+  // Creates path (mode 0600), or empties it if it exists, for appending. With `preallocate`,
+  // the file is filled with zeros that far ahead of what is appended (so that a sync after
+  // an append need not change the file's size): a reader sees the appended bytes, then
+  // zeros.
+  virtual Result<std::unique_ptr<WritableFile>> create(const std::string& path,
+                                                       std::uint64_t preallocate = 0) = 0;
+  // Opens an existing file for appending after its current end (as create for `preallocate`).
+  virtual Result<std::unique_ptr<WritableFile>> open_for_append(const std::string& path,
+                                                                std::uint64_t preallocate = 0) = 0;
   virtual Result<Bytes> read(const std::string& path) = 0;
   // Cuts path to its first `size` bytes and syncs it.
   virtual Status truncate(const std::string& path, std::uint64_t size) = 0;

@@ -1,5 +1,6 @@
 #include "server/record.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "server/crc32c.h"
@@ -75,6 +76,12 @@ ScanResult scan_records(ByteView file) {
     auto record = record_at(file, at, previous, false, &result.problem);
     if (!record) {
       result.good_bytes = at;
+      if (std::all_of(file.begin() + static_cast<std::ptrdiff_t>(at), file.end(),
+                      [](std::uint8_t byte) { return byte == 0; })) {
+        result.end = ScanResult::End::kPadded;
+        result.problem.clear();
+        return result;
+      }
       // A crash leaves at most one partial record, at the very end: if anything good comes
       // later, these bytes were damaged in place.
       result.end = good_record_from(file, at + 1, previous) ? ScanResult::End::kDamaged

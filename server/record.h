@@ -45,6 +45,8 @@ struct ScanResult {
     kTornTail,  // the bytes from `good_bytes` on are a partial or bad record with no good one
                 // after it: what a crash leaves; they may be cut off
     kDamaged,   // the record at `good_bytes` is bad, yet a good record follows it
+    kPadded,    // the bytes from `good_bytes` on are all zero: space allocated ahead of the
+                // records (a journal is preallocated), not data
   };
   std::vector<RecordView> records;  // the good records before `good_bytes`, in order
   std::size_t good_bytes = 0;       // where the good prefix ends

@@ -42,8 +42,9 @@ class Loader {
     LoadedFile loaded;
     std::optional<Damage> damage;
     if (scan.end == ScanResult::End::kDamaged ||
-        (file.kind == StoreFileKind::kSnapshot && scan.end == ScanResult::End::kTornTail)) {
-      // A snapshot was synced whole before it got its name: nothing may be missing.
+        (file.kind == StoreFileKind::kSnapshot && scan.end != ScanResult::End::kClean)) {
+      // A snapshot was synced whole before it got its name: nothing may be missing, and
+      // nothing (not even zeros) may follow it.
       damage = Damage{scan.good_bytes, scan.problem};
     }
     bool ended = false;  // a snapshot's end record was read
@@ -102,6 +103,11 @@ class Loader {
       salvaged_ = true;
       loaded.bytes = damage->offset;
       return loaded;
+    }
+    if (scan.end == ScanResult::End::kPadded) {
+      // The zeros a journal is preallocated with: cut, so that appending goes on from the
+      // last record.
+      if (Status cut = fs_.truncate(path, scan.good_bytes); !cut.ok()) return cut.error();
     }
     if (scan.end == ScanResult::End::kTornTail) {
       logger_.log(LogLevel::kWarn, "", "",

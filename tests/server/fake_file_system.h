@@ -95,7 +95,9 @@ class FakeFileSystem final : public FileSystem {
     durable_entries_[path] = file;
   }
 
-  Result<std::unique_ptr<WritableFile>> create(const std::string& path) override {
+  // Preallocation is the POSIX file's business; here files hold what was appended.
+  Result<std::unique_ptr<WritableFile>> create(const std::string& path,
+                                               std::uint64_t /*preallocate*/ = 0) override {
     std::lock_guard lock(mutex_);
     if (auto failed = take_failure(Call::kCreate, path)) return *failed;
     auto node = std::make_shared<Node>();
@@ -103,7 +105,8 @@ class FakeFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(std::make_unique<File>(*this, path, node));
   }
 
-  Result<std::unique_ptr<WritableFile>> open_for_append(const std::string& path) override {
+  Result<std::unique_ptr<WritableFile>> open_for_append(
+      const std::string& path, std::uint64_t /*preallocate*/ = 0) override {
     std::lock_guard lock(mutex_);
     if (auto failed = take_failure(Call::kOpen, path)) return *failed;
     auto it = entries_.find(path);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,26 @@ TEST_F(PosixFileSystemTest, CreateAppendSyncReadAndListAPrivateFile) {
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE(again.value()->append(as_bytes(" three")).ok());
   EXPECT_EQ(to_string(fs_->read(path("journal")).value()), "one two three");
+}
+
+TEST_F(PosixFileSystemTest, APreallocatedFileHoldsTheAppendedBytesThenZeros) {
+  auto file = fs_->create(path("journal"), 4096);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  ASSERT_TRUE(file.value()->append(as_bytes("one ")).ok());
+  ASSERT_TRUE(file.value()->append(as_bytes("two")).ok());
+  ASSERT_TRUE(file.value()->sync().ok());
+  Bytes expected = to_bytes("one two");
+  expected.resize(4 + 4096, 0);  // the first append allocated 4096 bytes beyond its end
+  EXPECT_EQ(fs_->read(path("journal")).value(), expected);
+
+  // Past the zeros, the next append allocates again.
+  const Bytes big(5000, 'x');
+  ASSERT_TRUE(file.value()->append(big).ok());
+  const Bytes read = fs_->read(path("journal")).value();
+  ASSERT_EQ(read.size(), 7 + 5000 + 4096u);
+  EXPECT_EQ(Bytes(read.begin() + 7, read.begin() + 7 + 5000), big);
+  EXPECT_TRUE(
+      std::all_of(read.begin() + 7 + 5000, read.end(), [](std::uint8_t b) { return b == 0; }));
 }
 
 TEST_F(PosixFileSystemTest, TruncateRenameAndRemove) {

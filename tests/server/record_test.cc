@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -79,8 +80,48 @@ TEST(RecordTest, AFileCutAtEveryOffsetRecoversExactlyTheRecordsBeforeTheCut) {
     const ScanResult scan = scan_records(ByteView(file).first(cut));
     expect_records(scan, records, whole);
     EXPECT_EQ(scan.good_bytes, boundary);
-    EXPECT_EQ(scan.end, cut == boundary ? ScanResult::End::kClean : ScanResult::End::kTornTail);
+    // A partial record that happens to be all zeros reads as padding: cut all the same.
+    const bool zeros = std::all_of(file.begin() + static_cast<std::ptrdiff_t>(boundary),
+                                   file.begin() + static_cast<std::ptrdiff_t>(cut),
+                                   [](std::uint8_t byte) { return byte == 0; });
+    EXPECT_EQ(scan.end, cut == boundary ? ScanResult::End::kClean
+                        : zeros         ? ScanResult::End::kPadded
+                                        : ScanResult::End::kTornTail);
   }
+}
+
+TEST(RecordTest, ZerosAfterTheRecordsArePaddingNotATail) {
+  const std::vector<Written> records = sample_records();
+  std::vector<std::size_t> ends;
+  Bytes file = encode(records, &ends);
+  file.resize(file.size() + 4096, 0);
+  const ScanResult scan = scan_records(file);
+  expect_records(scan, records, records.size());
+  EXPECT_EQ(scan.good_bytes, ends.back());
+  EXPECT_EQ(scan.end, ScanResult::End::kPadded);
+}
+
+TEST(RecordTest, APartialRecordBeforeThePaddingIsATornTail) {
+  const std::vector<Written> records = sample_records();
+  std::vector<std::size_t> ends;
+  Bytes file = encode(records, &ends);
+  file.resize(file.size() - 3);  // the last record cut short, then zeros
+  file.resize(file.size() + 4096, 0);
+  const ScanResult scan = scan_records(file);
+  EXPECT_EQ(scan.good_bytes, ends[ends.size() - 2]);
+  EXPECT_EQ(scan.end, ScanResult::End::kTornTail);
+}
+
+TEST(RecordTest, ZerosWithAGoodRecordAfterThemAreDamage) {
+  const std::vector<Written> records = sample_records();
+  std::vector<std::size_t> ends;
+  Bytes file = encode(records, &ends);
+  // The second record zeroed in place: the third still follows it.
+  std::fill(file.begin() + static_cast<std::ptrdiff_t>(ends[0]),
+            file.begin() + static_cast<std::ptrdiff_t>(ends[1]), std::uint8_t{0});
+  const ScanResult scan = scan_records(file);
+  EXPECT_EQ(scan.good_bytes, ends[0]);
+  EXPECT_EQ(scan.end, ScanResult::End::kDamaged);
 }
 
 TEST(RecordTest, AChangedByteBeforeTheLastRecordIsDamageNotATail) {
