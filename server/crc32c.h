@@ -13,4 +13,8 @@ namespace shido::server {
 // crc32c(b, crc32c(a)) == crc32c(a || b).
 std::uint32_t crc32c(ByteView data, std::uint32_t crc = 0);
 
+// The same, one byte at a time from a table: what crc32c uses where the CPU has no crc32
+// instruction (tests check that both agree).
+std::uint32_t crc32c_portable(ByteView data, std::uint32_t crc = 0);
+
 }  // namespace shido::server

@@ -48,5 +48,16 @@ TEST(Crc32cTest, EveryFlippedBitChangesIt) {
   }
 }
 
+TEST(Crc32cTest, TheFastAndThePortableWayAgreeOnEveryLengthAndAlignment) {
+  Bytes data(300);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 131 + 7);
+  for (std::size_t start = 0; start < 9; ++start) {
+    for (std::size_t size = 0; start + size <= data.size(); size += 7) {
+      const ByteView part = ByteView(data).subspan(start, size);
+      ASSERT_EQ(crc32c(part, 0x1234), crc32c_portable(part, 0x1234)) << start << " " << size;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shido::server
