@@ -21,6 +21,7 @@
 #include "bench/guarded_main.h"
 #include "bench/process_stats.h"
 #include "bench/stats.h"
+#include "shido/base64.h"
 #include "shido/protocol/protocol_client.h"
 #include "shido/protocol/text_message.h"
 #include "support/must.h"
@@ -137,6 +138,7 @@ struct Results {
   bench::ProcessStats server;
   int server_peak_threads = 0;
   std::uint64_t server_peak_rss_bytes_all_sent = 0;
+  std::uint64_t ciphertext_bytes = 0;  // relay mode: of every message sent
   double seconds = 0;
   // CPU of each process while the messages moved, per message received.
   double server_cpu_us_per_message = 0;
@@ -242,6 +244,7 @@ struct Plan {
   std::vector<PublicKey> public_keys;               // by user
   std::vector<std::string> frames;                  // relay: by tag, ready to send
   std::unordered_map<std::string, int> tag_by_mac;  // relay
+  std::uint64_t ciphertext_bytes = 0;               // relay: what --max-stored-bytes counts
 };
 
 Plan make_plan(const Options& options, const std::vector<User>& users) {
@@ -260,6 +263,7 @@ Plan make_plan(const Options& options, const std::vector<User>& users) {
     const WireEnvelope wire =
         seal_message(tag, options.size, sender, users[to], plan.public_keys[to]);
     plan.tag_by_mac[wire.mac] = tag;
+    plan.ciphertext_bytes += base64_decode(wire.ciphertext).value().size();
     plan.frames[static_cast<std::size_t>(tag)] = send_message_frame(users[to], wire);
   }
   return plan;
@@ -554,6 +558,8 @@ Json make_report(const Options& options, const Results& results, bool spawned) {
       {"payload_bytes",
        static_cast<std::uint64_t>(total) * static_cast<std::uint64_t>(options.size)},
       {"server_peak_rss_bytes_all_sent", results.server_peak_rss_bytes_all_sent},
+      {"ciphertext_bytes",
+       results.ciphertext_bytes == 0 ? Json(nullptr) : Json(results.ciphertext_bytes)},
       {"fetch_after_send", options.fetch_after_send},
       {"seconds", results.seconds},
       {"server_cpu_us_per_message",
@@ -599,6 +605,7 @@ int run(Options options) {
   results.logins_per_second = log_in_receivers(options, users, receivers);
   const std::vector<ProtocolClient> idle = open_idle_connections(options, users);
   Traffic traffic(options, users, make_plan(options, users));
+  results.ciphertext_bytes = traffic.plan.ciphertext_bytes;
   move_messages(traffic, receivers, server.get(), results);
 
   print_report(options, make_report(options, results, server != nullptr));
