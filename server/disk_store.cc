@@ -85,9 +85,11 @@ class DiskStore::Log final : public ChangeLog {
   // A new generation: a fresh journal, then a snapshot of the state its changes start from.
   Status new_generation() {
     std::lock_guard one_at_a_time(generation_mutex_);
-    const std::uint64_t number = next_generation_++;
+    // A number is used once its journal exists, so that journals never skip one.
+    const std::uint64_t number = next_generation_;
     auto fresh = create_journal(number);
     if (!fresh.ok()) return fresh.error();
+    next_generation_ += 1;
     std::shared_ptr<Generation> old;
     std::optional<TimePoint> first_ack;  // back if the snapshot fails: the acks stay in files
     {

@@ -167,6 +167,24 @@ Result<Recovered> recover(FileSystem& fs, const std::string& directory, MemorySt
   std::sort(snapshots.begin(), snapshots.end(), by_generation);
   std::sort(journals.begin(), journals.end(), by_generation);
 
+  // Each generation's journal is made before its snapshot, and kept until a newer snapshot
+  // is written: the journals from the snapshot's generation on follow one another. A gap
+  // means files are missing (a copy taken while a snapshot was written), never to be
+  // papered over.
+  std::uint64_t expected = snapshots.empty() ? 1 : snapshots.back().generation;
+  for (const StoreFileName& journal : journals) {
+    if (journal.generation < expected) continue;
+    if (journal.generation != expected) {
+      return Error{Errc::kBadValue,
+                   directory + "/" + store_file_name(StoreFileKind::kJournal, expected) +
+                       " is missing, yet " +
+                       store_file_name(StoreFileKind::kJournal, journal.generation) +
+                       " exists: the directory is incomplete (was it copied while the server "
+                       "wrote a snapshot?); nothing was changed"};
+    }
+    expected += 1;
+  }
+
   Loader loader(fs, directory, store, salvage, logger);
   if (!snapshots.empty()) {
     recovered.snapshot = snapshots.back().generation;
@@ -193,19 +211,23 @@ Result<Recovered> recover(FileSystem& fs, const std::string& directory, MemorySt
   }
 
   // What the snapshot loaded replaces, and snapshots a crash left unfinished.
+  const auto remove = [&](const std::string& name) {
+    std::string path = directory;
+    path += '/';
+    path += name;
+    return fs.remove(path).ok();
+  };
   bool removed = false;
   for (const StoreFileName& file : snapshots) {
     if (file.generation >= recovered.snapshot) continue;
-    if (fs.remove(directory + "/" + store_file_name(file.kind, file.generation)).ok())
-      removed = true;
+    if (remove(store_file_name(file.kind, file.generation))) removed = true;
   }
   for (const StoreFileName& file : journals) {
     if (file.generation >= recovered.snapshot) continue;
-    if (fs.remove(directory + "/" + store_file_name(file.kind, file.generation)).ok())
-      removed = true;
+    if (remove(store_file_name(file.kind, file.generation))) removed = true;
   }
   for (const std::string& name : leftovers) {
-    if (fs.remove(directory + "/" + name).ok()) removed = true;
+    if (remove(name)) removed = true;
   }
   if (removed) (void)fs.sync_directory(directory);
   return recovered;

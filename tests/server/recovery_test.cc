@@ -173,6 +173,30 @@ TEST_F(RecoveryTest, ADamagedSnapshotIsRefused) {
   EXPECT_NE(store.error().message.find(snapshot), std::string::npos) << store.error().message;
 }
 
+TEST_F(RecoveryTest, AMissingJournalIsRefusedNotSkipped) {
+  ASSERT_EQ(write_journal().size(), 6u);
+  {
+    auto store = open(fs_).value();
+    ASSERT_TRUE(store->compact().ok());  // snapshot-2 and journal-2
+    fs_.fail(test::FakeFileSystem::Call::kRename);
+    ASSERT_FALSE(store->compact().ok());  // journal-3, but no snapshot-3
+  }
+  const std::string second =
+      std::string(kDirectory) + "/" + store_file_name(StoreFileKind::kJournal, 2);
+  ASSERT_TRUE(fs_.contents(second));
+  ASSERT_TRUE(
+      fs_.contents(std::string(kDirectory) + "/" + store_file_name(StoreFileKind::kJournal, 3)));
+  {
+    auto store = open(fs_);  // whole: loads
+    ASSERT_TRUE(store.ok()) << store.error().message;
+  }
+  ASSERT_TRUE(fs_.remove(second).ok());
+  auto store = open(fs_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find(second + " is missing"), std::string::npos)
+      << store.error().message;
+}
+
 TEST_F(RecoveryTest, AFileFromAnotherFormatVersionIsRefused) {
   ASSERT_EQ(write_journal().size(), 6u);
   Bytes journal = fs_.contents(kJournal).value();
