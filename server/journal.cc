@@ -27,12 +27,28 @@ Status Journal::wait_durable(std::uint64_t sequence) {
     // Durable before the journal broke is durable still.
     if (durable_up_to_ >= sequence) return {};
     if (broken_) return *broken_;
-    if (flushing_) {
-      flushed_.wait(lock);
-    } else {
+    if (!flushing_) {
       flush_as_leader(lock);
+      continue;
     }
+    // The leader wakes this thread once its record is durable, or to lead the next batch.
+    Waiter me(sequence);
+    waiters_.push_back(&me);
+    me.wake.wait(lock, [&] { return me.woken; });
   }
+}
+
+void Journal::wake_waiters() {
+  bool next_leader_woken = false;
+  std::erase_if(waiters_, [&](Waiter* waiter) {
+    const bool done = broken_ || waiter->sequence <= durable_up_to_;
+    if (!done && next_leader_woken) return false;
+    next_leader_woken = next_leader_woken || !done;
+    waiter->woken = true;
+    waiter->wake.notify_one();
+    return true;
+  });
+  flushed_.notify_all();  // a sync waiting for the file (sync_as_leader)
 }
 
 void Journal::flush_as_leader(std::unique_lock<std::mutex>& lock) {
@@ -52,7 +68,7 @@ void Journal::flush_as_leader(std::unique_lock<std::mutex>& lock) {
     if (policy_ == FsyncPolicy::kAlways) synced_up_to_ = up_to;
     durable_up_to_ = up_to;
   }
-  flushed_.notify_all();
+  wake_waiters();
 }
 
 Status Journal::sync_written() {
@@ -87,7 +103,7 @@ Status Journal::sync_as_leader(std::unique_lock<std::mutex>& lock) {
   } else {
     broken_ = synced.error();
   }
-  flushed_.notify_all();
+  wake_waiters();
   return synced;
 }
 

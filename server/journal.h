@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "server/file_system.h"
 #include "shido/bytes.h"
@@ -65,16 +66,30 @@ class Journal {
   // during the sync.
   Status sync_as_leader(std::unique_lock<std::mutex>& lock);
 
+  // A thread in wait_durable() while a leader writes: woken alone, when its record is
+  // durable or when it is to lead the next batch, so that a write wakes no thread for
+  // nothing.
+  struct Waiter {
+    explicit Waiter(std::uint64_t waited_for) : sequence(waited_for) {}
+    std::uint64_t sequence;
+    std::condition_variable wake;
+    bool woken = false;
+  };
+  // Wakes the waiters whose records are durable (all, once the journal broke), and the
+  // first of the others, to lead. Under mutex_.
+  void wake_waiters();
+
   const FsyncPolicy policy_;
   std::unique_ptr<WritableFile> file_;  // used by one leader at a time (flushing_)
 
-  mutable std::mutex mutex_;  // guards everything below
-  std::condition_variable flushed_;
-  Bytes pending_;                // added, not yet handed to a leader
-  std::uint64_t next_sequence_;  // of the next record added
-  std::uint64_t durable_up_to_;  // every record up to here is durable (per the policy)
-  std::uint64_t written_up_to_;  // every record up to here is written
-  std::uint64_t synced_up_to_;   // every record up to here is synced
+  mutable std::mutex mutex_;         // guards everything below
+  std::condition_variable flushed_;  // a leader finished (for sync_as_leader)
+  std::vector<Waiter*> waiters_;     // oldest first
+  Bytes pending_;                    // added, not yet handed to a leader
+  std::uint64_t next_sequence_;      // of the next record added
+  std::uint64_t durable_up_to_;      // every record up to here is durable (per the policy)
+  std::uint64_t written_up_to_;      // every record up to here is written
+  std::uint64_t synced_up_to_;       // every record up to here is synced
   std::uint64_t bytes_ = 0;
   bool flushing_ = false;  // a leader is writing
   std::optional<Error> broken_;
