@@ -3,7 +3,9 @@
 // directory serves one server, and a damaged journal stops the start with a clear error.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -112,6 +114,62 @@ TEST_F(DurabilityTest, ADamagedJournalStopsTheStartWithTheFileAndHowToSalvage) {
   options_.extra_args.push_back("--salvage");
   restart();
   EXPECT_NE(server().log().find("salvaged " + journal), std::string::npos) << server().log();
+}
+
+// The store files of a data directory, by kind.
+std::vector<std::string> files_starting(const std::string& directory, const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(DurabilityTest, AfterACompactionTheSnapshotAndTheNewJournalHoldEverything) {
+  // A snapshot once an acknowledged message is a second old: the files then hold only
+  // what waits.
+  options_.extra_args.insert(options_.extra_args.end(), {"--compact-after-ack", "1"});
+  restart();
+  Registered alice = register_new_user(server(), 1);
+  Registered bob = register_new_user(server(), 2);
+  const PublicKey bob_key = must(alice.client.recipient_key(bob.user.phone), "recipient_key");
+  const auto send = [&](const std::string& body) {
+    return must(alice.client.send_envelope(bob.user.phone,
+                                           seal_text(alice.user, bob.user.phone, bob_key, body)),
+                "send");
+  };
+  const std::string read = send("read before the snapshot");
+  (void)send("waiting before the snapshot");
+  (void)must(bob.client.ack({read}), "ack");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (files_starting(options_.data_dir, "snapshot-") ==
+         std::vector<std::string>{"snapshot-0000000000000001"}) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no snapshot was written";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  (void)send("waiting after the snapshot");
+  alice.client.bye();
+  bob.client.bye();
+  stop_server();
+  EXPECT_EQ(files_starting(options_.data_dir, "journal-").size(), 1u);
+  EXPECT_EQ(files_starting(options_.data_dir, "snapshot-").size(), 1u);
+  // Nothing of the acknowledged message is left in the files, not even its id.
+  for (const auto& entry : std::filesystem::directory_iterator(options_.data_dir)) {
+    std::ifstream file(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(read), std::string::npos) << entry.path() << " still holds " << read;
+  }
+
+  restart();
+  ProtocolClient bob_again = login(server(), bob.user);
+  std::vector<std::string> bodies;
+  for (const WaitingMessage& message : must(bob_again.fetch(10, 0), "fetch"))
+    bodies.push_back(open_body(bob.user, message));
+  EXPECT_EQ(bodies, (std::vector<std::string>{"waiting before the snapshot",
+                                              "waiting after the snapshot"}));
 }
 
 // Sends to `to` over its own connection, up to 16 in flight, until the server goes away;
