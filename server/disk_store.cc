@@ -334,6 +334,9 @@ std::size_t DiskStore::phones_with_recent_codes() const {
 std::optional<Clock::duration> DiskStore::lock_remaining(const std::string& phone) const {
   return memory_.lock_remaining(phone);
 }
+int DiskStore::connect_attempts_left(const std::string& phone) const {
+  return memory_.connect_attempts_left(phone);
+}
 Result<FailureResult> DiskStore::record_connect_failure(const std::string& phone) {
   return memory_.record_connect_failure(phone);
 }

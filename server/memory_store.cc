@@ -71,6 +71,13 @@ std::optional<Clock::duration> MemoryStore::lock_remaining(const std::string& ph
   return std::chrono::milliseconds(it->second.locked_until_unix_ms - now);
 }
 
+int MemoryStore::connect_attempts_left(const std::string& phone) const {
+  std::lock_guard lock(mutex_);
+  auto found = lockouts_.find(phone);
+  const int failures = found == lockouts_.end() ? 0 : static_cast<int>(found->second.failures);
+  return limits_.failures_before_lock - failures;
+}
+
 Result<FailureResult> MemoryStore::record_connect_failure(const std::string& phone) {
   std::unique_lock lock(mutex_);
   auto found = lockouts_.find(phone);

@@ -62,6 +62,7 @@ class MemoryStore final : public Store {
   std::optional<Clock::duration> take_code_slot(const std::string& phone) override;
   std::size_t phones_with_recent_codes() const override;
   std::optional<Clock::duration> lock_remaining(const std::string& phone) const override;
+  int connect_attempts_left(const std::string& phone) const override;
   Result<FailureResult> record_connect_failure(const std::string& phone) override;
   Status record_connect_success(const std::string& phone) override;
   std::mutex& connect_mutex(const std::string& phone) override;

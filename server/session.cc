@@ -225,7 +225,14 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
 
   auto code = open_proof(context_.server_key, client_key.value(), message->proof,
                          Purpose::kRegister, phone, *nonce);
-  if (!code || !constant_time_equal(code->view(), pending_->code.view())) {
+  if (!code) {
+    // Not made with this key, for this phone, purpose and nonce: it says nothing about the
+    // code, so it is no attempt (design section 10.2); answered as one, attempts unchanged.
+    log(LogLevel::kWarn, phone, "registration proof that does not open: not counted");
+    send_error(out, Code::kInvalidSecretCode, "wrong code", pending_->attempts_left);
+    return;
+  }
+  if (!constant_time_equal(code->view(), pending_->code.view())) {
     const int left = --pending_->attempts_left;
     log(LogLevel::kWarn, phone,
         "wrong registration code, " + std::to_string(left) + " attempts left");
@@ -281,7 +288,16 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
 
   auto code = open_proof(context_.server_key, user->public_key, message->proof, Purpose::kConnect,
                          phone, *nonce);
-  if (!code || !constant_time_equal(code_hash(user->code_salt, code->view()), user->code_hash)) {
+  if (!code) {
+    // Not made with the account's key: it says nothing about the code, so it never counts
+    // and never locks (design section 10.2; anyone could otherwise lock any account). The
+    // answer is the one a wrong code gets, with the attempts left unchanged.
+    log(LogLevel::kWarn, phone, "connect proof that does not open: not counted");
+    send_error(out, Code::kInvalidSecretCode, "wrong code or key",
+               context_.store.connect_attempts_left(phone));
+    return;
+  }
+  if (!constant_time_equal(code_hash(user->code_salt, code->view()), user->code_hash)) {
     const auto recorded = context_.store.record_connect_failure(phone);
     if (!recorded.ok()) {
       storage_failed(out, phone, recorded.error());

@@ -105,6 +105,8 @@ class Store {
   // --- Connect lockout
   // How long the account stays locked, or nullopt when it is not locked.
   virtual std::optional<Clock::duration> lock_remaining(const std::string& phone) const = 0;
+  // How many failed proofs the phone has left before it is locked (the limit when none).
+  virtual int connect_attempts_left(const std::string& phone) const = 0;
   virtual Result<FailureResult> record_connect_failure(const std::string& phone) = 0;
   virtual Status record_connect_success(const std::string& phone) = 0;
   // Held by a session from its lock check to recording the outcome of a connect proof,

@@ -45,7 +45,7 @@ TEST_F(SessionTest, ConnectMemberTypesAre124) {
   EXPECT_EQ(conn.connect(alice.key, alice_, "abcdef").value("attempts_left", -1), 4);
 }
 
-TEST_F(SessionTest, WrongCodeOrAnyEnvelopeFailureIs109WithAttemptsLeft) {
+TEST_F(SessionTest, AWrongCodeCountsAnEnvelopeThatDoesNotOpenIsAnsweredAlikeButDoesNot) {
   const Account alice = register_account(alice_);
   const std::string wrong = alice.code == "000000" ? "000001" : "000000";
   Conn conn(*this, "peer");
@@ -57,17 +57,18 @@ TEST_F(SessionTest, WrongCodeOrAnyEnvelopeFailureIs109WithAttemptsLeft) {
     nonce = conn.hello();
     return conn.one(make(nonce));
   };
-  EXPECT_EQ(conn.one(failures[0]).value("attempts_left", -1), 4);
-  // Another key (an attacker who knows the code but not the private key).
+  const Json wrong_reply = conn.one(failures[0]);
+  EXPECT_EQ(wrong_reply.value("attempts_left", -1), 4);
+  // Another key (an attacker who knows the code but not the private key): 109, still 4.
   EXPECT_EQ(fresh([&](const Bytes& n) {
               return connect_request(KeyPair::generate(), alice_, alice.code, n);
             }).value("attempts_left", -1),
-            3);
+            4);
   // The register purpose instead of connect.
   EXPECT_EQ(fresh([&](const Bytes& n) {
               return connect_request(alice.key, alice_, alice.code, n, Purpose::kRegister);
             }).value("attempts_left", -1),
-            2);
+            4);
   // A flipped MAC byte.
   const Json tampered = fresh([&](const Bytes& n) {
     Json request = connect_request(alice.key, alice_, alice.code, n);
@@ -77,7 +78,7 @@ TEST_F(SessionTest, WrongCodeOrAnyEnvelopeFailureIs109WithAttemptsLeft) {
     return request;
   });
   EXPECT_TRUE(IsError(tampered, Code::kInvalidSecretCode));
-  EXPECT_EQ(tampered.value("attempts_left", -1), 1);
+  EXPECT_EQ(tampered.value("attempts_left", -1), 4);
   // A member of the wrong length: the same answer, no oracle.
   const Json short_salt = fresh([&](const Bytes& n) {
     Json request = connect_request(alice.key, alice_, alice.code, n);
@@ -85,9 +86,35 @@ TEST_F(SessionTest, WrongCodeOrAnyEnvelopeFailureIs109WithAttemptsLeft) {
     return request;
   });
   EXPECT_TRUE(IsError(short_salt, Code::kInvalidSecretCode));
-  EXPECT_EQ(short_salt.value("attempts_left", -1), 0);
+  EXPECT_EQ(short_salt.value("attempts_left", -1), 4);
+  // The same answer as a wrong code: nothing tells the two apart but the count.
   EXPECT_EQ(tampered["error_description"], short_salt["error_description"]);
+  EXPECT_EQ(tampered["error_description"], wrong_reply["error_description"]);
   EXPECT_EQ(conn.session().phone(), "");
+  // The next wrong code counts again.
+  conn.hello();
+  EXPECT_EQ(conn.connect(alice.key, alice_, wrong).value("attempts_left", -1), 3);
+}
+
+TEST_F(SessionTest, ProofsThatNeedNoSecretNeverLockAnAccount) {
+  // Anyone can send a 201 with all-zero envelope members for any phone; before design
+  // section 10.2, five of them locked the account.
+  const Account alice = register_account(alice_);
+  Conn attacker(*this, "attacker");
+  for (int i = 0; i < 20; ++i) {
+    const Bytes nonce = attacker.hello();
+    Json zeros = connect_request(alice.key, alice_, alice.code, nonce);
+    for (auto& [name, member] : zeros.items()) {
+      if (name == "code" || name == "phone_number") continue;
+      member = base64_encode(Bytes(base64_decode(member.get<std::string>()).value().size(), 0));
+    }
+    const Json reply = attacker.one(zeros);
+    ASSERT_TRUE(IsError(reply, Code::kInvalidSecretCode)) << reply.dump();
+    ASSERT_EQ(reply.value("attempts_left", -1), 5) << "attempt " << i;
+  }
+  Conn owner(*this, "owner");
+  owner.hello();
+  EXPECT_EQ(code_of(owner.connect(alice.key, alice_, alice.code)), 106);
 }
 
 TEST_F(SessionTest, ReplayedConnectProofFails) {

@@ -26,9 +26,10 @@ TEST_F(SessionTest, EveryProofSpendsTheNonceWhateverItsOutcome) {
     EXPECT_TRUE(IsError(conn.connect(alice.key, alice_, alice.code), Code::kUnexpectedCode))
         << "after " << first.dump();
   }
-  // A 129 for a missing nonce counts as no attempt: one failure above, so 3 left now.
+  // A 129 for a missing nonce counts as no attempt, nor does the proof above bound to no
+  // nonce (it does not open): this wrong code is the first attempt, 4 left.
   conn.hello();
-  EXPECT_EQ(conn.connect(alice.key, alice_, "abcdef").value("attempts_left", -1), 3);
+  EXPECT_EQ(conn.connect(alice.key, alice_, "abcdef").value("attempts_left", -1), 4);
 }
 
 TEST_F(SessionTest, ProofWithoutHelloNonceIs129AndNoAttempt) {

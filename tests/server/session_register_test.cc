@@ -160,15 +160,16 @@ TEST_F(SessionTest, TheRightCodeOnTheLastAttemptStillRegisters) {
   EXPECT_EQ(code_of(conn.send_key(key, alice_, code)), 104);
 }
 
-TEST_F(SessionTest, RegisterProofFailuresAreAll109) {
+TEST_F(SessionTest, RegisterProofsThatDoNotOpenAre109ButNoAttempt) {
   Conn conn(*this, "peer");
   const std::string code = request_code_on(conn, alice_);
   const KeyPair key = KeyPair::generate();
   const KeyPair other = KeyPair::generate();
-  int left = 4;
+  // None of these was made with the key sent, for this purpose and nonce: they say nothing
+  // about the code (design section 10.2), so all five attempts remain.
   auto expect_109 = [&](const Json& reply, const char* what) {
     EXPECT_TRUE(IsError(reply, Code::kInvalidSecretCode)) << what;
-    EXPECT_EQ(reply.value("attempts_left", -1), left--) << what;
+    EXPECT_EQ(reply.value("attempts_left", -1), 5) << what;
   };
 
   // Sealed for the connect purpose.
@@ -188,7 +189,10 @@ TEST_F(SessionTest, RegisterProofFailuresAreAll109) {
   Json broken = register_request(key, alice_, code, conn.nonce());
   broken["mac"] = "not base64!";
   expect_109(conn.one(broken), "bad base64");
-  // Still right after all that: the fifth attempt.
+  // A wrong code sealed properly is an attempt.
+  conn.hello();
+  const std::string wrong = code == "000000" ? "000001" : "000000";
+  EXPECT_EQ(conn.send_key(key, alice_, wrong).value("attempts_left", -1), 4);
   conn.hello();
   EXPECT_EQ(code_of(conn.send_key(key, alice_, code)), 104);
 }
