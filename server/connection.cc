@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "shido/protocol/messages.h"
@@ -67,8 +68,10 @@ void half_close_and_drain(int fd, std::chrono::milliseconds linger) {
   }
 }
 
-void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
-                      const std::string& peer) {
+void serve_connection(ServerContext& context, const FrameLimits& limits,
+                      std::size_t max_prelogin_frame, int fd, const std::string& peer) {
+  FrameLimits prelogin = limits;
+  prelogin.max_size = std::min(max_prelogin_frame, limits.max_size);
   Logger& logger = context.logger;
   // Outside the try: replies queued for requests already handled still go out if a later
   // one fails beyond repair (a client that missed a 118 would send its message again).
@@ -78,7 +81,7 @@ void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
     FrameReader reader(fd);
     logger.log(LogLevel::kDebug, peer, "", "connected");
     for (;;) {
-      auto frame = reader.next(limits);
+      auto frame = reader.next(session.phone().empty() ? prelogin : limits);
       if (!frame.ok()) {
         session.settle(sink);
         const Errc error = frame.error().code;

@@ -15,7 +15,8 @@ void half_close_and_drain(int fd, std::chrono::milliseconds linger);
 
 // Serves requests on fd until the peer leaves, times out, sends BYE or an unreadable
 // stream, or the server stops (which shuts fd down). Never throws; does not close fd.
-void serve_connection(ServerContext& context, const FrameLimits& limits, int fd,
-                      const std::string& peer);
+// Until the session logs in, frames are limited to max_prelogin_frame bytes.
+void serve_connection(ServerContext& context, const FrameLimits& limits,
+                      std::size_t max_prelogin_frame, int fd, const std::string& peer);
 
 }  // namespace shido::server

@@ -214,6 +214,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--max-frame", options.max_frame, "Largest frame in bytes")
       ->capture_default_str()
       ->check(CLI::Range(1024, 1 << 30));
+  app.add_option("--max-prelogin-frame", options.listen.max_prelogin_frame,
+                 "Largest frame in bytes before the connection logs in (HELLO, 102, 103 and 201 "
+                 "are small); a larger one gets 125 and the connection is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 1 << 30));
   app.add_option(
          "--max-stored-bytes", options.max_stored_bytes,
          "Encrypted message bytes all mailboxes may hold together; beyond it senders get 126")

@@ -173,7 +173,8 @@ void Server::accept_one() {
   active_ += 1;
   try {
     connection.thread = std::thread([this, &connection, peer] {
-      serve_connection(context_, options_.frame_limits, connection.fd, peer);
+      serve_connection(context_, options_.frame_limits, options_.max_prelogin_frame, connection.fd,
+                       peer);
       {
         std::lock_guard done(mutex_);
         ::close(connection.fd);

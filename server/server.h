@@ -15,11 +15,16 @@
 
 namespace shido::server {
 
+inline constexpr std::size_t kDefaultMaxPreloginFrame = std::size_t{16} << 10;
+
 struct ListenOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5000;
   std::size_t max_connections = 1024;
   FrameLimits frame_limits;
+  // Frames before login (HELLO, 102, 103, 201 are small): an anonymous peer cannot make
+  // the server hold a large frame.
+  std::size_t max_prelogin_frame = kDefaultMaxPreloginFrame;
 };
 
 class Server {

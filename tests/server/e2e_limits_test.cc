@@ -55,7 +55,7 @@ TEST_F(LimitsTest, FrameOfExactlyTheLimitIsServed) {
 }
 
 TEST_F(LimitsTest, DefaultLimitIsOneMebibyte) {
-  start();
+  start({"--max-prelogin-frame", "1048576"});  // the limit of logged-in connections
   UniqueFd fd = raw_connect(server());
   auto reply = exchange(fd.get(), encode_frame(hello_of_size(1048576)));
   ASSERT_TRUE(reply);
@@ -64,6 +64,30 @@ TEST_F(LimitsTest, DefaultLimitIsOneMebibyte) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(code_of(*reply), 125);
   EXPECT_EQ(wait_for_close(fd.get()), Closed::kYes);
+}
+
+TEST_F(LimitsTest, BeforeLoginFramesAreLimitedTo16KiB) {
+  start();
+  UniqueFd fd = raw_connect(server());
+  auto reply = exchange(fd.get(), encode_frame(hello_of_size(16384)));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(code_of(*reply), 101);
+  // One byte more is refused on its header alone: nothing of it is held.
+  reply = exchange(fd.get(), frame_header(16385));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(code_of(*reply), 125);
+  EXPECT_EQ(wait_for_close(fd.get()), Closed::kYes);
+
+  // Logged in, the connection may send up to --max-frame (1 MiB).
+  ProtocolClient client = connect_to(server());
+  (void)register_user(server(), client, phone_number(1));
+  std::string fetch = R"({"code":202,"max":1,"wait_seconds":0})";
+  fetch.insert(fetch.size() - 1, 100000, ' ');
+  ASSERT_EQ(fetch.size(), 100037u);
+  ASSERT_TRUE(write_frame(client.fd(), fetch).ok());
+  auto waiting = client.receive();
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(code_of(waiting.value()), 112);
 }
 
 TEST_F(LimitsTest, FrameThatStallsIsClosedWithoutReply) {
