@@ -1,14 +1,17 @@
 #include "server/code_delivery.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -35,7 +38,9 @@ class LogDelivery final : public CodeDelivery {
 
 class OutboxDelivery final : public CodeDelivery {
  public:
-  explicit OutboxDelivery(std::string directory) : directory_(std::move(directory)) {}
+  OutboxDelivery(std::string directory, std::chrono::seconds ttl)
+      : directory_(std::move(directory)), ttl_(ttl) {}
+
   Status deliver(const CodeNotice& notice) override {
     if (::mkdir(directory_.c_str(), 0700) != 0 && errno != EEXIST) {
       return Error{Errc::kIo, "cannot create outbox " + directory_ + ": " + std::strerror(errno)};
@@ -46,12 +51,44 @@ class OutboxDelivery final : public CodeDelivery {
     *out++ = '\n';
     out = std::copy(notice.server_fingerprint.begin(), notice.server_fingerprint.end(), out);
     *out = '\n';
-    // The phone passed is_valid_phone ("+" and digits), so it is safe in a file name.
-    return write_file_atomic(directory_ + "/" + notice.phone + ".code", text.view(), 0600);
+    std::lock_guard lock(mutex_);
+    remove_expired();
+    return write_file_atomic(path_of(notice.phone), text.view(), 0600);
+  }
+
+  void withdraw(const std::string& phone, const SecretBytes& code) override {
+    std::lock_guard lock(mutex_);  // a delivery for the phone cannot come in between
+    auto held = read_private_file(path_of(phone), 4096);
+    if (!held.ok()) return;
+    const ByteView first_line =
+        held.value().view().first(std::min(held.value().size(), code.size()));
+    if (first_line.size() == code.size() && constant_time_equal(first_line, code.view()))
+      ::unlink(path_of(phone).c_str());
   }
 
  private:
-  std::string directory_;
+  // The phone passed is_valid_phone ("+" and digits), so it is safe in a file name.
+  std::string path_of(const std::string& phone) const { return directory_ + "/" + phone + ".code"; }
+
+  // Removes code files whose code has expired. Holds mutex_.
+  void remove_expired() {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(directory_.c_str()), ::closedir);
+    if (!dir) return;
+    const auto now = std::chrono::system_clock::now();
+    while (const dirent* entry = ::readdir(dir.get())) {
+      const std::string name = entry->d_name;
+      if (!name.ends_with(".code")) continue;
+      const std::string path = directory_ + "/" + name;
+      struct stat info {};
+      if (::stat(path.c_str(), &info) != 0) continue;
+      const auto written = std::chrono::system_clock::from_time_t(info.st_mtime);
+      if (now - written > ttl_) ::unlink(path.c_str());
+    }
+  }
+
+  const std::string directory_;
+  const std::chrono::seconds ttl_;
+  std::mutex mutex_;
 };
 
 class CommandDelivery final : public CodeDelivery {
@@ -127,8 +164,9 @@ std::unique_ptr<CodeDelivery> make_log_delivery(Logger& logger) {
   return std::make_unique<LogDelivery>(logger);
 }
 
-std::unique_ptr<CodeDelivery> make_outbox_delivery(std::string directory) {
-  return std::make_unique<OutboxDelivery>(std::move(directory));
+std::unique_ptr<CodeDelivery> make_outbox_delivery(std::string directory,
+                                                   std::chrono::seconds ttl) {
+  return std::make_unique<OutboxDelivery>(std::move(directory), ttl);
 }
 
 std::unique_ptr<CodeDelivery> make_command_delivery(std::string command, int timeout_seconds) {

@@ -77,49 +77,53 @@ void serve_connection(ServerContext& context, const FrameLimits& limits,
   // one fails beyond repair (a client that missed a 118 would send its message again).
   SocketSink sink(fd);
   try {
-    Session session(context, peer);
-    FrameReader reader(fd);
-    logger.log(LogLevel::kDebug, peer, "", "connected");
-    for (;;) {
-      auto frame = reader.next(session.phone().empty() ? prelogin : limits);
-      if (!frame.ok()) {
-        session.settle(sink);
-        const Errc error = frame.error().code;
-        if (error == Errc::kFrameTooLarge || error == Errc::kFrameEmpty) {
-          logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
-          (void)sink.send(error_json(Code::kFrameTooLarge, frame.error().message));
-          (void)sink.flush();
-          half_close_and_drain(fd, kLinger);
-        } else if (error != Errc::kConnectionClosed) {
-          logger.log(LogLevel::kInfo, peer, session.phone(), "closing: " + frame.error().message);
+    std::string phone;  // of the session, for the last line, which follows its end
+    {
+      Session session(context, peer);
+      FrameReader reader(fd);
+      logger.log(LogLevel::kDebug, peer, "", "connected");
+      for (;;) {
+        auto frame = reader.next(session.phone().empty() ? prelogin : limits);
+        if (!frame.ok()) {
+          session.settle(sink);
+          const Errc error = frame.error().code;
+          if (error == Errc::kFrameTooLarge || error == Errc::kFrameEmpty) {
+            logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
+            (void)sink.send(error_json(Code::kFrameTooLarge, frame.error().message));
+            (void)sink.flush();
+            half_close_and_drain(fd, kLinger);
+          } else if (error != Errc::kConnectionClosed) {
+            logger.log(LogLevel::kInfo, peer, session.phone(), "closing: " + frame.error().message);
+          }
+          break;
         }
-        break;
+        auto request = parse_frame_json(frame.value());
+        if (!request.ok()) {
+          session.settle(sink);
+          (void)sink.send(error_json(Code::kBadRequest, request.error().message));
+          if (!reader.frame_ready()) (void)sink.flush();
+          if (sink.broken()) break;
+          continue;
+        }
+        After after = After::kContinue;
+        try {
+          after = session.handle(request.value(), sink);
+        } catch (const std::exception& error) {
+          // A bug, or the machine out of resources: this request fails, the server goes on.
+          logger.log(LogLevel::kError, peer, session.phone(),
+                     std::string("request failed: ") + error.what());
+          (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
+        }
+        // Sends in flight are answered before this thread waits for the client.
+        if (after == After::kClose || !reader.frame_ready()) session.settle(sink);
+        // Pipelined requests already here are answered first, and all the replies go out in
+        // one write; nothing waits in the buffer while this thread waits for the client.
+        if (after == After::kClose || !reader.frame_ready()) (void)sink.flush();
+        if (after == After::kClose || sink.broken()) break;
       }
-      auto request = parse_frame_json(frame.value());
-      if (!request.ok()) {
-        session.settle(sink);
-        (void)sink.send(error_json(Code::kBadRequest, request.error().message));
-        if (!reader.frame_ready()) (void)sink.flush();
-        if (sink.broken()) break;
-        continue;
-      }
-      After after = After::kContinue;
-      try {
-        after = session.handle(request.value(), sink);
-      } catch (const std::exception& error) {
-        // A bug, or the machine out of resources: this request fails, the server goes on.
-        logger.log(LogLevel::kError, peer, session.phone(),
-                   std::string("request failed: ") + error.what());
-        (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
-      }
-      // Sends in flight are answered before this thread waits for the client.
-      if (after == After::kClose || !reader.frame_ready()) session.settle(sink);
-      // Pipelined requests already here are answered first, and all the replies go out in
-      // one write; nothing waits in the buffer while this thread waits for the client.
-      if (after == After::kClose || !reader.frame_ready()) (void)sink.flush();
-      if (after == After::kClose || sink.broken()) break;
-    }
-    logger.log(LogLevel::kDebug, peer, session.phone(), "disconnected");
+      phone = session.phone();
+    }  // the session ends here (a pending registration's code is withdrawn)
+    logger.log(LogLevel::kDebug, peer, phone, "disconnected");
   } catch (const std::exception& error) {
     logger.log(LogLevel::kError, peer, "", std::string("connection failed: ") + error.what());
   } catch (...) {

@@ -72,7 +72,8 @@ void raise_file_limit(std::size_t connections, Logger& logger) {
 
 std::unique_ptr<CodeDelivery> make_delivery(const Options& options, Logger& logger) {
   if (!options.code_command.empty()) return make_command_delivery(options.code_command);
-  if (!options.outbox.empty()) return make_outbox_delivery(options.outbox);
+  if (!options.outbox.empty())
+    return make_outbox_delivery(options.outbox, std::chrono::seconds(options.code_ttl));
   return make_log_delivery(logger);
 }
 

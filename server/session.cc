@@ -68,6 +68,15 @@ bool needs_login(Code code) {
 Session::Session(ServerContext& context, std::string peer)
     : context_(context), peer_(std::move(peer)) {}
 
+// A registration pending on a connection that is gone can never finish.
+Session::~Session() { drop_pending(); }
+
+void Session::drop_pending() {
+  if (!pending_) return;
+  context_.delivery.withdraw(pending_->phone, pending_->code);
+  pending_.reset();
+}
+
 void Session::storage_failed(ReplySink& out, const std::string& phone, const Error& error) {
   log(LogLevel::kError, phone, "could not store a change: " + error.message);
   send_error(out, Code::kGeneralServerError,
@@ -188,6 +197,7 @@ void Session::on_send_phone_number(const Json& request, ReplySink& out) {
     send_error(out, Code::kGeneralServerError, "the code could not be delivered; try again later");
     return;
   }
+  drop_pending();  // a code asked for earlier on this connection is of no use any more
   pending_ = std::move(pending);
   log(LogLevel::kInfo, phone, "registration started, code delivered");
   send(out, CodeSent{static_cast<int>(context_.code_ttl.count())});
@@ -209,7 +219,7 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
   }
   if (pending_ && pending_->expires_at <= context_.time.now()) {
     log(LogLevel::kInfo, pending_->phone, "registration code expired");
-    pending_.reset();
+    drop_pending();
   }
   if (!pending_) {
     send_error(out, Code::kUnexpectedCode,
@@ -218,7 +228,7 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
   }
   const std::string phone = pending_->phone;
   if (context_.store.find_user(phone)) {
-    pending_.reset();
+    drop_pending();
     send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
     return;
   }
@@ -236,7 +246,7 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
     const int left = --pending_->attempts_left;
     log(LogLevel::kWarn, phone,
         "wrong registration code, " + std::to_string(left) + " attempts left");
-    if (left <= 0) pending_.reset();
+    if (left <= 0) drop_pending();
     send_error(out, Code::kInvalidSecretCode, "wrong code", left);
     return;
   }
@@ -244,7 +254,7 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
   User user{
       phone, pending_->email, client_key.value(), random_bytes(kCodeSaltSize, context_.rng), {}};
   user.code_hash = code_hash(user.code_salt, code->view());
-  pending_.reset();
+  drop_pending();
   const auto added = context_.store.add_user(user);
   if (!added.ok()) {
     storage_failed(out, phone, added.error());
@@ -457,7 +467,7 @@ void Session::on_general_client_error(const Json& request) {
   auto message = GeneralClientError::from_json(request);
   const std::string description = message.ok() ? message.value().error_description : "";
   log(LogLevel::kWarn, phone_, "client reported an error: " + description.substr(0, 200));
-  pending_.reset();
+  drop_pending();
 }
 
 }  // namespace shido::server

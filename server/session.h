@@ -46,6 +46,9 @@ enum class After { kContinue, kClose };
 class Session {
  public:
   Session(ServerContext& context, std::string peer);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // Handles one request (a JSON object with an integer "code", as parse_frame_json
   // guarantees). Never throws for anything a client can send.
@@ -72,6 +75,9 @@ class Session {
     int attempts_left = 5;
   };
 
+  // Ends the pending registration, if any: its code was used, expired or failed, and the
+  // delivery channel forgets it (the outbox removes its file).
+  void drop_pending();
   void on_hello(const Json& request, ReplySink& out);
   void on_send_phone_number(const Json& request, ReplySink& out);
   void on_send_public_key(const Json& request, ReplySink& out);

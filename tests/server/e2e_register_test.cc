@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "e2e_util.h"
 #include "shido/base64.h"
@@ -53,13 +54,67 @@ TEST_F(RegisterTest, RegistersWithTheCodeFromTheOutboxAndIsLoggedIn) {
   // Logged in: the server hands out the registered key.
   const PublicKey stored = must(client.recipient_key(phone), "recipient_key");
   EXPECT_EQ(stored, key.public_key());
-  // Nothing else was left in the outbox (no temporary files).
-  std::size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(server().outbox_dir())) {
-    EXPECT_EQ(entry.path().extension(), ".code") << entry.path();
-    ++files;
+  // The used code's file is gone, and nothing was left in its place (no temporary files).
+  EXPECT_TRUE(std::filesystem::is_empty(server().outbox_dir()));
+}
+
+// Polls until `done` holds, for at most 30 s.
+template <class Predicate>
+bool eventually(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_EQ(files, 1u);
+  return true;
+}
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t count = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
+TEST_F(RegisterTest, ACodeFileGoesWhenItsConnectionClosesUnlessANewerCodeReplacedIt) {
+  start({"--log-level", "debug"});  // "disconnected" says when a connection's end is handled
+  const std::string phone = phone_number(5);
+  const std::string path = server().outbox_dir() + "/" + phone + ".code";
+  ProtocolClient first = connect_to(server());
+  (void)must(first.hello(), "hello");
+  (void)must(first.request_code(phone, "a@example.com"), "code");
+  ASSERT_TRUE(std::filesystem::exists(path));
+  // A second connection asks for the same phone: its code replaces the file.
+  ProtocolClient second = connect_to(server());
+  (void)must(second.hello(), "hello");
+  (void)must(second.request_code(phone, "a@example.com"), "code");
+  const std::string newer = server().read_code(phone).value().code;
+
+  first.bye();
+  ASSERT_TRUE(eventually([&] { return count_of(server().log(), " disconnected") >= 1; }));
+  // The first connection's end does not take the second one's code away.
+  ASSERT_TRUE(server().read_code(phone));
+  EXPECT_EQ(server().read_code(phone)->code, newer);
+
+  // Once the connection that holds it is gone, nobody can use the code: its file goes.
+  second.bye();
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(path); }));
+}
+
+TEST_F(RegisterTest, AnExpiredCodeFileGoesAtTheNextDelivery) {
+  start();
+  const std::string old_phone = phone_number(6);
+  const std::string old_path = server().outbox_dir() + "/" + old_phone + ".code";
+  ProtocolClient holder = connect_to(server());
+  (void)must(holder.hello(), "hello");
+  (void)must(holder.request_code(old_phone, "a@example.com"), "code");
+  // Written eleven minutes ago, as far as the file system says: past the ten of a code.
+  const auto past = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(11);
+  std::filesystem::last_write_time(old_path, past);
+  ProtocolClient other = connect_to(server());
+  (void)must(other.hello(), "hello");
+  (void)must(other.request_code(phone_number(7), "b@example.com"), "code");
+  EXPECT_FALSE(std::filesystem::exists(old_path));
+  EXPECT_TRUE(std::filesystem::exists(server().outbox_dir() + "/" + phone_number(7) + ".code"));
 }
 
 TEST_F(RegisterTest, EachNewCodeReplacesTheFileAndOnlyTheLatestWorks) {
