@@ -69,7 +69,10 @@ Session::Session(ServerContext& context, std::string peer)
     : context_(context), peer_(std::move(peer)) {}
 
 // A registration pending on a connection that is gone can never finish.
-Session::~Session() { drop_pending(); }
+Session::~Session() {
+  drop_pending();
+  report_suppressed(phone_);
+}
 
 void Session::drop_pending() {
   if (!pending_) return;
@@ -85,7 +88,19 @@ void Session::storage_failed(ReplySink& out, const std::string& phone, const Err
 }
 
 void Session::log(LogLevel level, const std::string& phone, const std::string& event) {
+  if (!context_.logger.enabled(level)) return;
+  if (!log_budget_.take(context_.time.now())) return;
+  report_suppressed(phone);
   context_.logger.log(level, peer_, phone, event);
+}
+
+void Session::report_suppressed(const std::string& phone) {
+  if (const int suppressed = log_budget_.take_suppressed(); suppressed > 0) {
+    context_.logger.log(LogLevel::kWarn, peer_, phone,
+                        std::to_string(suppressed) +
+                            " log lines of this connection were suppressed (it wrote more than " +
+                            std::to_string(kLogBurst) + " at once)");
+  }
 }
 
 After Session::handle(const Json& request, ReplySink& out) {

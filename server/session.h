@@ -12,6 +12,7 @@
 #include "server/clock.h"
 #include "server/code_delivery.h"
 #include "server/log.h"
+#include "server/log_budget.h"
 #include "server/store.h"
 #include "shido/crypto/keys.h"
 #include "shido/crypto/random.h"
@@ -100,7 +101,10 @@ class Session {
 
   // Answers 100 for a change the store could not make durable, and logs the cause.
   void storage_failed(ReplySink& out, const std::string& phone, const Error& error);
+  // Logs an event of this connection, within its log budget.
   void log(LogLevel level, const std::string& phone, const std::string& event);
+  // Says how many lines the budget suppressed, if any.
+  void report_suppressed(const std::string& phone);
 
   ServerContext& context_;
   const std::string peer_;
@@ -110,6 +114,9 @@ class Session {
   std::string phone_;                         // logged-in account, or empty
   std::optional<User> user_;                  // its record, once logged in
   std::deque<SendInFlight> sends_in_flight_;  // oldest first
+  // One connection writes at most kLogBurst lines at once, then one a second.
+  static constexpr int kLogBurst = 20;
+  LogBudget log_budget_{kLogBurst, std::chrono::seconds(1)};
 };
 
 }  // namespace shido::server

@@ -109,6 +109,33 @@ TEST_F(HostileMebibyteTest, MebibyteNestedArrayInsideARequestGets124) {
   expect_server_still_serves();
 }
 
+TEST_F(HostileTest, FiveThousandErrorReportsWriteAFewLogLinesAndSaySoNotFiveThousand) {
+  UniqueFd fd = raw_connect(server());
+  std::string frames;
+  append_frame(frames, dump_json(Hello{}.to_json()));
+  for (int i = 0; i < 5000; ++i)
+    append_frame(frames, dump_json(GeneralClientError{"flood " + std::to_string(i)}.to_json()));
+  append_frame(frames, dump_json(Json{{"code", 100}}));  // not a client code: 129
+  const auto reply = exchange(fd.get(), frames);         // the 101
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(code_of(*reply), 101);
+  ASSERT_TRUE(read_reply(fd.get()));  // the 129: every report was handled
+  fd.reset();                         // the connection ends: the summary is written
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (server().log().find("were suppressed") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string log = server().log();
+  std::size_t reports = 0;
+  for (auto at = log.find("client reported an error"); at != std::string::npos;
+       at = log.find("client reported an error", at + 1))
+    ++reports;
+  EXPECT_GE(reports, 20u);
+  EXPECT_LE(reports, 40u) << "one connection flooded the log";
+  EXPECT_NE(log.find("log lines of this connection were suppressed"), std::string::npos) << log;
+  expect_server_still_serves();
+}
+
 TEST_F(HostileTest, NestingOf32IsAllowedAnd33Is124) {
   auto nested = [](int depth) {
     // The object counts as 1; each array adds one.
