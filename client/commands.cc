@@ -210,7 +210,7 @@ int run_send(const CommonOptions& options, const std::string& to,
     return report_failure(error, std::cerr);
   }
   messenger.value().bye();
-  std::cout << "Sent to " << to << " (message " << id.value() << ")\n";
+  std::cout << "Sent to " << to << " (message " << for_terminal(id.value()) << ")\n";
   return kExitOk;
 }
 
@@ -248,11 +248,11 @@ int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
   messenger.value().bye();
   for (const ReceivedMessage& message : report.value().messages) {
     if (json) {
-      std::cout << dump_json({{"id", message.id},
-                              {"from", message.from},
-                              {"body", message.message.body},
-                              {"sent_at", message.message.sent_at},
-                              {"stored_at", message.stored_at_ms}})
+      std::cout << json_for_terminal(dump_json({{"id", message.id},
+                                                {"from", message.from},
+                                                {"body", message.message.body},
+                                                {"sent_at", message.message.sent_at},
+                                                {"stored_at", message.stored_at_ms}}))
                 << "\n";
     } else {
       print_message(message, std::cout);
@@ -261,8 +261,9 @@ int run_fetch(const CommonOptions& options, int wait_seconds, bool json) {
   if (!json && report.value().messages.empty()) std::cout << "No new messages.\n";
   print_fetch_notes(report.value(), std::cerr);
   std::cout << std::flush;
-  return report.value().failed_authentication > 0 || report.value().held > 0 ? kExitSecurity
-                                                                             : kExitOk;
+  const FetchReport& notes = report.value();
+  return notes.failed_authentication > 0 || notes.held > 0 || notes.replays > 0 ? kExitSecurity
+                                                                                : kExitOk;
 }
 
 int run_fingerprint(const CommonOptions& options, std::optional<std::string> contact) {

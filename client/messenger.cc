@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "client/accepted_envelopes.h"
 #include "shido/protocol/validation.h"
 
 namespace shido::client {
@@ -38,6 +39,38 @@ Json history_entry(const WaitingMessage& wire, const TextMessage& message) {
 Json dropped_entry(const WaitingMessage& wire, const std::string& reason) {
   return {{"direction", "in"},   {"id", wire.message_id}, {"from", wire.senders_phone_number},
           {"status", "dropped"}, {"reason", reason},      {"received_at", now_ms()}};
+}
+
+// Whether an envelope that opened was accepted before (a replay, or too old to tell): if so,
+// counts it, warns and records it in the history as dropped, and returns true.
+bool drop_if_replayed(const AcceptedEnvelopes& accepted, const WaitingMessage& wire,
+                      const Envelope& envelope, const TextMessage& message, FetchReport& report,
+                      std::vector<Json>& history) {
+  const auto verdict = accepted.check(wire.senders_phone_number, envelope.mac, message.sent_at);
+  if (verdict == AcceptedEnvelopes::Verdict::kNew) return false;
+  report.replays += 1;
+  if (verdict == AcceptedEnvelopes::Verdict::kReplay) {
+    report.warnings.push_back("a message from " + wire.senders_phone_number +
+                              " repeats one already received (the server delivered it again "
+                              "under a new id) and was dropped");
+    history.push_back(dropped_entry(wire, "replay of a message already received"));
+  } else {
+    report.warnings.push_back(
+        "a message from " + wire.senders_phone_number + " is older than the last " +
+        std::to_string(AcceptedEnvelopes::kKeepPerSender) +
+        " kept from them to detect replays, so it may be a replay, and was dropped");
+    history.push_back(dropped_entry(wire, "too old to check for a replay"));
+  }
+  return true;
+}
+
+// Appends what was accepted to the record, compacting it when it has grown too long.
+Status save_accepted(Profile& profile, AcceptedEnvelopes& accepted,
+                     const std::vector<Json>& lines) {
+  if (lines.empty()) return {};
+  if (auto saved = profile.append_accepted(lines); !saved.ok()) return saved;
+  if (accepted.needs_compaction()) return profile.replace_accepted(accepted.compact());
+  return {};
 }
 
 std::string address_of(const ServerPin& server) {
@@ -284,6 +317,8 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
     auto lock = profile_.lock();
     if (!lock.ok()) return local_error(lock.error());
     std::set<std::string> known = profile_.known_message_ids();
+    AcceptedEnvelopes accepted = AcceptedEnvelopes::from_lines(profile_.accepted());
+    std::vector<Json> accepted_lines;
     std::vector<Json> history;
     std::vector<Json> held;
     std::vector<std::string> ids;
@@ -323,6 +358,11 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
         history.push_back(dropped_entry(wire, "authentication failed"));
         continue;
       }
+      // The same envelope under a new id: the server (or someone in its place) replays it.
+      if (drop_if_replayed(accepted, wire, envelope.value(), message.value(), report, history))
+        continue;
+      accepted_lines.push_back(
+          accepted.add(wire.senders_phone_number, envelope.value().mac, message.value().sent_at));
       if (!pinned) {
         if (auto saved =
                 profile_.pin_contact(wire.senders_phone_number, sender_key.value(), now_ms());
@@ -342,6 +382,10 @@ ClientResult<FetchReport> Messenger::fetch(int wait_seconds) {
       if (auto saved = profile_.append_history(history); !saved.ok())
         return local_error(saved.error());
     }
+    // After the history (a crash in between may let a replay of these through once, never
+    // drop a message), before the acknowledgement.
+    if (auto saved = save_accepted(profile_, accepted, accepted_lines); !saved.ok())
+      return local_error(saved.error());
     for (ReceivedMessage& message : opened) report.messages.push_back(std::move(message));
     if (!ids.empty()) {
       auto acked = connection_.ack(ids);
@@ -401,6 +445,8 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone,
       in_history.insert(entry["id"].get<std::string>());
   }
   FetchReport report;
+  AcceptedEnvelopes accepted = AcceptedEnvelopes::from_lines(profile_.accepted());
+  std::vector<Json> accepted_lines;
   std::vector<Json> still_held;
   std::vector<Json> history;
   for (const Json& entry : profile_.held()) {
@@ -425,13 +471,24 @@ ClientResult<FetchReport> Messenger::accept_new_key(const std::string& phone,
       history.push_back(dropped_entry(wire.value(), "authentication failed"));
       continue;
     }
-    // Already in the history when an earlier accept stopped before pinning.
-    if (!in_history.contains(wire.value().message_id))
-      history.push_back(history_entry(wire.value(), message.value()));
+    // Already in the history (and maybe in the record) when an earlier accept stopped
+    // before pinning; otherwise a copy held twice under two ids is a replay.
+    const bool resumed = in_history.contains(wire.value().message_id);
+    if (!resumed && drop_if_replayed(accepted, wire.value(), envelope.value(), message.value(),
+                                     report, history)) {
+      continue;
+    }
+    if (accepted.check(phone, envelope.value().mac, message.value().sent_at) ==
+        AcceptedEnvelopes::Verdict::kNew) {
+      accepted_lines.push_back(accepted.add(phone, envelope.value().mac, message.value().sent_at));
+    }
+    if (!resumed) history.push_back(history_entry(wire.value(), message.value()));
     report.messages.push_back(
         {wire.value().message_id, phone, std::move(message).value(), wire.value().stored_at});
   }
   if (auto saved = profile_.append_history(history); !saved.ok()) return local_error(saved.error());
+  if (auto saved = save_accepted(profile_, accepted, accepted_lines); !saved.ok())
+    return local_error(saved.error());
   if (auto saved = profile_.replace_held(still_held); !saved.ok())
     return local_error(saved.error());
   if (auto saved = profile_.pin_contact(phone, key, now_ms()); !saved.ok())

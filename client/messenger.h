@@ -65,6 +65,7 @@ struct FetchReport {
   std::vector<KeyChange> key_changes;     // every contact whose new key waits to be checked
   int failed_authentication = 0;          // reported, acknowledged and dropped
   int duplicates = 0;                     // seen before, acknowledged again
+  int replays = 0;  // an accepted envelope delivered again under a new id: dropped
 };
 
 class Messenger {

@@ -305,6 +305,18 @@ Status Profile::replace_held(const std::vector<Json>& entries) {
   return write_file_atomic(path("held.jsonl"), as_bytes(text), 0600);
 }
 
+Status Profile::append_accepted(const std::vector<Json>& entries) {
+  return append_lines(path("accepted.jsonl"), entries);
+}
+
+std::vector<Json> Profile::accepted() const { return read_lines(path("accepted.jsonl")); }
+
+Status Profile::replace_accepted(const std::vector<Json>& entries) {
+  std::string text;
+  for (const Json& entry : entries) text += dump_json(entry) + "\n";
+  return write_file_atomic(path("accepted.jsonl"), as_bytes(text), 0600);
+}
+
 std::vector<KeyChange> Profile::key_changes() const {
   std::vector<KeyChange> changes;
   const std::vector<Contact> pinned = contacts();

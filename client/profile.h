@@ -6,6 +6,7 @@
 //   <home>/<phone>/contacts.json  contacts' pinned keys, first-seen times, verified marks
 //   <home>/<phone>/history.jsonl  every message sent and received, one JSON object a line
 //   <home>/<phone>/held.jsonl     messages held back because their sender's key changed
+//   <home>/<phone>/accepted.jsonl the MACs of envelopes accepted, to drop replays (0600)
 #pragma once
 
 #include <cstdint>
@@ -115,6 +116,11 @@ class Profile {
   Status append_held(const std::vector<Json>& entries);
   std::vector<Json> held() const;
   Status replace_held(const std::vector<Json>& entries);
+  // The record of accepted envelopes (AcceptedEnvelopes' lines): appended and flushed,
+  // replaced atomically when compacted; 0600.
+  Status append_accepted(const std::vector<Json>& entries);
+  std::vector<Json> accepted() const;
+  Status replace_accepted(const std::vector<Json>& entries);
   // What the held messages say: for each contact, the new keys waiting to be checked.
   std::vector<KeyChange> key_changes() const;
   std::optional<KeyChange> key_change(const std::string& phone) const;

@@ -13,4 +13,9 @@ namespace shido::client {
 // look like a line of its own. Tabs are kept.
 std::string for_terminal(std::string_view text);
 
+// The same for JSON text (as `fetch --json` prints it): what for_terminal replaces becomes a
+// \uXXXX escape instead, which stays valid JSON that means the same. Such characters can
+// only stand inside strings there, since JSON's own syntax is plain ASCII.
+std::string json_for_terminal(std::string_view json);
+
 }  // namespace shido::client

@@ -2,8 +2,10 @@
 // changed server key stops everything with both fingerprints shown; --server-fingerprint
 // refuses another server at registration; a changed contact key holds that contact's
 // messages back, showing both fingerprints, until the key the person checked is accepted; an
-// envelope that fails authentication is reported, acknowledged and dropped; secret files others can
-// read are refused. Each is exit 3.
+// envelope that fails authentication is reported, acknowledged and dropped; so is a replayed
+// envelope (one envelope under several ids), in this run and later ones; secret files others
+// can read are refused. Each is exit 3. Control characters in a message never reach the
+// terminal.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -14,6 +16,7 @@
 #include "client_test_util.h"
 #include "shido/base64.h"
 #include "shido/crypto/random.h"
+#include "shido/protocol/text_message.h"
 
 namespace shido::client_test {
 namespace {
@@ -233,6 +236,75 @@ TEST_F(SecurityTest, AnEnvelopeThatFailsAuthenticationIsReportedAcknowledgedAndD
   const RunResult again = client(bob_home_, {"fetch"});
   EXPECT_EQ(again.status, 0) << again;  // acknowledged: it does not come back
   EXPECT_EQ(again.err, "");
+}
+
+TEST_F(SecurityTest, AReplayedEnvelopeIsShownOnceInThisRunAndInLaterOnes) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const client::Profile from = open_profile(alice_home_, alice);
+  const Envelope envelope =
+      must(seal_text_message(from.key(), alice, open_profile(bob_home_, bob).key().public_key(),
+                             bob, TextMessage{"pay Bob $100", client::now_ms()}),
+           "seal");
+  // A server replaying it: the one wire envelope stored under a new id each time (here the
+  // real server, sent the same envelope again by Alice's raw connection).
+  const auto store_again = [&](int copies) {
+    ProtocolClient raw = raw_login(*server_, from);
+    for (int i = 0; i < copies; ++i) (void)must(raw.send_envelope(bob, envelope), "send");
+    raw.bye();
+  };
+  const std::string warning = "WARNING: a message from " + alice +
+                              " repeats one already received (the server delivered it again "
+                              "under a new id) and was dropped\n";
+  store_again(3);
+  const RunResult fetched = client(bob_home_, {"fetch"});
+  EXPECT_EQ(fetched.status, 3) << fetched;
+  EXPECT_EQ(lines_of(fetched.out).size(), 1u) << fetched;
+  EXPECT_THAT(fetched.out, HasSubstr(alice + ": pay Bob $100"));
+  EXPECT_EQ(fetched.err, warning + warning) << fetched;
+
+  // A later run of the client, and the same envelope once more.
+  store_again(1);
+  const RunResult later = client(bob_home_, {"fetch", "--json"});
+  EXPECT_EQ(later.status, 3) << later;
+  EXPECT_EQ(later.out, "");
+  EXPECT_EQ(later.err, warning);
+  const RunResult quiet = client(bob_home_, {"fetch"});
+  EXPECT_EQ(quiet.status, 0) << quiet;  // acknowledged: nothing comes back
+  EXPECT_EQ(quiet.err, "");
+}
+
+TEST_F(SecurityTest, ControlCharactersInAMessageNeverReachTheTerminal) {
+  const std::string alice = registered(alice_home_);
+  const std::string bob = registered(bob_home_);
+  const std::string body =
+      "clear\x1b[2J\x1b]0;title\x07 bell\x7f c1\xC2\x9B"
+      "31m end";
+  ASSERT_EQ(client(alice_home_, {"send", "--to", bob, body}).status, 0);
+  const RunResult shown = client(bob_home_, {"fetch"});
+  ASSERT_EQ(client(alice_home_, {"send", "--to", bob, body}).status, 0);
+  const RunResult json = client(bob_home_, {"fetch", "--json"});
+  ASSERT_EQ(shown.status, 0) << shown;
+  ASSERT_EQ(json.status, 0) << json;
+  for (const RunResult* result : {&shown, &json}) {
+    for (const char c : result->out) {
+      const auto byte = static_cast<unsigned char>(c);
+      EXPECT_TRUE(byte == '\n' || (byte >= 0x20 && byte != 0x7F)) << static_cast<int>(byte);
+    }
+    EXPECT_EQ(result->out.find("\xC2\x9B"), std::string::npos);
+  }
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_THAT(shown.out, HasSubstr(": clear" + fffd + "[2J" + fffd + "]0;title" + fffd + " bell" +
+                                   fffd + " c1" + fffd + "31m end"));
+  // --json keeps the text exact, with escapes instead of the raw characters.
+  const std::vector<Json> lines = json_lines(json.out);
+  ASSERT_EQ(lines.size(), 1u) << json;
+  EXPECT_EQ(lines[0]["body"], body);
+  // The history keeps the body as it came.
+  const std::vector<Json> history =
+      json_lines(read_file_or_empty(bob_home_ + "/" + bob + "/history.jsonl"));
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["body"], body);
 }
 
 TEST_F(SecurityTest, AKeyFileOthersCanReadIsRefused) {

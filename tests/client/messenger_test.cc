@@ -72,6 +72,7 @@ int MessengerTest::next_phone_ = 100;
 TEST_F(MessengerTest, RegisterPinsTheServerKeyAndSavesTheCode) {
   const std::string phone = phone_number(++next_phone_);
   std::string shown_fingerprint;
+  std::string delivered;  // the code read from the outbox
   int asked = 0;
   RegisterRequest request{home_.path(),    phone,           "alice@example.com",
                           server_->host(), server_->port(), std::nullopt};
@@ -84,6 +85,7 @@ TEST_F(MessengerTest, RegisterPinsTheServerKeyAndSavesTheCode) {
         auto code = server_->read_code(phone);
         if (!code) return std::nullopt;
         EXPECT_EQ(code->fingerprint, fingerprint);  // what came with the code is what was pinned
+        delivered = code->code;
         return code->code;
       });
   ASSERT_TRUE(profile.ok()) << profile.error().message;
@@ -95,7 +97,9 @@ TEST_F(MessengerTest, RegisterPinsTheServerKeyAndSavesTheCode) {
   auto opened = Profile::open(home_.path(), phone);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   EXPECT_TRUE(opened.value().registered());
-  EXPECT_EQ(opened.value().code().value().as_string_view(), server_->read_code(phone)->code);
+  EXPECT_EQ(opened.value().code().value().as_string_view(), delivered);
+  // Used, the code's file is gone from the server's outbox.
+  EXPECT_FALSE(server_->read_code(phone));
   EXPECT_EQ(opened.value().email(), "alice@example.com");
 }
 
@@ -558,6 +562,98 @@ TEST_F(MessengerTest, AcceptingOneOfTwoNewKeysOpensOnlyWhatCameWithIt) {
   ASSERT_EQ(accepted.key_changes.size(), 1u);
   EXPECT_EQ(accepted.key_changes[0].offered, (std::vector<PublicKey>{carol.key().public_key()}));
   EXPECT_EQ(bob.contact(alice.phone())->key, alice.key().public_key());
+}
+
+Envelope seal_for(const Profile& from, const Profile& to, const std::string& body) {
+  return must(seal_text_message(from.key(), from.phone(), to.key().public_key(), to.phone(),
+                                TextMessage{body, now_ms()}),
+              "seal");
+}
+
+// Stores one envelope of `from` under `copies` new ids, as a server replaying it would
+// hand it out: the sender's raw connection sends the same wire envelope again.
+std::vector<std::string> store_copies(const ServerProcess& server, const Profile& from,
+                                      const std::string& to, const Envelope& envelope, int copies) {
+  ProtocolClient raw = raw_login(server, from);
+  std::vector<std::string> ids;
+  for (int i = 0; i < copies; ++i)
+    ids.push_back(must(raw.send_envelope(to, envelope), "send_envelope"));
+  raw.bye();
+  return ids;
+}
+
+TEST_F(MessengerTest, AReplayedEnvelopeIsShownOnceAcknowledgedAndRememberedAcrossRestarts) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  const Envelope envelope = seal_for(alice, bob, "pay Bob $100");
+  const std::vector<std::string> ids = store_copies(*server_, alice, bob.phone(), envelope, 3);
+  ASSERT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 3u);  // three ids, one envelope
+
+  FetchReport report = must(connect(bob).fetch(0), "fetch");
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].id, ids[0]);
+  EXPECT_EQ(report.messages[0].message.body, "pay Bob $100");
+  EXPECT_EQ(report.replays, 2);
+  ASSERT_EQ(report.warnings.size(), 2u);
+  EXPECT_EQ(report.warnings[0], "a message from " + alice.phone() +
+                                    " repeats one already received (the server delivered it "
+                                    "again under a new id) and was dropped");
+  EXPECT_TRUE(waiting_on_server(bob).empty());  // the replays are acknowledged too
+
+  const std::vector<Json> history = bob.history();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0]["body"], "pay Bob $100");
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(history[i]["id"], ids[i]);
+    EXPECT_EQ(history[i]["status"], "dropped");
+    EXPECT_EQ(history[i]["reason"], "replay of a message already received");
+    EXPECT_FALSE(history[i].contains("body"));
+  }
+  EXPECT_EQ(client_test::file_mode(bob.directory() + "/accepted.jsonl"), 0600u);
+
+  // A client started afresh (the record read from disk) drops a fourth copy as well, and a
+  // new message from the same sender still comes through.
+  const std::string fourth = store_copies(*server_, alice, bob.phone(), envelope, 1).at(0);
+  const std::string fresh = must(connect(alice).send(bob.phone(), "and a new one"), "send");
+  Profile reopened = must(Profile::open(home_.path(), bob.phone()), "open");
+  report = must(connect(reopened).fetch(0), "fetch again");
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].id, fresh);
+  EXPECT_EQ(report.replays, 1);
+  EXPECT_TRUE(waiting_on_server(bob).empty());
+  EXPECT_EQ(reopened.history().at(3)["id"], fourth);
+  EXPECT_EQ(reopened.history().at(3)["status"], "dropped");
+}
+
+TEST_F(MessengerTest, AReplayHeldBehindAChangedKeyIsOpenedOnceWhenTheKeyIsAccepted) {
+  Profile alice = new_account();
+  Profile bob = new_account();
+  Profile carol = new_account();
+  ASSERT_TRUE(bob.pin_contact(alice.phone(), carol.key().public_key(), now_ms()).ok());
+  const Envelope envelope = seal_for(alice, bob, "pay Bob $100");
+  const std::vector<std::string> ids = store_copies(*server_, alice, bob.phone(), envelope, 2);
+
+  Messenger b = connect(bob);
+  FetchReport report = must(b.fetch(0), "fetch");
+  EXPECT_EQ(report.held, 2);
+  report = must(b.accept_new_key(alice.phone(), alice.key().public_key().fingerprint()), "accept");
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_EQ(report.messages[0].id, ids[0]);
+  EXPECT_EQ(report.replays, 1);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("repeats one already received"), std::string::npos);
+  const std::vector<Json> history = bob.history();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1]["id"], ids[1]);
+  EXPECT_EQ(history[1]["status"], "dropped");
+  EXPECT_TRUE(bob.held().empty());
+
+  // Delivered once more after the accept: dropped at the fetch.
+  (void)store_copies(*server_, alice, bob.phone(), envelope, 1);
+  report = must(b.fetch(0), "fetch again");
+  EXPECT_TRUE(report.messages.empty());
+  EXPECT_EQ(report.replays, 1);
+  EXPECT_EQ(report.held, 0);
 }
 
 // Just enough of a Shido server to log anyone in, hand over `waiting` at the first fetch

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "shido/protocol/json.h"
+
 namespace shido::client {
 namespace {
 
@@ -31,6 +33,24 @@ TEST(TerminalTextTest, BidirectionalControlsAreReplaced) {
                          "c"),
             "a" + kFffd + "b" + kFffd + "c");
   EXPECT_EQ(for_terminal("\xE2\x80\x94"), "\xE2\x80\x94");  // an em dash is no control
+}
+
+TEST(TerminalTextTest, JsonKeepsItsMeaningWithoutRawControls) {
+  // dump_json leaves DEL, C1 and bidirectional controls raw; they become \u escapes.
+  const std::string raw =
+      "{\"body\":\"a\x7f"
+      "b\xC2\x9B"
+      "c\xE2\x80\xAE"
+      "d\",\"from\":\"\x1b\"}";
+  const std::string safe = json_for_terminal(raw);
+  EXPECT_EQ(safe, R"({"body":"a\u007fb\u009bc\u202ed","from":"\u001b"})");
+  const Json parsed = Json::parse(safe);
+  EXPECT_EQ(parsed["body"],
+            "a\x7f"
+            "b\xC2\x9B"
+            "c\xE2\x80\xAE"
+            "d");
+  EXPECT_EQ(json_for_terminal(R"({"body":"שלום ✓ \n"})"), R"({"body":"שלום ✓ \n"})");
 }
 
 }  // namespace
