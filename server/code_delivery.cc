@@ -123,7 +123,11 @@ class CommandDelivery final : public CodeDelivery {
     for (int signal : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, signal);
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // A process group of its own, so that a time-out ends the command and everything it
+    // started (a shell's `sleep` would otherwise outlive it).
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(
+        &attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid = 0;
     const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, &attributes, argv, envp.data());
     posix_spawnattr_destroy(&attributes);
@@ -144,7 +148,7 @@ class CommandDelivery final : public CodeDelivery {
       if (done == pid) break;
       if (done < 0 && errno != EINTR) return Error{Errc::kIo, "lost the code command"};
       if (std::chrono::steady_clock::now() >= deadline) {
-        ::kill(pid, SIGKILL);
+        ::kill(-pid, SIGKILL);  // the whole group
         ::waitpid(pid, &status, 0);
         return Error{Errc::kIo, "the code command did not finish in time"};
       }

@@ -43,8 +43,9 @@ std::unique_ptr<CodeDelivery> make_outbox_delivery(
     std::string directory, std::chrono::seconds ttl = std::chrono::seconds(600));
 
 // Runs `/bin/sh -c command` with SHIDO_PHONE, SHIDO_EMAIL, SHIDO_CODE and
-// SHIDO_SERVER_FINGERPRINT added to its environment; a non-zero exit, or no exit within
-// `timeout_seconds`, is a failure.
+// SHIDO_SERVER_FINGERPRINT added to its environment, in a process group of its own; a
+// non-zero exit, or no exit within `timeout_seconds` (then the whole group is killed), is a
+// failure.
 std::unique_ptr<CodeDelivery> make_command_delivery(std::string command, int timeout_seconds = 10);
 
 }  // namespace shido::server
