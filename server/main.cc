@@ -38,6 +38,9 @@ struct Options {
   std::string code_command;
   std::size_t max_frame = kDefaultMaxFrame;
   std::uint64_t max_stored_bytes = Limits{}.store_max_bytes;
+  std::size_t sender_share_messages = Limits{}.sender_share_messages;
+  std::size_t sender_share_bytes = Limits{}.sender_share_bytes;
+  std::size_t sender_share_of_store = Limits{}.sender_share_of_store;
   int frame_timeout = 30;
   int idle_timeout = 300;
   std::string log_level = "info";
@@ -128,6 +131,9 @@ int serve(const Options& options) {
   Limits limits;
   limits.lock_base = std::chrono::seconds(options.lock_base);
   limits.store_max_bytes = static_cast<std::size_t>(options.max_stored_bytes);
+  limits.sender_share_messages = options.sender_share_messages;
+  limits.sender_share_bytes = options.sender_share_bytes;
+  limits.sender_share_of_store = options.sender_share_of_store;
   auto file_system = make_posix_file_system();
   auto store = open_store(options, *file_system, time, limits, logger);
   if (!store.ok()) return fail(store.error());
@@ -225,6 +231,19 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
          "Encrypted message bytes all mailboxes may hold together; beyond it senders get 126")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
+  app.add_option("--sender-share-messages", options.sender_share_messages,
+                 "Messages one sender may have waiting in one mailbox; beyond it that sender "
+                 "gets 126, others can still write")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  app.add_option("--sender-share-bytes", options.sender_share_bytes,
+                 "Encrypted bytes one sender may have waiting in one mailbox")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 40));
+  app.add_option("--sender-share-of-store", options.sender_share_of_store,
+                 "N: one sender's waiting messages may hold at most 1/N of --max-stored-bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_option("--frame-timeout", options.frame_timeout,
                  "Seconds a frame may take to arrive whole")
       ->capture_default_str()

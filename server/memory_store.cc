@@ -177,6 +177,17 @@ std::unique_ptr<PutInProgress> MemoryStore::start_put(const std::string& recipie
     return ready(PutResult::kMailboxFull);
   }
   if (stored_bytes_ + size > limits_.store_max_bytes) return ready(PutResult::kStoreFull);
+  const std::string& sender = message.sender_phone;
+  if (auto share = box.by_sender.find(sender);
+      share != box.by_sender.end() && (share->second.messages + 1 > limits_.sender_share_messages ||
+                                       share->second.bytes + size > limits_.sender_share_bytes)) {
+    return ready(PutResult::kSenderShareFull);
+  }
+  if (auto held = sender_bytes_.find(sender);
+      (held == sender_bytes_.end() ? 0 : held->second) + size >
+      limits_.store_max_bytes / limits_.sender_share_of_store) {
+    return ready(PutResult::kSenderStoreShareFull);
+  }
   message.stored_at_ms = time_.unix_ms();
   // The order is taken now, in the log's order, though other messages may be applied first.
   const std::uint64_t order = next_order_++;
@@ -192,9 +203,8 @@ std::unique_ptr<PutInProgress> MemoryStore::start_put(const std::string& recipie
   auto ticket = log_->admit(MessageAdded{recipient, message.id, message.sender_phone,
                                          message.stored_at_ms, message.envelope});
   if (!ticket.ok()) return ready(ticket.error());
-  box.bytes += size;
+  count_share(box, message.sender_phone, size, +1);
   box.reserved += 1;
-  stored_bytes_ += size;
   return std::make_unique<Put>(*this, box, order, std::move(message), std::move(ticket).value());
 }
 
@@ -202,10 +212,8 @@ Result<PutResult> MemoryStore::finish_put(Put& put) {
   const Status durable = put.ticket_->wait_durable();
   std::unique_lock lock(mutex_);
   Mailbox& box = *put.box_;
-  const std::size_t size = put.message_->ciphertext_size();
-  box.bytes -= size;
+  count_share(box, put.message_->sender_phone, put.message_->ciphertext_size(), -1);
   box.reserved -= 1;
-  stored_bytes_ -= size;
   if (durable.ok()) {
     add_message(box, put.order_, std::make_shared<const StoredMessage>(std::move(*put.message_)));
   }
@@ -216,9 +224,34 @@ Result<PutResult> MemoryStore::finish_put(Put& put) {
   return PutResult::kStored;
 }
 
+void MemoryStore::count_share(Mailbox& box, const std::string& sender, std::size_t bytes,
+                              int sign) {
+  const auto add = [sign](std::size_t& total, std::size_t amount) {
+    total = sign > 0 ? total + amount : total - amount;
+  };
+  add(box.bytes, bytes);
+  add(stored_bytes_, bytes);
+  Share& share = box.by_sender[sender];
+  add(share.messages, 1);
+  add(share.bytes, bytes);
+  if (share.messages == 0) box.by_sender.erase(sender);
+  std::size_t& held = sender_bytes_[sender];
+  add(held, bytes);
+  if (held == 0) sender_bytes_.erase(sender);
+}
+
+void MemoryStore::remove_message(Mailbox& box,
+                                 std::map<std::uint64_t, MessagePtr>::iterator message) {
+  const StoredMessage& stored = *message->second;
+  count_share(box, stored.sender_phone, stored.ciphertext_size(), -1);
+  envelope_bytes_ -= stored.envelope.size();
+  message_count_ -= 1;
+  box.by_id.erase(stored.id);
+  box.messages.erase(message);
+}
+
 void MemoryStore::add_message(Mailbox& box, std::uint64_t order, MessagePtr message) {
-  box.bytes += message->ciphertext_size();
-  stored_bytes_ += message->ciphertext_size();
+  count_share(box, message->sender_phone, message->ciphertext_size(), +1);
   envelope_bytes_ += message->envelope.size();
   message_count_ += 1;
   box.by_id.emplace(message->id, order);
@@ -260,13 +293,7 @@ Result<AckResult> MemoryStore::ack(const std::string& phone, const std::vector<s
     // Another connection may have acknowledged it meanwhile.
     auto found = box.by_id.find(id);
     if (found == box.by_id.end()) continue;
-    auto message = box.messages.find(found->second);
-    box.bytes -= message->second->ciphertext_size();
-    stored_bytes_ -= message->second->ciphertext_size();
-    envelope_bytes_ -= message->second->envelope.size();
-    message_count_ -= 1;
-    box.messages.erase(message);
-    box.by_id.erase(found);
+    remove_message(box, box.messages.find(found->second));
     result.deleted += 1;
   }
   result.waiting = static_cast<int>(box.messages.size());
@@ -319,13 +346,7 @@ ReplayResult MemoryStore::replay(Change change) {
   for (const std::string& id : acked.ids) {
     auto found = box->second.by_id.find(id);
     if (found == box->second.by_id.end()) continue;
-    auto message = box->second.messages.find(found->second);
-    box->second.bytes -= message->second->ciphertext_size();
-    stored_bytes_ -= message->second->ciphertext_size();
-    envelope_bytes_ -= message->second->envelope.size();
-    message_count_ -= 1;
-    box->second.messages.erase(message);
-    box->second.by_id.erase(found);
+    remove_message(box->second, box->second.messages.find(found->second));
   }
   return ReplayResult::kApplied;
 }

@@ -89,8 +89,15 @@ class MemoryStore final : public Store {
     std::int64_t locked_until_unix_ms = 0;  // wall clock; in the past when not locked
   };
 
+  // What one sender has waiting (or being written) somewhere.
+  struct Share {
+    std::size_t messages = 0;
+    std::size_t bytes = 0;  // ciphertext
+  };
+
   struct Mailbox {
     std::map<std::uint64_t, MessagePtr> messages;          // by arrival order
+    std::unordered_map<std::string, Share> by_sender;      // each sender's share of it
     std::unordered_map<std::string, std::uint64_t> by_id;  // id -> arrival order
     std::size_t bytes = 0;     // ciphertext of the messages, and of those being written
     std::size_t reserved = 0;  // messages being written
@@ -102,6 +109,9 @@ class MemoryStore final : public Store {
   // Waits for an admitted change without holding `lock`; nothing to wait for without a log.
   static Status wait_durable(std::unique_lock<std::mutex>& lock, ChangeLog::Ticket* ticket);
   void add_message(Mailbox& box, std::uint64_t order, MessagePtr message);
+  void remove_message(Mailbox& box, std::map<std::uint64_t, MessagePtr>::iterator message);
+  // Counts (or, with a negative sign, uncounts) a sender's message in box and in the store.
+  void count_share(Mailbox& box, const std::string& sender, std::size_t bytes, int sign);
   Result<PutResult> finish_put(Put& put);
   void forget_old_code_issues(TimePoint now);
 
@@ -119,9 +129,10 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, Lockout> lockouts_;
   // std::map: a Mailbox holds a condition variable, so it must never move.
   std::map<std::string, Mailbox> mailboxes_;
-  std::size_t stored_bytes_ = 0;    // the sum of every mailbox's bytes
-  std::size_t envelope_bytes_ = 0;  // the stored messages' envelopes
-  std::size_t message_count_ = 0;   // stored messages
+  std::size_t stored_bytes_ = 0;                               // the sum of every mailbox's bytes
+  std::unordered_map<std::string, std::size_t> sender_bytes_;  // by sender, in all mailboxes
+  std::size_t envelope_bytes_ = 0;                             // the stored messages' envelopes
+  std::size_t message_count_ = 0;                              // stored messages
   std::uint64_t next_order_ = 0;
   bool stopping_ = false;
 };

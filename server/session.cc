@@ -437,6 +437,20 @@ void Session::answer_send(ReplySink& out, SendInFlight& send_in_flight) {
       log(LogLevel::kWarn, phone_, "the message store is full (--max-stored-bytes)");
       send_error(out, Code::kMailboxFull, "the server's message storage is full; try again later");
       return;
+    case PutResult::kSenderShareFull:
+      log(LogLevel::kWarn, phone_, "has used up its share of the mailbox of " + recipient);
+      send_error(out, Code::kMailboxFull,
+                 "you have as many messages waiting for this recipient as one sender may "
+                 "(your share of their mailbox, --sender-share-messages and "
+                 "--sender-share-bytes); try again once they have fetched some");
+      return;
+    case PutResult::kSenderStoreShareFull:
+      log(LogLevel::kWarn, phone_, "has used up its share of the message store");
+      send_error(out, Code::kMailboxFull,
+                 "your messages waiting in all mailboxes hold as much as one sender may (your "
+                 "share of the server's storage, --sender-share-of-store); try again once they "
+                 "have been fetched");
+      return;
     case PutResult::kStored:
       break;
   }

@@ -58,11 +58,24 @@ struct Limits {
   // Ciphertext bytes in all mailboxes together: without it one account could fill the
   // machine's memory by writing 64 MiB to every mailbox.
   std::size_t store_max_bytes = std::size_t{1} << 30;
+  // One sender's share (design section 10.4), so that a flood from one account never
+  // blocks mail from anyone else: in one mailbox...
+  std::size_t sender_share_messages = 1000;
+  std::size_t sender_share_bytes = std::size_t{8} << 20;
+  // ...and of all mailboxes together: 1/sender_share_of_store of store_max_bytes.
+  std::size_t sender_share_of_store = 16;
 };
 
 enum class AddUserResult { kAdded, kPhoneTaken };
 
-enum class PutResult { kStored, kNoSuchUser, kMailboxFull, kStoreFull };
+enum class PutResult {
+  kStored,
+  kNoSuchUser,
+  kMailboxFull,
+  kStoreFull,
+  kSenderShareFull,       // the sender's share of this mailbox is used up
+  kSenderStoreShareFull,  // the sender's share of all mailboxes is used up
+};
 
 struct AckResult {
   int deleted = 0;

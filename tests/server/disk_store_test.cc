@@ -50,13 +50,13 @@ class DiskStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<DiskStore> open(FileSystem& fs, DiskStoreOptions options = {}) {
     options.directory = kDirectory;
-    auto store = DiskStore::open(options, fs, time_, Limits{}, logger_);
+    auto store = DiskStore::open(options, fs, time_, limits(), logger_);
     if (!store.ok()) throw std::runtime_error(store.error().message);
     return std::move(store).value();
   }
   Error open_fails(FileSystem& fs, DiskStoreOptions options = {}) {
     options.directory = kDirectory;
-    auto store = DiskStore::open(options, fs, time_, Limits{}, logger_);
+    auto store = DiskStore::open(options, fs, time_, limits(), logger_);
     if (store.ok()) throw std::runtime_error("the store opened");
     return store.error();
   }
@@ -76,6 +76,14 @@ class DiskStoreTest : public ::testing::Test {
   static void add_users(Store& store) {
     for (const std::string& phone : {kAlice, kBob, kCarol})
       ASSERT_EQ(store.add_user(make_user(phone)).value(), AddUserResult::kAdded);
+  }
+
+  // One sender (Alice) writes every message here: no share limits it.
+  static Limits limits() {
+    Limits limits;
+    limits.sender_share_messages = 1'000'000;
+    limits.sender_share_of_store = 1;
+    return limits;
   }
 
   FakeFileSystem fs_;

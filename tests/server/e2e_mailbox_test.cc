@@ -31,7 +31,7 @@ std::map<int, int> pipeline(ProtocolClient& client, const std::string& frame, in
 }
 
 TEST_F(MailboxTest, MailboxFullAtTenThousandMessages) {
-  start();
+  start({"--sender-share-messages", "10000"});  // one sender may fill it here
   auto [alice, sender] = register_new_user(server(), 3);
   auto [bob, recipient] = register_new_user(server(), 4);
   const Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "spam");
@@ -52,7 +52,7 @@ TEST_F(MailboxTest, MailboxFullAtTenThousandMessages) {
 }
 
 TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
-  start();
+  start({"--sender-share-bytes", "67108864"});  // one sender may fill it here
   auto [alice, sender] = register_new_user(server(), 5);
   auto [bob, recipient] = register_new_user(server(), 6);
   Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "x");
@@ -67,8 +67,30 @@ TEST_F(MailboxTest, MailboxFullAtSixtyFourMebibytes) {
   EXPECT_EQ(refused_code(alice.send_envelope(recipient.phone, envelope)), 126);
 }
 
+TEST_F(MailboxTest, OneSenderFloodingAMailboxLeavesRoomForEveryoneElse) {
+  start();
+  auto [alice, sender] = register_new_user(server(), 10);
+  auto [bob, recipient] = register_new_user(server(), 11);
+  auto [carol, other] = register_new_user(server(), 12);
+  const Envelope envelope = seal_text(sender, recipient.phone, recipient.key.public_key(), "spam");
+  const std::string frame = encode_frame(
+      dump_json(SendMessage{recipient.phone, to_wire(envelope), std::nullopt}.to_json()));
+  auto codes = pipeline(alice, frame, 1001);
+  EXPECT_EQ(codes[118], 1000);
+  EXPECT_EQ(codes[126], 1);
+  auto refused = alice.send_envelope(recipient.phone, envelope);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().server_code, Code::kMailboxFull);
+  EXPECT_NE(refused.error().message.find("share"), std::string::npos) << refused.error().message;
+  // Bob's mailbox still takes Carol's message.
+  EXPECT_TRUE(carol
+                  .send_envelope(recipient.phone, seal_text(other, recipient.phone,
+                                                            recipient.key.public_key(), "hi"))
+                  .ok());
+}
+
 TEST_F(MailboxTest, TheServerWideLimitRefusesWith126AcrossMailboxes) {
-  start({"--max-stored-bytes", "1048576"});
+  start({"--max-stored-bytes", "1048576", "--sender-share-of-store", "1"});
   auto [alice, sender] = register_new_user(server(), 7);
   auto [bob, first] = register_new_user(server(), 8);
   auto [carol, second] = register_new_user(server(), 9);

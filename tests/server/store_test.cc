@@ -303,7 +303,9 @@ TEST_F(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         std::string id;
-        if (store_->put_message(bob_, make_message(alice_), id).value() == PutResult::kStored) {
+        // A sender each: one sender may have at most 1,000 waiting in one mailbox.
+        const std::string sender = "+1555000010" + std::to_string(t);
+        if (store_->put_message(bob_, make_message(sender), id).value() == PutResult::kStored) {
           stored[static_cast<std::size_t>(t)].push_back(id);
         }
       }
@@ -326,10 +328,55 @@ class SmallLimitsTest : public StoreTest {
     limits.mailbox_max_messages = 3;
     limits.mailbox_max_bytes = 100;
     limits.store_max_bytes = 150;
+    limits.sender_share_of_store = 1;  // the mailbox's and the store's limits are tested here
     return limits;
   }
   SmallLimitsTest() : StoreTest(small()) {}
 };
+
+class SenderShareTest : public StoreTest {
+ protected:
+  static Limits shares() {
+    Limits limits;
+    limits.sender_share_messages = 3;
+    limits.sender_share_bytes = 64;
+    limits.store_max_bytes = 1600;
+    limits.sender_share_of_store = 16;  // 100 bytes each
+    return limits;
+  }
+  SenderShareTest() : StoreTest(shares()) {}
+
+  PutResult try_put(const std::string& recipient, const std::string& sender, std::size_t size) {
+    std::string id;
+    return store_->put_message(recipient, make_message(sender, size), id).value();
+  }
+};
+
+TEST_F(SenderShareTest, OneSenderFillsOnlyItsShareOfAMailbox) {
+  const std::string carol = "+15550000003";
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(try_put(bob_, alice_, 16), PutResult::kStored);
+  EXPECT_EQ(try_put(bob_, alice_, 16), PutResult::kSenderShareFull);
+  // Anyone else still gets through to Bob.
+  EXPECT_EQ(try_put(bob_, carol, 16), PutResult::kStored);
+  // Bytes count too: 48 of Carol's 64 would be one too many after her 16.
+  EXPECT_EQ(try_put(bob_, carol, 64), PutResult::kSenderShareFull);
+  // An acknowledgement gives the share back.
+  const MessagePtr oldest = store_->fetch(bob_, 1, {}).at(0);
+  ASSERT_EQ(oldest->sender_phone, alice_);
+  ASSERT_EQ(store_->ack(bob_, {oldest->id}).value().deleted, 1);
+  EXPECT_EQ(try_put(bob_, alice_, 16), PutResult::kStored);
+}
+
+TEST_F(SenderShareTest, OneSenderHoldsOnlyItsShareOfTheStore) {
+  for (const std::string phone : {"+15550000011", "+15550000012", "+15550000013"})
+    ASSERT_EQ(store_->add_user(make_user(phone)).value(), AddUserResult::kAdded);
+  // 48 + 48 bytes in two mailboxes: the third 48 would pass 100, 1/16 of the store.
+  EXPECT_EQ(try_put("+15550000011", alice_, 48), PutResult::kStored);
+  EXPECT_EQ(try_put("+15550000012", alice_, 48), PutResult::kStored);
+  EXPECT_EQ(try_put("+15550000013", alice_, 48), PutResult::kSenderStoreShareFull);
+  EXPECT_EQ(try_put("+15550000013", bob_, 48), PutResult::kStored);
+}
 
 TEST_F(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
