@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/server_process.h"
+#include "support/test_support.h"
 
 namespace shido::server {
 namespace {
@@ -38,10 +39,7 @@ TEST(CodeDeliveryTest, ATimedOutCommandIsKilledWithWhatItStarted) {
   std::ifstream file(pid_file);
   pid_t sleeper = 0;
   ASSERT_TRUE(file >> sleeper) << "the command did not start its sleep";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!gone(sleeper) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_TRUE(gone(sleeper)) << "the command's sleep outlived it";
+  EXPECT_TRUE(test::eventually([&] { return gone(sleeper); })) << "the command's sleep outlived it";
   if (!gone(sleeper)) ::kill(sleeper, SIGKILL);
 }
 

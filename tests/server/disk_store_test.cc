@@ -18,10 +18,12 @@
 #include "fake_time.h"
 #include "server/store_files.h"
 #include "store_fixtures.h"
+#include "support/test_support.h"
 
 namespace shido::server {
 namespace {
 
+using shido::test::eventually;
 using std::chrono::seconds;
 using test::FakeFileSystem;
 using test::FakeTime;
@@ -33,18 +35,6 @@ constexpr char kDirectory[] = "data";
 const std::string kAlice = "+15550000001";
 const std::string kBob = "+15550000002";
 const std::string kCarol = "+15550000003";
-
-// Polls `done` until it holds or a generous deadline passes (what the background thread
-// does, it does within about a second).
-template <class Predicate>
-bool eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 class DiskStoreTest : public ::testing::Test {
  protected:

@@ -58,17 +58,6 @@ TEST_F(RegisterTest, RegistersWithTheCodeFromTheOutboxAndIsLoggedIn) {
   EXPECT_TRUE(std::filesystem::is_empty(server().outbox_dir()));
 }
 
-// Polls until `done` holds, for at most 30 s.
-template <class Predicate>
-bool eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 std::size_t count_of(const std::string& text, const std::string& part) {
   std::size_t count = 0;
   for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
@@ -90,14 +79,14 @@ TEST_F(RegisterTest, ACodeFileGoesWhenItsConnectionClosesUnlessANewerCodeReplace
   const std::string newer = server().read_code(phone).value().code;
 
   first.bye();
-  ASSERT_TRUE(eventually([&] { return count_of(server().log(), " disconnected") >= 1; }));
+  ASSERT_TRUE(test::eventually([&] { return count_of(server().log(), " disconnected") >= 1; }));
   // The first connection's end does not take the second one's code away.
   ASSERT_TRUE(server().read_code(phone));
   EXPECT_EQ(server().read_code(phone)->code, newer);
 
   // Once the connection that holds it is gone, nobody can use the code: its file goes.
   second.bye();
-  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(path); }));
+  EXPECT_TRUE(test::eventually([&] { return !std::filesystem::exists(path); }));
 }
 
 TEST_F(RegisterTest, AnExpiredCodeFileGoesAtTheNextDelivery) {

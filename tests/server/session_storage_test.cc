@@ -31,10 +31,7 @@ class StorageSessionTest : private WithFileSystem, public SessionTest {
   void fail_next_write() { fs.fail(Call::kAppend); }
   bool writable() { return dynamic_cast<DiskStore&>(*store_).stats().writable; }
   void wait_until_writable() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!writable() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    ASSERT_TRUE(writable());
+    ASSERT_TRUE(shido::test::eventually([&] { return writable(); }));
   }
 };
 

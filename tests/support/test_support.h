@@ -1,15 +1,29 @@
 // Helpers shared by the tests.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "shido/bytes.h"
 #include "shido/crypto/random.h"
 #include "shido/protocol/json.h"
 
 namespace shido::test {
+
+// Polls `done` every few milliseconds until it holds (true) or `timeout` passes (false): for
+// what another thread or process does soon, never to decide by elapsed time.
+template <class Predicate>
+bool eventually(Predicate done, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 // Path of a file under tests/vectors/.
 std::string vector_path(std::string_view name);
