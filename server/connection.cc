@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 
 #include "shido/protocol/messages.h"
 
@@ -68,10 +69,39 @@ void half_close_and_drain(int fd, std::chrono::milliseconds linger) {
   }
 }
 
-void serve_connection(ServerContext& context, const FrameLimits& limits,
-                      std::size_t max_prelogin_frame, int fd, const std::string& peer) {
-  FrameLimits prelogin = limits;
-  prelogin.max_size = std::min(max_prelogin_frame, limits.max_size);
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// The connection's deadline for its next frame, and what it is. Idle time counts from the
+// last complete frame (or the end of the last request's handling, a long-poll), so bytes
+// that trickle in never extend it; a connection that has not
+// logged in must do so by its login deadline, unless a registration is pending on it.
+struct NextDeadline {
+  std::optional<SteadyClock::time_point> at;
+  bool for_login = false;
+};
+
+NextDeadline next_deadline(const Session& session, const ConnectionLimits& limits,
+                           SteadyClock::time_point last_active, SteadyClock::time_point login_by,
+                           const TimeSource& time) {
+  NextDeadline next;
+  if (limits.frames.idle_timeout.count() > 0) next.at = last_active + limits.frames.idle_timeout;
+  if (!session.phone().empty() || limits.login_deadline.count() <= 0) return next;
+  SteadyClock::time_point login = login_by;
+  if (const auto expires = session.registration_expires_at()) {
+    login = SteadyClock::now() + std::max(*expires - time.now(), Clock::duration::zero());
+  }
+  if (!next.at || login < *next.at) next = {login, true};
+  return next;
+}
+
+}  // namespace
+
+void serve_connection(ServerContext& context, const ConnectionLimits& limits, int fd,
+                      const std::string& peer, AddressSlots::Slot unauthenticated) {
+  FrameLimits prelogin = limits.frames;
+  prelogin.max_size = std::min(limits.max_prelogin_frame, limits.frames.max_size);
   Logger& logger = context.logger;
   // Outside the try: replies queued for requests already handled still go out if a later
   // one fails beyond repair (a client that missed a 118 would send its message again).
@@ -82,8 +112,23 @@ void serve_connection(ServerContext& context, const FrameLimits& limits,
       Session session(context, peer);
       FrameReader reader(fd);
       logger.log(LogLevel::kDebug, peer, "", "connected");
+      auto last_active = SteadyClock::now();
+      auto login_by = last_active + limits.login_deadline;
+      bool was_pending = false;
       for (;;) {
-        auto frame = reader.next(session.phone().empty() ? prelogin : limits);
+        const bool logged_in = !session.phone().empty();
+        // A registration that ended (done, failed or expired) gives a new login deadline:
+        // the person may have taken the code's whole life to type it.
+        const bool pending = session.registration_expires_at().has_value();
+        if (was_pending && !pending) login_by = SteadyClock::now() + limits.login_deadline;
+        was_pending = pending;
+
+        const NextDeadline deadline =
+            next_deadline(session, limits, last_active, login_by, context.time);
+        FrameLimits frame_limits = logged_in ? limits.frames : prelogin;
+        frame_limits.idle_timeout = std::chrono::milliseconds(0);  // the deadline counts it
+        frame_limits.deadline = deadline.at;
+        auto frame = reader.next(frame_limits);
         if (!frame.ok()) {
           session.settle(sink);
           const Errc error = frame.error().code;
@@ -92,11 +137,22 @@ void serve_connection(ServerContext& context, const FrameLimits& limits,
             (void)sink.send(error_json(Code::kFrameTooLarge, frame.error().message));
             (void)sink.flush();
             half_close_and_drain(fd, kLinger);
+          } else if (error == Errc::kFramesBusy) {
+            logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
+            (void)sink.send(error_json(
+                Code::kServerBusy, "the server is short of memory for frames; try again later"));
+            (void)sink.flush();
+            half_close_and_drain(fd, kLinger);
+          } else if ((error == Errc::kIdleTimeout || error == Errc::kFrameTimeout) &&
+                     deadline.for_login) {
+            logger.log(LogLevel::kInfo, peer, "",
+                       "closing: did not log in or start a registration in time");
           } else if (error != Errc::kConnectionClosed) {
             logger.log(LogLevel::kInfo, peer, session.phone(), "closing: " + frame.error().message);
           }
           break;
         }
+        last_active = SteadyClock::now();
         auto request = parse_frame_json(frame.value());
         if (!request.ok()) {
           session.settle(sink);
@@ -114,12 +170,17 @@ void serve_connection(ServerContext& context, const FrameLimits& limits,
                      std::string("request failed: ") + error.what());
           (void)sink.send(error_json(Code::kGeneralServerError, "internal error"));
         }
+        // Logged in: the connection no longer counts against its address (before the reply
+        // goes out, so that the client may count on it).
+        if (!session.phone().empty()) unauthenticated.release();
         // Sends in flight are answered before this thread waits for the client.
         if (after == After::kClose || !reader.frame_ready()) session.settle(sink);
         // Pipelined requests already here are answered first, and all the replies go out in
         // one write; nothing waits in the buffer while this thread waits for the client.
         if (after == After::kClose || !reader.frame_ready()) (void)sink.flush();
         if (after == After::kClose || sink.broken()) break;
+        // A long-poll that just ended was no idle time of the client's.
+        last_active = SteadyClock::now();
       }
       phone = session.phone();
     }  // the session ends here (a pending registration's code is withdrawn)

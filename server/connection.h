@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "server/address_slots.h"
 #include "server/session.h"
 #include "shido/protocol/frame.h"
 
@@ -13,10 +14,22 @@ namespace shido::server {
 // final reply (125, 128) reaches the peer before the socket is closed.
 void half_close_and_drain(int fd, std::chrono::milliseconds linger);
 
+struct ConnectionLimits {
+  // After login. Its idle time-out counts from the last complete frame.
+  FrameLimits frames;
+  // Frames before login (HELLO, 102, 103, 201 are small): an anonymous peer cannot make
+  // the server hold a large frame.
+  std::size_t max_prelogin_frame = std::size_t{16} << 10;
+  // A connection must log in or start a registration within this; one with a registration
+  // pending may stay until its code expires. Zero or less: no deadline.
+  std::chrono::seconds login_deadline{60};
+};
+
 // Serves requests on fd until the peer leaves, times out, sends BYE or an unreadable
 // stream, or the server stops (which shuts fd down). Never throws; does not close fd.
-// Until the session logs in, frames are limited to max_prelogin_frame bytes.
-void serve_connection(ServerContext& context, const FrameLimits& limits,
-                      std::size_t max_prelogin_frame, int fd, const std::string& peer);
+// `unauthenticated` is the connection's place among its address's connections that have
+// not logged in: given back when it logs in.
+void serve_connection(ServerContext& context, const ConnectionLimits& limits, int fd,
+                      const std::string& peer, AddressSlots::Slot unauthenticated);
 
 }  // namespace shido::server

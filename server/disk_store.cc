@@ -325,12 +325,19 @@ std::optional<User> DiskStore::find_user(const std::string& phone) const {
   return memory_.find_user(phone);
 }
 Result<AddUserResult> DiskStore::add_user(User user) { return memory_.add_user(std::move(user)); }
-std::optional<Clock::duration> DiskStore::take_code_slot(const std::string& phone) {
-  return memory_.take_code_slot(phone);
+// The rate limits are the memory store's alone: they are not journaled (docs/STORAGE.md).
+std::optional<RateRefusal> DiskStore::take_code_slot(const std::string& phone,
+                                                     const std::string& address) {
+  return memory_.take_code_slot(phone, address);
 }
-std::size_t DiskStore::phones_with_recent_codes() const {
-  return memory_.phones_with_recent_codes();
+std::optional<RateRefusal> DiskStore::take_failed_proof_slot(const std::string& phone,
+                                                             const std::string& address) {
+  return memory_.take_failed_proof_slot(phone, address);
 }
+void DiskStore::return_failed_proof_slot(const std::string& phone, const std::string& address) {
+  memory_.return_failed_proof_slot(phone, address);
+}
+std::size_t DiskStore::rate_limit_keys() const { return memory_.rate_limit_keys(); }
 std::optional<Clock::duration> DiskStore::lock_remaining(const std::string& phone) const {
   return memory_.lock_remaining(phone);
 }

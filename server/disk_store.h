@@ -59,8 +59,12 @@ class DiskStore final : public Store {
 
   std::optional<User> find_user(const std::string& phone) const override;
   Result<AddUserResult> add_user(User user) override;
-  std::optional<Clock::duration> take_code_slot(const std::string& phone) override;
-  std::size_t phones_with_recent_codes() const override;
+  std::optional<RateRefusal> take_code_slot(const std::string& phone,
+                                            const std::string& address) override;
+  std::optional<RateRefusal> take_failed_proof_slot(const std::string& phone,
+                                                    const std::string& address) override;
+  void return_failed_proof_slot(const std::string& phone, const std::string& address) override;
+  std::size_t rate_limit_keys() const override;
   std::optional<Clock::duration> lock_remaining(const std::string& phone) const override;
   int connect_attempts_left(const std::string& phone) const override;
   Result<FailureResult> record_connect_failure(const std::string& phone) override;

@@ -2,7 +2,6 @@
 // SIGINT or SIGTERM.
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -14,11 +13,14 @@
 #include <thread>
 
 #include "server/code_delivery.h"
+#include "server/connection_capacity.h"
 #include "server/data_directory.h"
+#include "server/delivery_gate.h"
 #include "server/disk_store.h"
 #include "server/file_system.h"
 #include "server/server.h"
 #include "server/store.h"
+#include "server/thread_caches.h"
 #include "shido/crypto/keys.h"
 
 namespace {
@@ -43,9 +45,19 @@ struct Options {
   std::size_t sender_share_of_store = Limits{}.sender_share_of_store;
   int frame_timeout = 30;
   int idle_timeout = 300;
+  int login_deadline = 60;
   std::string log_level = "info";
   int code_ttl = 600;
   int lock_base = 60;
+  // Design section 10.4: codes and registration proofs.
+  int codes_per_phone_per_address = Limits{}.codes_per_phone_per_address;
+  int codes_per_phone = Limits{}.codes_per_phone;
+  int codes_per_address = Limits{}.codes_per_address;
+  int codes_per_minute = Limits{}.codes_per_minute;
+  int failed_registrations_per_phone = Limits{}.failed_registrations_per_phone;
+  int failed_registrations_per_address = Limits{}.failed_registrations_per_address;
+  int failed_registrations_per_day = Limits{}.failed_registrations_per_day;
+  int code_command_concurrency = 4;
 };
 
 // The server key lives in the data directory: made on first start, reused afterwards.
@@ -59,18 +71,40 @@ Result<KeyPair> load_or_create_server_key(const std::string& data_dir, Logger& l
   return key;
 }
 
-// Room for every connection plus the server's own descriptors.
-void raise_file_limit(std::size_t connections, Logger& logger) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  const rlim_t wanted = static_cast<rlim_t>(connections) + 64;
-  if (limit.rlim_cur >= wanted) return;
-  limit.rlim_cur = std::min(wanted, limit.rlim_max);
-  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted) {
-    logger.log(LogLevel::kWarn, "", "",
-               "open-file limit " + std::to_string(limit.rlim_cur) +
-                   " is below --max-connections; some connections may fail");
+// The connection cap: what --max-connections asks (0: all the kernel's limits allow), never
+// more than those limits allow, so that a connection past them gets 128 rather than an
+// accept or a thread that fails.
+std::size_t connection_cap(std::size_t asked, Logger& logger) {
+  const ConnectionCapacity capacity = connection_capacity(read_kernel_limits());
+  if (asked == 0) {
+    logger.log(LogLevel::kInfo, "", "",
+               "serving at most " + std::to_string(capacity.connections) +
+                   " connections at once (what " + capacity.limited_by + " allows)");
+    return capacity.connections;
   }
+  if (asked > capacity.connections) {
+    logger.log(LogLevel::kWarn, "", "",
+               "--max-connections " + std::to_string(asked) + " is more than " +
+                   capacity.limited_by + " allows: serving at most " +
+                   std::to_string(capacity.connections));
+    return capacity.connections;
+  }
+  return asked;
+}
+
+// Connection threads need little stack (about 16 KiB at most, measured): with glibc's 8 MiB
+// default, 15,000 connections would reserve 120 GiB of address space, which a machine
+// with strict overcommit refuses. Sanitizers need much more, so they keep the default.
+void size_thread_stacks() {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  constexpr std::size_t kStack = std::size_t{256} << 10;
+  pthread_attr_t attributes;
+  if (pthread_attr_init(&attributes) != 0) return;
+  if (pthread_attr_setstacksize(&attributes, kStack) == 0) {
+    pthread_setattr_default_np(&attributes);
+  }
+  pthread_attr_destroy(&attributes);
+#endif
 }
 
 std::unique_ptr<CodeDelivery> make_delivery(const Options& options, Logger& logger) {
@@ -117,7 +151,13 @@ int serve(const Options& options) {
   if (!data_dir_lock.ok()) return fail(data_dir_lock.error());
   auto key = load_or_create_server_key(options.data_dir, logger);
   if (!key.ok()) return fail(key.error());
-  raise_file_limit(options.listen.max_connections, logger);
+  ListenOptions listen = options.listen;
+  listen.max_connections = connection_cap(options.listen.max_connections, logger);
+  if (listen.max_connections == 0) {
+    std::cerr << "shido-server: the kernel's limits leave no room for a connection\n";
+    return 1;
+  }
+  size_thread_stacks();
 
   // Signals go to one thread that waits for them; every other thread blocks them.
   sigset_t signals;
@@ -134,14 +174,24 @@ int serve(const Options& options) {
   limits.sender_share_messages = options.sender_share_messages;
   limits.sender_share_bytes = options.sender_share_bytes;
   limits.sender_share_of_store = options.sender_share_of_store;
+  limits.codes_per_phone_per_address = options.codes_per_phone_per_address;
+  limits.codes_per_phone = options.codes_per_phone;
+  limits.codes_per_address = options.codes_per_address;
+  limits.codes_per_minute = options.codes_per_minute;
+  limits.failed_registrations_per_phone = options.failed_registrations_per_phone;
+  limits.failed_registrations_per_address = options.failed_registrations_per_address;
+  limits.failed_registrations_per_day = options.failed_registrations_per_day;
   auto file_system = make_posix_file_system();
   auto store = open_store(options, *file_system, time, limits, logger);
   if (!store.ok()) return fail(store.error());
   auto delivery = make_delivery(options, logger);
   ServerContext context{key.value(), *store.value(), *delivery, logger, time};
   context.code_ttl = std::chrono::seconds(options.code_ttl);
+  // Only a command can be slow: it holds a process and a thread for up to its time-out.
+  DeliveryGate delivery_gate(options.code_command_concurrency);
+  if (!options.code_command.empty()) context.delivery_gate = &delivery_gate;
 
-  Server server(context, options.listen);
+  Server server(context, listen);
   if (auto listening = server.listen(); !listening.ok()) {
     std::cerr << "shido-server: " << listening.error().message << "\n";
     return 1;
@@ -215,17 +265,74 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "Deliver codes by running CMD with SHIDO_PHONE, SHIDO_EMAIL, SHIDO_CODE and "
                  "SHIDO_SERVER_FINGERPRINT in its environment")
       ->excludes(outbox);
-  app.add_option("--max-connections", options.listen.max_connections, "Connections served at once")
+  app.add_option("--code-command-concurrency", options.code_command_concurrency,
+                 "Code commands running at once; a code request beyond them gets 127 with "
+                 "retry_after 1 at once (it does not wait)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(CLI::Range(1, 1000));
+  // Design section 10.4. Tests that register many accounts from one address raise these.
+  app.add_option("--codes-per-phone-per-address", options.codes_per_phone_per_address,
+                 "Codes one address may ask for one phone in any hour; keep it below "
+                 "--codes-per-phone, so that one address cannot use up a phone's codes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--codes-per-phone", options.codes_per_phone,
+                 "Codes one phone may be sent in any hour, from all addresses")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--codes-per-address", options.codes_per_address,
+                 "Codes one address (IPv6: one /64) may ask for in any 10 minutes, all phones")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--codes-per-minute", options.codes_per_minute,
+                 "Codes the whole server may send in any minute (SMS bombing, toll fraud)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--failed-registrations-per-phone", options.failed_registrations_per_phone,
+                 "Wrong registration codes one phone may have in any 24 hours; then it gets "
+                 "no code, and its proofs 127")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--failed-registrations-per-address", options.failed_registrations_per_address,
+                 "Wrong registration codes one address may send in any 24 hours; keep it below "
+                 "--failed-registrations-per-phone")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--failed-registrations-per-day", options.failed_registrations_per_day,
+                 "Wrong registration codes the whole server may see in any 24 hours: bounds "
+                 "the guesses at all phones together")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  options.listen.max_connections = 0;  // what the kernel's limits allow
+  app.add_option("--max-connections", options.listen.max_connections,
+                 "Connections served at once; 0: as many as the open-file limit, the kernel's "
+                 "thread limits and vm.max_map_count allow (the log says which binds)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000000));
   app.add_option("--max-frame", options.max_frame, "Largest frame in bytes")
       ->capture_default_str()
       ->check(CLI::Range(1024, 1 << 30));
-  app.add_option("--max-prelogin-frame", options.listen.max_prelogin_frame,
+  app.add_option("--max-prelogin-frame", options.listen.connection.max_prelogin_frame,
                  "Largest frame in bytes before the connection logs in (HELLO, 102, 103 and 201 "
                  "are small); a larger one gets 125 and the connection is closed")
       ->capture_default_str()
       ->check(CLI::Range(1024, 1 << 30));
+  app.add_option("--max-pending-frame-bytes", options.listen.max_pending_frame_bytes,
+                 "Bytes all frames still arriving may hold together; past it a frame gets 128 "
+                 "and its connection is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{1} << 40));
+  app.add_option("--max-unauthenticated-per-address",
+                 options.listen.max_unauthenticated_per_address,
+                 "Connections from one address (IPv6: one /64) that have not logged in; more "
+                 "get 128 and are closed")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  app.add_option("--login-deadline", options.login_deadline,
+                 "Seconds a connection has to log in or start a registration (one with a "
+                 "registration pending may stay until its code expires); 0: no deadline")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   app.add_option(
          "--max-stored-bytes", options.max_stored_bytes,
          "Encrypted message bytes all mailboxes may hold together; beyond it senders get 126")
@@ -249,7 +356,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   app.add_option("--idle-timeout", options.idle_timeout,
-                 "Seconds before an idle connection is closed")
+                 "Seconds without a complete frame before a connection is closed")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   app.add_option("--log-level", options.log_level, "debug, info, warn or error")
@@ -271,15 +378,17 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
     return app.exit(error) == 0 ? 0 : 1;
   }
 
-  options.listen.frame_limits.max_size = options.max_frame;
-  options.listen.frame_limits.frame_timeout = std::chrono::seconds(options.frame_timeout);
-  options.listen.frame_limits.idle_timeout = std::chrono::seconds(options.idle_timeout);
+  options.listen.connection.frames.max_size = options.max_frame;
+  options.listen.connection.frames.frame_timeout = std::chrono::seconds(options.frame_timeout);
+  options.listen.connection.frames.idle_timeout = std::chrono::seconds(options.idle_timeout);
+  options.listen.connection.login_deadline = std::chrono::seconds(options.login_deadline);
   return std::nullopt;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  restart_without_thread_caches(argv);
   try {
     Options options;
     if (const std::optional<int> stop = parse_options(argc, argv, options)) return *stop;

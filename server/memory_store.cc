@@ -1,13 +1,54 @@
 #include "server/memory_store.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "shido/crypto/random.h"
 
 namespace shido::server {
 
+namespace {
+
+// The key of one phone asked for from one address.
+std::string phone_from_address(const std::string& phone, const std::string& address) {
+  return phone + " " + address;
+}
+
+// One limit a request must pass: its window and the request's key in it.
+struct RateCheck {
+  RateLimit limit;
+  const RateWindow& window;
+  const std::string& key;
+};
+
+// The refusal that lasts longest among the checks (the first on a tie), or none: a request
+// refused by several limits can pass only once the last of them lets it.
+std::optional<RateRefusal> longest_refusal(std::initializer_list<RateCheck> checks, TimePoint now) {
+  std::optional<RateRefusal> refusal;
+  for (const RateCheck& check : checks) {
+    const Clock::duration wait = check.window.wait(check.key, now);
+    if (wait > Clock::duration::zero() && (!refusal || wait > refusal->wait)) {
+      refusal = RateRefusal{check.limit, wait};
+    }
+  }
+  return refusal;
+}
+
+const std::string kServerKey;  // the one key of the server-wide limits
+
+}  // namespace
+
 MemoryStore::MemoryStore(const TimeSource& time, Limits limits, ChangeLog* log)
-    : time_(time), limits_(limits), log_(log) {}
+    : time_(time),
+      limits_(limits),
+      log_(log),
+      codes_per_phone_from_address_(limits.codes_per_phone_per_address, limits.phone_code_window),
+      codes_per_address_(limits.codes_per_address, limits.address_code_window),
+      codes_per_phone_(limits.codes_per_phone, limits.phone_code_window),
+      codes_per_minute_(limits.codes_per_minute, limits.server_code_window),
+      failures_per_phone_(limits.failed_registrations_per_phone, limits.failure_window),
+      failures_per_address_(limits.failed_registrations_per_address, limits.failure_window),
+      failures_per_day_(limits.failed_registrations_per_day, limits.failure_window) {}
 
 Result<std::unique_ptr<ChangeLog::Ticket>> MemoryStore::admit(const Change& change) {
   if (log_ == nullptr) return std::unique_ptr<ChangeLog::Ticket>();
@@ -44,22 +85,61 @@ Result<AddUserResult> MemoryStore::add_user(User user) {
   return AddUserResult::kAdded;
 }
 
-std::optional<Clock::duration> MemoryStore::take_code_slot(const std::string& phone) {
+std::optional<RateRefusal> MemoryStore::take_code_slot(const std::string& phone,
+                                                       const std::string& address) {
+  const std::string pair = phone_from_address(phone, address);
   std::lock_guard lock(mutex_);
   const TimePoint now = time_.now();
-  forget_old_code_issues(now);
-  auto& issued = code_issues_[phone];
-  if (static_cast<int>(issued.size()) >= limits_.codes_per_window) {
-    return issued.front() + limits_.code_window - now;
-  }
-  issued.push_back(now);
-  code_issue_order_.emplace_back(now, phone);
+  // Every limit is checked before any is counted: a refused request takes nothing, so one
+  // address refused for a phone cannot spend the phone's own budget.
+  auto refusal =
+      longest_refusal({{RateLimit::kCodesPerPhoneFromAddress, codes_per_phone_from_address_, pair},
+                       {RateLimit::kCodesPerAddress, codes_per_address_, address},
+                       {RateLimit::kCodesPerPhone, codes_per_phone_, phone},
+                       {RateLimit::kCodesPerMinute, codes_per_minute_, kServerKey}},
+                      now);
+  const auto failures = failures_refusal(phone, address, now);
+  if (failures && (!refusal || failures->wait > refusal->wait)) refusal = failures;
+  if (refusal) return refusal;
+  codes_per_phone_from_address_.add(pair, now);
+  codes_per_address_.add(address, now);
+  codes_per_phone_.add(phone, now);
+  codes_per_minute_.add(kServerKey, now);
   return std::nullopt;
 }
 
-std::size_t MemoryStore::phones_with_recent_codes() const {
+std::optional<RateRefusal> MemoryStore::take_failed_proof_slot(const std::string& phone,
+                                                               const std::string& address) {
   std::lock_guard lock(mutex_);
-  return code_issues_.size();
+  const TimePoint now = time_.now();
+  if (auto refusal = failures_refusal(phone, address, now)) return refusal;
+  failures_per_phone_.add(phone, now);
+  failures_per_address_.add(address, now);
+  failures_per_day_.add(kServerKey, now);
+  return std::nullopt;
+}
+
+void MemoryStore::return_failed_proof_slot(const std::string& phone, const std::string& address) {
+  std::lock_guard lock(mutex_);
+  failures_per_phone_.remove_newest(phone);
+  failures_per_address_.remove_newest(address);
+  failures_per_day_.remove_newest(kServerKey);
+}
+
+std::optional<RateRefusal> MemoryStore::failures_refusal(const std::string& phone,
+                                                         const std::string& address,
+                                                         TimePoint now) const {
+  return longest_refusal({{RateLimit::kFailuresPerPhone, failures_per_phone_, phone},
+                          {RateLimit::kFailuresPerAddress, failures_per_address_, address},
+                          {RateLimit::kFailuresPerDay, failures_per_day_, kServerKey}},
+                         now);
+}
+
+std::size_t MemoryStore::rate_limit_keys() const {
+  std::lock_guard lock(mutex_);
+  return codes_per_phone_from_address_.keys() + codes_per_address_.keys() +
+         codes_per_phone_.keys() + codes_per_minute_.keys() + failures_per_phone_.keys() +
+         failures_per_address_.keys() + failures_per_day_.keys();
 }
 
 std::optional<Clock::duration> MemoryStore::lock_remaining(const std::string& phone) const {
@@ -369,21 +449,6 @@ StoreImage MemoryStore::capture() const {
 StoreCounts MemoryStore::counts() const {
   std::lock_guard lock(mutex_);
   return {users_.size(), message_count_, stored_bytes_, envelope_bytes_};
-}
-
-// Drops code issues older than the window, oldest first, and the records of phones left
-// with none: without this, every phone ever asked for would stay in memory.
-void MemoryStore::forget_old_code_issues(TimePoint now) {
-  while (!code_issue_order_.empty() &&
-         now - code_issue_order_.front().first >= limits_.code_window) {
-    const std::string& phone = code_issue_order_.front().second;
-    auto record = code_issues_.find(phone);
-    if (record != code_issues_.end()) {
-      record->second.pop_front();
-      if (record->second.empty()) code_issues_.erase(record);
-    }
-    code_issue_order_.pop_front();
-  }
 }
 
 std::unique_ptr<Store> make_memory_store(const TimeSource& time, Limits limits) {

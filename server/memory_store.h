@@ -13,7 +13,6 @@
 #include <array>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -23,6 +22,7 @@
 
 #include "server/change.h"
 #include "server/change_log.h"
+#include "server/rate_window.h"
 #include "server/store.h"
 
 namespace shido::server {
@@ -59,8 +59,12 @@ class MemoryStore final : public Store {
 
   std::optional<User> find_user(const std::string& phone) const override;
   Result<AddUserResult> add_user(User user) override;
-  std::optional<Clock::duration> take_code_slot(const std::string& phone) override;
-  std::size_t phones_with_recent_codes() const override;
+  std::optional<RateRefusal> take_code_slot(const std::string& phone,
+                                            const std::string& address) override;
+  std::optional<RateRefusal> take_failed_proof_slot(const std::string& phone,
+                                                    const std::string& address) override;
+  void return_failed_proof_slot(const std::string& phone, const std::string& address) override;
+  std::size_t rate_limit_keys() const override;
   std::optional<Clock::duration> lock_remaining(const std::string& phone) const override;
   int connect_attempts_left(const std::string& phone) const override;
   Result<FailureResult> record_connect_failure(const std::string& phone) override;
@@ -113,7 +117,9 @@ class MemoryStore final : public Store {
   // Counts (or, with a negative sign, uncounts) a sender's message in box and in the store.
   void count_share(Mailbox& box, const std::string& sender, std::size_t bytes, int sign);
   Result<PutResult> finish_put(Put& put);
-  void forget_old_code_issues(TimePoint now);
+  // The failed-proof limits that would refuse one more failure for phone from address.
+  std::optional<RateRefusal> failures_refusal(const std::string& phone, const std::string& address,
+                                              TimePoint now) const;
 
   const TimeSource& time_;
   const Limits limits_;
@@ -124,8 +130,14 @@ class MemoryStore final : public Store {
   mutable std::mutex mutex_;  // guards everything below
   std::unordered_map<std::string, User> users_;
   std::unordered_set<std::string> phones_being_added_;
-  std::unordered_map<std::string, std::deque<TimePoint>> code_issues_;
-  std::deque<std::pair<TimePoint, std::string>> code_issue_order_;  // every issue, oldest first
+  // The rate limits (Limits); not journaled, so they restart empty.
+  RateWindow codes_per_phone_from_address_;  // keyed by phone_from_address()
+  RateWindow codes_per_address_;
+  RateWindow codes_per_phone_;
+  RateWindow codes_per_minute_;  // one key: the server
+  RateWindow failures_per_phone_;
+  RateWindow failures_per_address_;
+  RateWindow failures_per_day_;  // one key: the server
   std::unordered_map<std::string, Lockout> lockouts_;
   // std::map: a Mailbox holds a condition variable, so it must never move.
   std::map<std::string, Mailbox> mailboxes_;

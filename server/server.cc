@@ -12,28 +12,11 @@
 #include <cstring>
 
 #include "server/connection.h"
+#include "server/peer_address.h"
 #include "shido/protocol/messages.h"
 
 namespace shido::server {
 namespace {
-
-std::string peer_name(const sockaddr_storage& address) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  std::uint16_t port = 0;
-  if (address.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  if (address.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    port = ntohs(in6->sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
-  }
-  return "unknown";
-}
 
 void tune_socket(int fd, const FrameLimits& limits) {
   // Replies are small frames answered one by one: without TCP_NODELAY, Nagle and delayed
@@ -48,12 +31,22 @@ void tune_socket(int fd, const FrameLimits& limits) {
   }
 }
 
-constexpr std::chrono::milliseconds kRefusalLinger{200};
+// How many refusals the log tells of: a burst, then one a second, with a count of the rest.
+constexpr int kRefusalLogBurst = 20;
+constexpr std::chrono::seconds kRefusalLogEvery{1};
 
 }  // namespace
 
 Server::Server(ServerContext& context, ListenOptions options)
-    : context_(context), options_(std::move(options)) {}
+    : context_(context),
+      options_(std::move(options)),
+      frame_budget_(options_.max_pending_frame_bytes),
+      connection_limits_(options_.connection),
+      unauthenticated_(options_.max_unauthenticated_per_address),
+      refusal_log_(kRefusalLogBurst, kRefusalLogEvery) {
+  connection_limits_.frames.budget = &frame_budget_;
+  connection_limits_.frames.budget_above = kUnbudgetedFrame;
+}
 
 Server::~Server() {
   stop();
@@ -72,7 +65,8 @@ void Server::join_all() {
 }
 
 Status Server::listen() {
-  auto listener = listen_tcp(options_.host, options_.port);
+  // A deep backlog: a burst of connections waits in the kernel, not in SYN retries.
+  auto listener = listen_tcp(options_.host, options_.port, SOMAXCONN);
   if (!listener.ok()) return listener.error();
   listener_ = std::move(listener).value();
   auto port = local_port(listener_.get());
@@ -154,7 +148,7 @@ void Server::accept_one() {
     return;
   }
   const std::string peer = peer_name(address);
-  tune_socket(fd.get(), options_.frame_limits);
+  tune_socket(fd.get(), options_.connection.frames);
 
   std::unique_lock lock(mutex_);
   // stop() may have run since the accept loop looked: it has already shut down the
@@ -164,7 +158,14 @@ void Server::accept_one() {
   if (stopping_) return;  // fd closes as it goes out of scope
   if (active_ >= options_.max_connections) {
     lock.unlock();
-    refuse(std::move(fd), peer);
+    refuse(std::move(fd), peer, "the server is at its connection limit; try again later");
+    return;
+  }
+  std::optional<AddressSlots::Slot> slot = unauthenticated_.take(address_key(peer));
+  if (!slot) {
+    lock.unlock();
+    refuse(std::move(fd), peer,
+           "too many connections from your address that have not logged in; try again later");
     return;
   }
   connections_.emplace_back();
@@ -172,9 +173,8 @@ void Server::accept_one() {
   connection.fd = fd.release();
   active_ += 1;
   try {
-    connection.thread = std::thread([this, &connection, peer] {
-      serve_connection(context_, options_.frame_limits, options_.max_prelogin_frame, connection.fd,
-                       peer);
+    connection.thread = std::thread([this, &connection, peer, slot = std::move(*slot)]() mutable {
+      serve_connection(context_, connection_limits_, connection.fd, peer, std::move(slot));
       {
         std::lock_guard done(mutex_);
         ::close(connection.fd);
@@ -192,17 +192,20 @@ void Server::accept_one() {
     lock.unlock();
     context_.logger.log(LogLevel::kError, peer, "",
                         std::string("cannot start a thread: ") + error.what());
-    refuse(UniqueFd(raw), peer);
+    refuse(UniqueFd(raw), peer, "the server is at its connection limit; try again later");
   }
 }
 
-void Server::refuse(UniqueFd fd, const std::string& peer) {
-  context_.logger.log(LogLevel::kWarn, peer, "", "refused: too many connections");
-  const ErrorReply busy{Code::kServerBusy, "the server is at its connection limit; try again later",
-                        std::nullopt, std::nullopt};
-  if (write_frame(fd.get(), dump_json(busy.to_json())).ok()) {
-    half_close_and_drain(fd.get(), kRefusalLinger);
+void Server::refuse(UniqueFd fd, const std::string& peer, const std::string& why) {
+  if (refusal_log_.take(context_.time.now())) {
+    if (const int suppressed = refusal_log_.take_suppressed(); suppressed > 0) {
+      context_.logger.log(LogLevel::kWarn, "", "",
+                          std::to_string(suppressed) + " refusals not logged (too many)");
+    }
+    context_.logger.log(LogLevel::kWarn, peer, "", "refused: " + why);
   }
+  const ErrorReply busy{Code::kServerBusy, why, std::nullopt, std::nullopt};
+  refuser_.refuse(std::move(fd), encode_frame(dump_json(busy.to_json())));
 }
 
 void Server::reap_finished() {

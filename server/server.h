@@ -9,22 +9,31 @@
 #include <string>
 #include <thread>
 
+#include "server/address_slots.h"
+#include "server/connection.h"
+#include "server/log_budget.h"
+#include "server/refuser.h"
 #include "server/session.h"
 #include "shido/net/socket.h"
 #include "shido/protocol/frame.h"
 
 namespace shido::server {
 
-inline constexpr std::size_t kDefaultMaxPreloginFrame = std::size_t{16} << 10;
+// Frames up to this size (every request but the send of a long message) take nothing from
+// the server-wide budget of frames still arriving: an exhausted budget then delays only
+// large sends, never a login. What they hold is bounded by the connections instead (by
+// 32 x 16 KiB for one address that has not logged in).
+inline constexpr std::size_t kUnbudgetedFrame = std::size_t{16} << 10;
 
 struct ListenOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5000;
-  std::size_t max_connections = 1024;
-  FrameLimits frame_limits;
-  // Frames before login (HELLO, 102, 103, 201 are small): an anonymous peer cannot make
-  // the server hold a large frame.
-  std::size_t max_prelogin_frame = kDefaultMaxPreloginFrame;
+  std::size_t max_connections = 1024;  // shido-server's default (0) is what the kernel allows
+  ConnectionLimits connection;
+  // Connections from one address (an IPv6 /64) that have not logged in; more get 128.
+  std::size_t max_unauthenticated_per_address = 32;
+  // Bytes all frames still arriving may hold together; past it a frame gets 128.
+  std::size_t max_pending_frame_bytes = std::size_t{64} << 20;
 };
 
 class Server {
@@ -53,7 +62,7 @@ class Server {
   };
 
   void accept_one();
-  void refuse(UniqueFd fd, const std::string& peer);
+  void refuse(UniqueFd fd, const std::string& peer, const std::string& why);
   void reap_finished();
   void shutdown_connections();  // shuts down (not closes) every open connection
   void join_all();
@@ -66,6 +75,11 @@ class Server {
   UniqueFd wake_write_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
+  FrameBudget frame_budget_;
+  ConnectionLimits connection_limits_;  // options_.connection, drawing on frame_budget_
+  AddressSlots unauthenticated_;
+  Refuser refuser_;
+  LogBudget refusal_log_;  // only the accept thread logs refusals
 
   std::mutex mutex_;  // guards connections_ and each Connection's fd and finished
   std::list<Connection> connections_;

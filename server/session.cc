@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "server/peer_address.h"
 #include "shido/base64.h"
 #include "shido/crypto/digest.h"
 #include "shido/crypto/envelope.h"
@@ -58,6 +59,35 @@ std::optional<SecretBytes> open_proof(const KeyPair& server_key, const PublicKey
   return std::move(code).value();
 }
 
+// What a 127 says for each limit: whose doing it is, and the option that sets it.
+std::string describe(RateLimit limit) {
+  switch (limit) {
+    case RateLimit::kCodesPerPhoneFromAddress:
+      return "too many codes for this phone from your address (--codes-per-phone-per-address); "
+             "try again later";
+    case RateLimit::kCodesPerAddress:
+      return "too many codes asked for from your address (--codes-per-address); try again later";
+    case RateLimit::kCodesPerPhone:
+      return "too many codes for this phone (--codes-per-phone); try again later";
+    case RateLimit::kCodesPerMinute:
+      return "the server is sending as many codes as it may (server-wide limit, "
+             "--codes-per-minute); try again later";
+    case RateLimit::kFailuresPerPhone:
+      return "too many failed registration attempts for this phone "
+             "(--failed-registrations-per-phone); try again later";
+    case RateLimit::kFailuresPerAddress:
+      return "too many failed registration attempts from your address "
+             "(--failed-registrations-per-address); try again later";
+    case RateLimit::kFailuresPerDay:
+      return "too many failed registration attempts on this server (server-wide limit, "
+             "--failed-registrations-per-day); try again later";
+  }
+  return "rate limited; try again later";
+}
+
+// A code command usually finishes within a second; the longest it may take is its time-out.
+constexpr int kDeliveryBusyRetryAfter = 1;
+
 bool needs_login(Code code) {
   return code == Code::kCommunicationRequest || code == Code::kSendMessage ||
          code == Code::kCheckWaitingMessages || code == Code::kAckMessages;
@@ -66,7 +96,7 @@ bool needs_login(Code code) {
 }  // namespace
 
 Session::Session(ServerContext& context, std::string peer)
-    : context_(context), peer_(std::move(peer)) {}
+    : context_(context), peer_(std::move(peer)), address_(address_key(peer_)) {}
 
 // A registration pending on a connection that is gone can never finish.
 Session::~Session() {
@@ -85,6 +115,12 @@ void Session::storage_failed(ReplySink& out, const std::string& phone, const Err
   send_error(out, Code::kGeneralServerError,
              "the server could not store this (storage unavailable); nothing was changed, try "
              "again later");
+}
+
+void Session::rate_limited(ReplySink& out, const std::string& phone, const RateRefusal& refusal) {
+  const std::string description = describe(refusal.limit);
+  log(LogLevel::kWarn, phone, "refused: " + description.substr(0, description.find(';')));
+  send_error(out, Code::kRateLimited, description, std::nullopt, whole_seconds_up(refusal.wait));
 }
 
 void Session::log(LogLevel level, const std::string& phone, const std::string& event) {
@@ -187,13 +223,24 @@ void Session::on_send_phone_number(const Json& request, ReplySink& out) {
     return;
   }
   const std::string& phone = message->phone_number;
-  // The rate limit answers before the account check (docs/PROTOCOL.md section 7). A refused
+  // The rate limits answer before the account check (docs/PROTOCOL.md section 7). A refused
   // 102 leaves the session's state alone (section 4: "the session keeps its state"), so
   // the pending registration is replaced only once a new code has been delivered.
-  if (auto wait = context_.store.take_code_slot(phone)) {
-    log(LogLevel::kWarn, phone, "code rate limit reached");
-    send_error(out, Code::kRateLimited, "too many codes for this phone; try again later",
-               std::nullopt, whole_seconds_up(*wait));
+  //
+  // A turn to deliver comes first, so that a request refused for want of one counts in no
+  // limit; it is held until the code is delivered.
+  DeliveryGate* const gate = context_.delivery_gate;
+  const std::optional<DeliveryGate::Turn> turn = gate ? gate->try_enter() : std::nullopt;
+  if (gate != nullptr && !turn) {
+    log(LogLevel::kWarn, phone, "refused: every code delivery turn is taken");
+    send_error(out, Code::kRateLimited,
+               "the server is delivering as many codes at once as it may "
+               "(--code-command-concurrency); try again in a moment",
+               std::nullopt, kDeliveryBusyRetryAfter);
+    return;
+  }
+  if (auto refused = context_.store.take_code_slot(phone, address_)) {
+    rate_limited(out, phone, *refused);
     return;
   }
   if (context_.store.find_user(phone)) {
@@ -242,7 +289,15 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
     return;
   }
   const std::string phone = pending_->phone;
+  // A proof is a guess at the code: before it is looked at, it takes one of the failed
+  // proofs the phone, the address and the server may have in a day (design section 10.4),
+  // given back below when it is no failure. A refusal keeps the pending registration.
+  if (auto refused = context_.store.take_failed_proof_slot(phone, address_)) {
+    rate_limited(out, phone, *refused);
+    return;
+  }
   if (context_.store.find_user(phone)) {
+    context_.store.return_failed_proof_slot(phone, address_);
     drop_pending();
     send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
     return;
@@ -253,6 +308,7 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
   if (!code) {
     // Not made with this key, for this phone, purpose and nonce: it says nothing about the
     // code, so it is no attempt (design section 10.2); answered as one, attempts unchanged.
+    context_.store.return_failed_proof_slot(phone, address_);
     log(LogLevel::kWarn, phone, "registration proof that does not open: not counted");
     send_error(out, Code::kInvalidSecretCode, "wrong code", pending_->attempts_left);
     return;
@@ -266,6 +322,7 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
     return;
   }
 
+  context_.store.return_failed_proof_slot(phone, address_);  // the right code: no failure
   User user{
       phone, pending_->email, client_key.value(), random_bytes(kCodeSaltSize, context_.rng), {}};
   user.code_hash = code_hash(user.code_salt, code->view());

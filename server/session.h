@@ -11,6 +11,7 @@
 
 #include "server/clock.h"
 #include "server/code_delivery.h"
+#include "server/delivery_gate.h"
 #include "server/log.h"
 #include "server/log_budget.h"
 #include "server/store.h"
@@ -29,6 +30,9 @@ struct ServerContext {
   const TimeSource& time;
   RandomSource& rng = system_random();
   std::chrono::seconds code_ttl{600};
+  // How many codes may be in delivery at once (--code-command-concurrency); none: no bound,
+  // for the channels that cannot be slow (the log, the outbox).
+  DeliveryGate* delivery_gate = nullptr;
 };
 
 class ReplySink {
@@ -65,6 +69,11 @@ class Session {
 
   // The phone this connection is logged in as, or empty.
   const std::string& phone() const { return phone_; }
+  // When the code of the registration pending on this connection expires, if one is: the
+  // connection may stay until then without logging in (the person is reading the code).
+  std::optional<TimePoint> registration_expires_at() const {
+    return pending_ ? std::optional<TimePoint>(pending_->expires_at) : std::nullopt;
+  }
   const std::string& peer() const { return peer_; }
 
  private:
@@ -106,8 +115,12 @@ class Session {
   // Says how many lines the budget suppressed, if any.
   void report_suppressed(const std::string& phone);
 
+  // Answers 127 for a request a rate limit refused, and logs which limit.
+  void rate_limited(ReplySink& out, const std::string& phone, const RateRefusal& refusal);
+
   ServerContext& context_;
   const std::string peer_;
+  const std::string address_;  // address_key(peer_): what the per-address limits count
   bool greeted_ = false;
   std::optional<Bytes> nonce_;  // unspent HELLO nonce
   std::optional<PendingRegistration> pending_;

@@ -1,4 +1,5 @@
-// The server's state: accounts, the code rate limit, connect lockouts and mailboxes.
+// The server's state: accounts, the rate limits on codes and registration proofs, connect
+// lockouts and mailboxes.
 // Store is the interface the sessions use, so that backends can differ: the memory store
 // keeps everything in memory (--store memory); the disk store keeps the same in memory and
 // makes every change durable in a journal first (--store disk, server/disk_store.h).
@@ -48,8 +49,27 @@ struct StoredMessage {
 using MessagePtr = std::shared_ptr<const StoredMessage>;
 
 struct Limits {
-  int codes_per_window = 3;
-  std::chrono::seconds code_window{600};
+  // Code requests (102), design section 10.4. One phone from one address: 3 in any hour (the
+  // design's 10 minutes would let one address take 18 of the phone's 10 an hour, and so keep
+  // its owner from registering; docs/PROTOCOL.md section 9, reading 16)...
+  int codes_per_phone_per_address = 3;
+  // ...one phone from all addresses: 10 in the same hour...
+  int codes_per_phone = 10;
+  std::chrono::seconds phone_code_window{3600};
+  // ...one address, all phones: 10 in any 10 minutes...
+  int codes_per_address = 10;
+  std::chrono::seconds address_code_window{600};
+  // ...and the whole server: 60 in any minute (SMS bombing, toll fraud).
+  int codes_per_minute = 60;
+  std::chrono::seconds server_code_window{60};
+  // Failed registration proofs (a 103 that opens and carries a wrong code: a guess at the
+  // code), in any 24 hours: per phone (the design's), per address (so that one address
+  // cannot reach the phone's or the server's cap), and server-wide (so that guesses spread
+  // over many phones stay bounded too).
+  int failed_registrations_per_phone = 20;
+  int failed_registrations_per_address = 10;
+  int failed_registrations_per_day = 200;
+  std::chrono::seconds failure_window{86400};
   int failures_before_lock = 5;
   std::chrono::seconds lock_base{60};
   std::chrono::seconds lock_max{3600};
@@ -64,6 +84,26 @@ struct Limits {
   std::size_t sender_share_bytes = std::size_t{8} << 20;
   // ...and of all mailboxes together: 1/sender_share_of_store of store_max_bytes.
   std::size_t sender_share_of_store = 16;
+};
+
+// The limits a code request or a registration proof can run into (design section 10.4),
+// in the order they are checked.
+enum class RateLimit {
+  kCodesPerPhoneFromAddress,  // codes_per_phone_per_address
+  kCodesPerAddress,           // codes_per_address
+  kCodesPerPhone,             // codes_per_phone
+  kCodesPerMinute,            // codes_per_minute, server-wide
+  kFailuresPerPhone,          // failed_registrations_per_phone
+  kFailuresPerAddress,        // failed_registrations_per_address
+  kFailuresPerDay,            // failed_registrations_per_day, server-wide
+};
+
+// A request a rate limit refused: which limit, and how long until it would let the request
+// through (the longest wait of every limit that refused, so that retry_after is the real
+// wait; the first such limit in the order above on a tie).
+struct RateRefusal {
+  RateLimit limit;
+  Clock::duration wait;
 };
 
 enum class AddUserResult { kAdded, kPhoneTaken };
@@ -108,12 +148,24 @@ class Store {
   // connection (the caller answers 114).
   virtual Result<AddUserResult> add_user(User user) = 0;
 
-  // --- Code rate limit
-  // Takes one of the phone's code slots; when all are used in the window, returns how
-  // long until one frees instead.
-  virtual std::optional<Clock::duration> take_code_slot(const std::string& phone) = 0;
-  // How many phones have codes issued within the window (a bound on that bookkeeping).
-  virtual std::size_t phones_with_recent_codes() const = 0;
+  // --- Rate limits on codes and registration proofs (design section 10.4)
+  // `address` is the requester's address_key() (server/peer_address.h). The counters are
+  // kept in memory only: they restart empty (docs/STORAGE.md).
+  //
+  // Counts a code request for phone from address in every code limit, or, when any code
+  // limit is reached, or the phone, the address or the server has no failed registration
+  // proofs left (a code nobody may try is not sent), refuses it and counts nothing.
+  virtual std::optional<RateRefusal> take_code_slot(const std::string& phone,
+                                                    const std::string& address) = 0;
+  // Takes one failed registration proof for phone from address, before the proof is looked
+  // at, or refuses when the phone, the address or the server has none left. Taken first so
+  // that proofs sent at once cannot all pass the check before any is counted.
+  virtual std::optional<RateRefusal> take_failed_proof_slot(const std::string& phone,
+                                                            const std::string& address) = 0;
+  // Gives back a slot take_failed_proof_slot() took: the proof was right, or did not open.
+  virtual void return_failed_proof_slot(const std::string& phone, const std::string& address) = 0;
+  // How many keys (phones, addresses) the rate limits hold: a bound on that bookkeeping.
+  virtual std::size_t rate_limit_keys() const = 0;
 
   // --- Connect lockout
   // How long the account stays locked, or nullopt when it is not locked.

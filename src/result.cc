@@ -24,6 +24,8 @@ std::string_view errc_name(Errc code) {
       return "frame timeout";
     case Errc::kIdleTimeout:
       return "idle timeout";
+    case Errc::kFramesBusy:
+      return "frames busy";
     case Errc::kConnectionClosed:
       return "connection closed";
     case Errc::kIo:

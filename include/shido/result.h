@@ -23,6 +23,7 @@ enum class Errc {
   kFrameTruncated,    // the peer closed the stream inside a frame
   kFrameTimeout,      // a frame did not arrive whole in time
   kIdleTimeout,       // no frame started in time
+  kFramesBusy,        // the frames being received hold all the memory they may
   kConnectionClosed,  // the peer closed the stream between frames
   kIo,                // the operating system reported an error
   // JSON and messages

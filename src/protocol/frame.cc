@@ -27,10 +27,34 @@ constexpr std::size_t kHeaderSize = 4;
 
 std::string errno_text(int err) { return std::generic_category().message(err); }
 
-Deadline deadline_after(std::chrono::milliseconds timeout) {
-  if (timeout.count() <= 0) return std::nullopt;
-  return Clock::now() + timeout;
+// The earlier of `timeout` from now and `cap` (either may be absent).
+Deadline deadline_after(std::chrono::milliseconds timeout, const Deadline& cap) {
+  if (timeout.count() <= 0) return cap;
+  const Clock::time_point own = Clock::now() + timeout;
+  return cap ? std::min(own, *cap) : own;
 }
+
+// Holds a frame's share of a FrameBudget from its header to its end.
+class BudgetShare {
+ public:
+  BudgetShare() = default;
+  BudgetShare(const BudgetShare&) = delete;
+  BudgetShare& operator=(const BudgetShare&) = delete;
+  ~BudgetShare() {
+    if (budget_ != nullptr) budget_->give_back(bytes_);
+  }
+  bool take(FrameBudget* budget, std::size_t bytes) {
+    if (budget == nullptr) return true;
+    if (!budget->take(bytes)) return false;
+    budget_ = budget;
+    bytes_ = bytes;
+    return true;
+  }
+
+ private:
+  FrameBudget* budget_ = nullptr;
+  std::size_t bytes_ = 0;
+};
 
 // Milliseconds left until the deadline for poll(): -1 for none, 0 once it has passed,
 // rounded up so that poll never wakes before the deadline.
@@ -110,13 +134,16 @@ Error io_error(const char* what, int err) {
 }
 
 // Maps a failure inside a frame (after its first byte) to its error.
-Error inside_frame_error(const ReadOutcome& outcome, std::chrono::milliseconds frame_timeout) {
+Error inside_frame_error(const ReadOutcome& outcome, const FrameLimits& limits) {
   switch (outcome.status) {
     case ReadStatus::kEof:
       return Error{Errc::kFrameTruncated, "the peer closed the connection inside a frame"};
     case ReadStatus::kTimeout:
+      if (limits.deadline) {
+        return Error{Errc::kFrameTimeout, "the frame did not arrive whole in time"};
+      }
       return Error{Errc::kFrameTimeout, "the frame did not arrive whole within " +
-                                            std::to_string(frame_timeout.count()) + " ms"};
+                                            std::to_string(limits.frame_timeout.count()) + " ms"};
     default:
       return io_error("reading a frame", outcome.err);
   }
@@ -151,6 +178,14 @@ Status wait_writable(int fd) {
 }
 
 }  // namespace
+
+bool FrameBudget::take(std::size_t n) {
+  std::size_t left = left_.load(std::memory_order_relaxed);
+  do {
+    if (left < n) return false;
+  } while (!left_.compare_exchange_weak(left, left - n, std::memory_order_relaxed));
+  return true;
+}
 
 void append_frame(std::string& out, std::string_view payload) {
   if (payload.size() > std::numeric_limits<std::uint32_t>::max()) {
@@ -219,15 +254,14 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   };
 
   // The first byte: waiting for it is idle time, and EOF here is an orderly close.
-  const ReadOutcome first = fill(1, deadline_after(limits.idle_timeout));
+  const ReadOutcome first = fill(1, deadline_after(limits.idle_timeout, limits.deadline));
   switch (first.status) {
     case ReadStatus::kDone:
       break;
     case ReadStatus::kEof:
       return Error{Errc::kConnectionClosed, "the peer closed the connection"};
     case ReadStatus::kTimeout:
-      return Error{Errc::kIdleTimeout, "no frame started within " +
-                                           std::to_string(limits.idle_timeout.count()) + " ms"};
+      return Error{Errc::kIdleTimeout, "no frame started in time"};
     case ReadStatus::kIo:
       return io_error("reading a frame", first.err);
   }
@@ -235,12 +269,12 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // From the first byte on, the whole frame shares one deadline. The header is judged as
   // its bytes come: a length already too large in the bytes that arrived is refused at once,
   // so a peer that does not speak Shido ("HTTP/1.1 400", "SSH-2.0") is told without waiting.
-  const Deadline frame_deadline = deadline_after(limits.frame_timeout);
+  const Deadline frame_deadline = deadline_after(limits.frame_timeout, limits.deadline);
   while (buffered() < kHeaderSize) {
     const std::uint32_t least = least_length(buffer_.data() + start_, buffered());
     if (least > limits.max_size) return too_large(least, false, limits.max_size);
     const ReadOutcome more = receive_toward(kHeaderSize, frame_deadline);
-    if (more.status != ReadStatus::kDone) return inside_frame_error(more, limits.frame_timeout);
+    if (more.status != ReadStatus::kDone) return inside_frame_error(more, limits);
   }
 
   const std::uint32_t size =
@@ -248,8 +282,13 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   if (size == 0) return Error{Errc::kFrameEmpty, "the frame is empty (length 0)"};
   // Refused before the payload is read: the length is the peer's word.
   if (size > limits.max_size) return too_large(size, true, limits.max_size);
+  BudgetShare share;
+  if (size > limits.budget_above && !share.take(limits.budget, size)) {
+    return Error{Errc::kFramesBusy, "the frames being received hold all the memory they may (" +
+                                        std::to_string(size) + " bytes more refused)"};
+  }
   const ReadOutcome body = fill(kHeaderSize + size, frame_deadline);
-  if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits.frame_timeout);
+  if (body.status != ReadStatus::kDone) return inside_frame_error(body, limits);
 
   if (start_ == 0 && end_ == kHeaderSize + size) {
     // The buffer holds this frame and nothing else: hand it over instead of copying it.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -448,6 +449,102 @@ TEST(FrameReaderTest, AppendFrameMatchesEncodeFrame) {
   std::string out = "x";
   append_frame(out, "abc");
   EXPECT_EQ(out, "x" + encode_frame("abc"));
+}
+
+// A server counts a connection's idle time from its last complete frame: the deadline
+// holds however the bytes trickle in.
+TEST(FrameDeadlineTest, BeforeTheFirstByteItIsAnIdleTimeout) {
+  SocketPair pair = socket_pair();
+  FrameLimits limits;
+  limits.deadline = std::chrono::steady_clock::now() + milliseconds(50);
+  expect_error(read_frame(pair.b.get(), limits), Errc::kIdleTimeout);
+}
+
+TEST(FrameDeadlineTest, BytesThatTrickleInDoNotExtendIt) {
+  SocketPair pair = socket_pair();
+  FrameLimits limits;
+  limits.frame_timeout = milliseconds(60000);
+  limits.deadline = std::chrono::steady_clock::now() + milliseconds(300);
+  std::thread trickle([&] {
+    // Ten seconds at this pace: far past the deadline, within the frame time-out.
+    const std::string frame = encode_frame("0123456789012345");
+    for (char byte : frame) {
+      if (send(pair.a.get(), &byte, 1, MSG_NOSIGNAL) != 1) return;  // the reader is gone
+      std::this_thread::sleep_for(milliseconds(500));
+    }
+  });
+  expect_error(read_frame(pair.b.get(), limits), Errc::kFrameTimeout);
+  pair.b.reset();
+  trickle.join();
+}
+
+TEST(FrameDeadlineTest, AFrameAlreadyHereIsReadAfterIt) {
+  SocketPair pair = socket_pair();
+  ASSERT_TRUE(write_frame(pair.a.get(), "ready").ok());
+  FrameLimits limits;
+  limits.deadline = std::chrono::steady_clock::now() - milliseconds(1);
+  auto read = read_frame(pair.b.get(), limits);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value(), "ready");
+}
+
+TEST(FrameBudgetTest, AFrameTakesItsLengthWhileItArrivesAndGivesItBack) {
+  FrameBudget budget(100);
+  SocketPair pair = socket_pair();
+  FrameLimits limits;
+  limits.budget = &budget;
+  ASSERT_TRUE(budget.take(60));  // another connection's frame, half here
+  send_raw(pair.a.get(), header(50));
+  expect_error(FrameReader(pair.b.get()).next(limits), Errc::kFramesBusy);
+  EXPECT_EQ(budget.left(), 40u) << "a refused frame takes nothing";
+
+  budget.give_back(60);
+  SocketPair again = socket_pair();
+  ASSERT_TRUE(write_frame(again.a.get(), std::string(50, 'x')).ok());
+  auto read = FrameReader(again.b.get()).next(limits);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(budget.left(), 100u);
+}
+
+TEST(FrameBudgetTest, AFrameThatFailsGivesItsShareBack) {
+  FrameBudget budget(100);
+  SocketPair pair = socket_pair();
+  FrameLimits limits;
+  limits.budget = &budget;
+  send_raw(pair.a.get(), header(80) + "partial");
+  pair.a.reset();
+  expect_error(FrameReader(pair.b.get()).next(limits), Errc::kFrameTruncated);
+  EXPECT_EQ(budget.left(), 100u);
+}
+
+TEST(FrameBudgetTest, FramesUpToTheThresholdTakeNothing) {
+  FrameBudget budget(100);
+  ASSERT_TRUE(budget.take(100));
+  FrameLimits limits;
+  limits.budget = &budget;
+  limits.budget_above = 50;
+  SocketPair pair = socket_pair();
+  ASSERT_TRUE(write_frame(pair.a.get(), std::string(50, 'x')).ok());
+  ASSERT_TRUE(write_frame(pair.a.get(), std::string(51, 'x')).ok());
+  FrameReader reader(pair.b.get());
+  EXPECT_TRUE(reader.next(limits).ok()) << "a small frame gets through a spent budget";
+  expect_error(reader.next(limits), Errc::kFramesBusy);
+}
+
+TEST(FrameBudgetTest, TakesNeverOverdrawFromManyThreads) {
+  FrameBudget budget(1000);
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        if (budget.take(7)) taken.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(taken.load(), 1000 / 7);
+  EXPECT_EQ(budget.left(), 1000u % 7);
 }
 
 }  // namespace

@@ -122,6 +122,22 @@ TEST_F(DiskStoreTest, ALockEndsByTheWallClockAcrossARestart) {
   EXPECT_EQ(whole_seconds_up(*store->lock_remaining(kCarol)), 120);
 }
 
+TEST_F(DiskStoreTest, RateLimitsAreNotJournaledAndStartEmpty) {
+  const std::uint64_t journal_bytes = [&] {
+    auto store = open(fs_);
+    const std::uint64_t before = store->stats().journal_bytes;
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(store->take_code_slot(kAlice, "192.0.2.1"));
+    EXPECT_TRUE(store->take_code_slot(kAlice, "192.0.2.1"));
+    for (int i = 0; i < 10; ++i) EXPECT_FALSE(store->take_failed_proof_slot(kAlice, "192.0.2.1"));
+    EXPECT_TRUE(store->take_failed_proof_slot(kAlice, "192.0.2.1"));
+    return store->stats().journal_bytes - before;
+  }();
+  EXPECT_EQ(journal_bytes, 0u);  // asking for codes cannot make the journal grow
+  auto store = open(fs_);
+  EXPECT_FALSE(store->take_code_slot(kAlice, "192.0.2.1"));
+  EXPECT_FALSE(store->take_failed_proof_slot(kAlice, "192.0.2.1"));
+}
+
 TEST_F(DiskStoreTest, UnderAlwaysNoPutReturnsBeforeTheSyncThatCoversIt) {
   auto store = open(fs_);
   add_users(*store);

@@ -188,7 +188,7 @@ TEST_F(LifecycleTest, OptionErrorsExitOneWithCli11sMessage) {
   test::TempDir data("shido-data");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--max-frame", "10"}, "--max-frame"},
-      {{"--max-connections", "0"}, "--max-connections"},
+      {{"--max-connections", "-1"}, "--max-connections"},
       {{"--log-level", "chatty"}, "--log-level"},
       {{"--max-stored-bytes", "1000"}, "--max-stored-bytes"},
       {{"--port", "http"}, "--port"},

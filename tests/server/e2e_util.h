@@ -4,7 +4,9 @@
 // std::runtime_error, which GoogleTest reports as a failure of the test.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -127,6 +129,24 @@ inline UniqueFd raw_connect(const ServerProcess& server) {
   auto fd = connect_tcp(server.host(), server.port());
   if (!fd.ok()) throw std::runtime_error("connect: " + fd.error().message);
   return std::move(fd).value();
+}
+
+// Connects from a source address of the test's choosing (127.0.0.2 is another address
+// than 127.0.0.1 to a server's per-address limits).
+inline UniqueFd raw_connect_from(const std::string& source, const ServerProcess& server) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(server.port());
+  if (!fd.valid() || ::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+      ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr) != 1 ||
+      ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+    throw std::runtime_error("cannot connect from " + source + ": " + std::strerror(errno));
+  }
+  return fd;
 }
 
 inline void send_raw(int fd, std::string_view bytes) {

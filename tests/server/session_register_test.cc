@@ -84,22 +84,23 @@ TEST_F(SessionTest, RegisteredPhoneIs114) {
   EXPECT_TRUE(IsError(conn.request_code(alice_), Code::kAlreadyRegistered));
 }
 
-TEST_F(SessionTest, ThreeCodesPerPhoneInTenMinutesThen127WithRetryAfter) {
-  Conn conn(*this, "peer");
+TEST_F(SessionTest, ThreeCodesPerPhoneFromOneAddressInAnHourThen127WithRetryAfter) {
+  Conn conn(*this, "192.0.2.1:40001");
   conn.hello();
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(code_of(conn.request_code(alice_)), 115);
     time_.advance(seconds(10));
   }
-  // From another connection too: the limit is the phone's.
-  Conn other(*this, "other");
+  // From another connection of the same address too (the other limits, and other
+  // addresses: session_code_limits_test.cc).
+  Conn other(*this, "192.0.2.1:40002");
   other.hello();
   Json limited = other.request_code(alice_);
-  ASSERT_TRUE(IsError(limited, Code::kRateLimited));
-  EXPECT_EQ(limited["retry_after"], 570);
+  ASSERT_TRUE(IsError(limited, Code::kRateLimited, "for this phone from your address"));
+  EXPECT_EQ(limited["retry_after"], 3570);
   EXPECT_EQ(delivery_.count(alice_), 3u);
 
-  time_.advance(std::chrono::milliseconds(569'500));
+  time_.advance(std::chrono::milliseconds(3'569'500));
   limited = other.request_code(alice_);
   ASSERT_TRUE(IsError(limited, Code::kRateLimited));
   EXPECT_EQ(limited["retry_after"], 1);  // 0.5 s, rounded up
@@ -317,11 +318,11 @@ TEST_F(SessionTest, ARefusedLater102KeepsThePendingRegistration) {
   // "An error never closes the connection ...; the session keeps its state": a 102 that
   // is refused (108, 113, 127, 114, 100) creates no code, so it replaces nothing.
   const Account carol = register_account(carol_);
-  Conn exhaust(*this, "other");
+  Conn exhaust(*this, "192.0.2.1:40001");
   exhaust.hello();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(code_of(exhaust.request_code(bob_)), 115);
 
-  Conn conn(*this, "peer");
+  Conn conn(*this, "192.0.2.1:40002");  // the same address
   const std::string code = request_code_on(conn, alice_);
   ASSERT_TRUE(IsError(conn.request_code("+1", "a@example.com"), Code::kInvalidPhoneNumber));
   ASSERT_TRUE(IsError(conn.request_code(bob_, "bad"), Code::kInvalidEmail));

@@ -1,5 +1,5 @@
-// MemoryStore on its own: code slots, connect lockouts, mailboxes and long-polls, with a
-// fake clock so that windows and locks pass without sleeping.
+// MemoryStore on its own: accounts, connect lockouts, mailboxes and long-polls, with a fake
+// clock so that locks pass without sleeping (the rate limits: store_rate_limits_test.cc).
 #include "server/store.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +20,6 @@
 namespace shido::server {
 namespace {
 
-using std::chrono::minutes;
 using std::chrono::seconds;
 using test::FakeTime;
 using test::make_message;
@@ -87,53 +86,6 @@ TEST_F(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
   EXPECT_EQ(store_->find_user(alice_)->email, "someone@example.com");
 }
 
-// --- Code slots: 3 per phone in any 10 minutes
-
-TEST_F(StoreTest, ThreeCodeSlotsThenRetryAfterTheOldestLeavesTheWindow) {
-  EXPECT_FALSE(store_->take_code_slot(alice_));
-  time_.advance(seconds(100));
-  EXPECT_FALSE(store_->take_code_slot(alice_));
-  time_.advance(seconds(100));
-  EXPECT_FALSE(store_->take_code_slot(alice_));
-
-  auto wait = store_->take_code_slot(alice_);
-  ASSERT_TRUE(wait);
-  EXPECT_EQ(*wait, seconds(400));  // the first slot (t=0) frees at t=600; now t=200
-  time_.advance(seconds(399));
-  wait = store_->take_code_slot(alice_);
-  ASSERT_TRUE(wait);
-  EXPECT_EQ(*wait, seconds(1));
-  EXPECT_EQ(whole_seconds_up(*wait), 1);
-
-  time_.advance(seconds(1));  // t=600: the first slot has left the window
-  EXPECT_FALSE(store_->take_code_slot(alice_));
-  wait = store_->take_code_slot(alice_);
-  ASSERT_TRUE(wait);
-  EXPECT_EQ(*wait, seconds(100));  // the second slot (t=100) frees at t=700
-}
-
-TEST_F(StoreTest, RefusedCodeRequestsDoNotTakeSlots) {
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_));
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(store_->take_code_slot(alice_));
-  time_.advance(minutes(10));
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_)) << i;
-  EXPECT_TRUE(store_->take_code_slot(alice_));
-}
-
-TEST_F(StoreTest, CodeSlotsAreCountedPerPhone) {
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_));
-  EXPECT_TRUE(store_->take_code_slot(alice_));
-  EXPECT_FALSE(store_->take_code_slot(bob_));
-}
-
-TEST_F(StoreTest, RetryAfterIsRoundedUpToWholeSeconds) {
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(alice_));
-  time_.advance(std::chrono::milliseconds(1500));
-  auto wait = store_->take_code_slot(alice_);
-  ASSERT_TRUE(wait);
-  EXPECT_EQ(whole_seconds_up(*wait), 599);  // 598.5 s, rounded up
-}
-
 // --- Connect lockout
 
 TEST_F(StoreTest, FiveFailuresLockForSixtySeconds) {
@@ -181,20 +133,6 @@ TEST_F(StoreTest, EvenTheFortiethLockLastsAnHour) {
     EXPECT_EQ(*remaining, n < 6 ? seconds(60 << n) : seconds(3600)) << "lock number " << n;
     time_.advance(*remaining);
   }
-}
-
-TEST_F(StoreTest, CodeSlotsOfPastWindowsAreForgotten) {
-  // Every phone ever asked for must not stay in memory: once its window has passed, its
-  // record goes when any later code is asked for.
-  for (int i = 0; i < 1000; ++i)
-    ASSERT_FALSE(store_->take_code_slot("+1555" + std::to_string(1000000 + i)));
-  EXPECT_EQ(store_->phones_with_recent_codes(), 1000u);
-  time_.advance(seconds(600));
-  ASSERT_FALSE(store_->take_code_slot(bob_));
-  EXPECT_EQ(store_->phones_with_recent_codes(), 1u);
-  // And a forgotten phone starts with its full three slots again.
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot("+15551000000"));
-  EXPECT_TRUE(store_->take_code_slot("+15551000000"));
 }
 
 TEST_F(StoreTest, SuccessResetsFailuresAndLockNumber) {

@@ -18,7 +18,8 @@ class RandomSource {
   virtual void fill(std::span<std::uint8_t> out) = 0;
 };
 
-// The operating system's CSPRNG through OpenSSL (RAND_bytes). Thread-safe.
+// The operating system's CSPRNG (getrandom(2), blocking only until the kernel's pool is
+// first seeded at boot). Thread-safe.
 RandomSource& system_random();
 
 // n random bytes from rng.

@@ -2,8 +2,10 @@
 // (docs/PROTOCOL.md section 1).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,12 +15,36 @@ namespace shido {
 
 inline constexpr std::size_t kDefaultMaxFrame = 1048576;
 
+// The bytes that frames still arriving may hold, shared by every reader that is given it:
+// a server bounds what all its half-sent frames together cost (design section 10.4).
+class FrameBudget {
+ public:
+  explicit FrameBudget(std::size_t bytes) : left_(bytes) {}
+  // Takes n bytes of the budget, or nothing and false when fewer are left.
+  bool take(std::size_t n);
+  void give_back(std::size_t n) { left_.fetch_add(n, std::memory_order_relaxed); }
+  std::size_t left() const { return left_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::size_t> left_;
+};
+
 struct FrameLimits {
   std::size_t max_size = kDefaultMaxFrame;
   // How long to wait for the first byte of a frame; zero or less waits for ever.
   std::chrono::milliseconds idle_timeout{0};
   // How long a frame may take from its first byte to its last; zero or less: for ever.
   std::chrono::milliseconds frame_timeout{0};
+  // When set, the frame must be whole by then, whatever the time-outs say: a server's
+  // connection counts its idle time from its last complete frame, so bytes that trickle in
+  // never extend it.
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
+  // When set, the announced length of a frame longer than budget_above is taken from it
+  // before the body is read, and given back once the frame is whole (or has failed);
+  // kFramesBusy when it is spent. Smaller frames take nothing: their memory is bounded by
+  // the connections, and a spent budget must not stop every request.
+  FrameBudget* budget = nullptr;
+  std::size_t budget_above = 0;
 };
 
 // The 4-byte header followed by payload. Throws std::length_error above 4 GiB - 1.
@@ -41,7 +67,9 @@ Status write_frame(int fd, std::string_view payload);
 // idle_timeout), kFrameEmpty (L = 0), kFrameTooLarge (L > max_size; refused as soon as the
 // bytes of the header that arrived show it, even one), kFrameTruncated (EOF inside a frame),
 // kFrameTimeout (the frame not whole within frame_timeout of its first byte, or of the call when
-// that byte was already buffered), kIo. After an error the stream is out of step: close it.
+// that byte was already buffered), kFramesBusy (the budget cannot hold the frame), kIo. Past
+// the limits' deadline it is kIdleTimeout before the first byte, kFrameTimeout after it. After an
+// error the stream is out of step: close it.
 //
 // With read-ahead a recv asks for up to 8 KiB more than the frame still needs (2 KiB
 // when nothing is buffered, so a lone request needs no large block), so small frames that

@@ -57,6 +57,11 @@ class ProtocolClient {
   static ClientResult<ProtocolClient> connect(
       const std::string& host, std::uint16_t port,
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Speaks over a stream the caller connected (from an address of its choosing, say).
+  static ProtocolClient over(UniqueFd connected,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    return ProtocolClient(std::move(connected), timeout);
+  }
 
   // 200 -> 101. The server key is validated like any network key.
   ClientResult<Greeting> hello();
