@@ -88,11 +88,14 @@ NextDeadline next_deadline(const Session& session, const ConnectionLimits& limit
   NextDeadline next;
   if (limits.frames.idle_timeout.count() > 0) next.at = last_active + limits.frames.idle_timeout;
   if (!session.phone().empty() || limits.login_deadline.count() <= 0) return next;
-  SteadyClock::time_point login = login_by;
   if (const auto expires = session.registration_expires_at()) {
-    login = SteadyClock::now() + std::max(*expires - time.now(), Clock::duration::zero());
+    // The person is reading the code: the connection stays until it expires, even past
+    // the idle time-out (300 s against a code's 600 s by default).
+    const SteadyClock::time_point expiry = SteadyClock::now() + (*expires - time.now());
+    if (!next.at || expiry > *next.at) next = {expiry, true};
+    return next;
   }
-  if (!next.at || login < *next.at) next = {login, true};
+  if (!next.at || login_by < *next.at) next = {login_by, true};
   return next;
 }
 

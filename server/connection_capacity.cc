@@ -10,9 +10,10 @@ namespace shido::server {
 namespace {
 
 // What the server keeps for itself: descriptors (listener, journal, snapshots, code
-// commands), threads (accept loop, housekeeper, refuser, code commands) and maps
-// (libraries, malloc arenas).
-constexpr std::size_t kReservedFiles = 64;
+// commands, and the 1,024 refused connections server/refuser.h may hold lingering),
+// threads (accept loop, housekeeper, refuser, code commands) and maps (libraries, malloc
+// arenas).
+constexpr std::size_t kReservedFiles = 64 + 1024;
 constexpr std::size_t kReservedThreads = 64;
 constexpr std::size_t kReservedMaps = 1000;
 constexpr std::size_t kMapsPerConnection = 2;  // a thread's stack and its guard page

@@ -309,9 +309,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "thread limits and vm.max_map_count allow (the log says which binds)")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));
-  app.add_option("--max-frame", options.max_frame, "Largest frame in bytes")
+  app.add_option("--max-frame", options.max_frame,
+                 "Largest frame in bytes once logged in; at most 16 MiB (design section 10.1: a "
+                 "frame's first byte is then 0x00, never a TLS record's)")
       ->capture_default_str()
-      ->check(CLI::Range(1024, 1 << 30));
+      ->check(CLI::Range(1024, 16 << 20));
   app.add_option("--max-prelogin-frame", options.listen.connection.max_prelogin_frame,
                  "Largest frame in bytes before the connection logs in (HELLO, 102, 103 and 201 "
                  "are small); a larger one gets 125 and the connection is closed")
@@ -378,6 +380,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
     return app.exit(error) == 0 ? 0 : 1;
   }
 
+  if (options.listen.max_pending_frame_bytes < options.max_frame) {
+    std::cerr << "shido-server: --max-pending-frame-bytes ("
+              << options.listen.max_pending_frame_bytes << ") must be at least --max-frame ("
+              << options.max_frame << "), or a frame of the largest size could never be received\n";
+    return 1;
+  }
   options.listen.connection.frames.max_size = options.max_frame;
   options.listen.connection.frames.frame_timeout = std::chrono::seconds(options.frame_timeout);
   options.listen.connection.frames.idle_timeout = std::chrono::seconds(options.idle_timeout);

@@ -47,7 +47,9 @@ void Refuser::refuse(UniqueFd fd, const std::string& reply) {
   ::shutdown(fd.get(), SHUT_WR);
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    // Past the cap it closes at once: the descriptors it holds stay within what the server
+    // kept for them (server/connection_capacity).
+    if (stopping_ || held_ >= max_held_) return;
     arrived_.push_back({std::move(fd), std::chrono::steady_clock::now() + linger_});
     held_ += 1;
   }
@@ -83,7 +85,11 @@ void Refuser::run() {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(lingering.front().until - now);
       timeout = static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX));
     }
-    if (::poll(polled.data(), polled.size(), timeout) < 0 && errno != EINTR) break;
+    if (::poll(polled.data(), polled.size(), timeout) < 0) {
+      // Out of memory, say: let the lingering ones go rather than stop refusing.
+      if (errno != EINTR) lingering.clear();
+      continue;
+    }
 
     if ((polled[0].revents & POLLIN) != 0) {
       char drain[64];

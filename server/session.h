@@ -71,8 +71,10 @@ class Session {
   const std::string& phone() const { return phone_; }
   // When the code of the registration pending on this connection expires, if one is: the
   // connection may stay until then without logging in (the person is reading the code).
+  // An expired code is no registration.
   std::optional<TimePoint> registration_expires_at() const {
-    return pending_ ? std::optional<TimePoint>(pending_->expires_at) : std::nullopt;
+    if (!pending_ || pending_->expires_at <= context_.time.now()) return std::nullopt;
+    return pending_->expires_at;
   }
   const std::string& peer() const { return peer_; }
 

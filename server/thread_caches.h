@@ -4,7 +4,8 @@
 // what the connection costs (docs/BENCHMARKS.md, "Connections"). The cache can only be
 // turned off through GLIBC_TUNABLES, which glibc reads before main(); so the server sets
 // it and starts itself again, once, as the same process. A GLIBC_TUNABLES that already
-// names tcache_count is left alone (that is how to keep the caches).
+// names tcache_count is left alone (that is how to keep the caches), and a setuid or
+// file-capability binary, whose tunables glibc ignores, runs as it is.
 #pragma once
 
 namespace shido::server {

@@ -188,6 +188,9 @@ TEST_F(LifecycleTest, OptionErrorsExitOneWithCli11sMessage) {
   test::TempDir data("shido-data");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--max-frame", "10"}, "--max-frame"},
+      {{"--max-frame", "20000000"}, "--max-frame"},
+      {{"--max-pending-frame-bytes", "1048576", "--max-frame", "2097152"},
+       "--max-pending-frame-bytes"},
       {{"--max-connections", "-1"}, "--max-connections"},
       {{"--log-level", "chatty"}, "--log-level"},
       {{"--max-stored-bytes", "1000"}, "--max-stored-bytes"},
