@@ -7,7 +7,8 @@
 #        [--threaded-only]                               only the server, client and bench tests
 #   bash cmake/setup.sh build [--sanitize address|thread] only build
 #   bash cmake/setup.sh lint                             check format (clang-format) and clang-tidy
-#   bash cmake/setup.sh packages server|test|lint        list the Debian packages each needs
+#   bash cmake/setup.sh fuzz [--seconds 20] [--target T] build the fuzzers (clang), run each for 20 s
+#   bash cmake/setup.sh packages server|test|lint|fuzz   list the Debian packages each needs
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,13 +21,16 @@ server_packages=(g++ cmake ninja-build libssl-dev nlohmann-json3-dev libcli11-de
 test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev)
 # The checks every change must pass (CI runs them): Debian 12's clang-format and clang-tidy.
 lint_packages=("${test_packages[@]}" clang-format clang-tidy)
+# The fuzzers (docs/FUZZING.md): Debian 12's clang, its runtimes (libFuzzer, ASan, UBSan),
+# and llvm-symbolizer, which puts function names and lines in a crash's stack.
+fuzz_packages=("${server_packages[@]}" clang libclang-rt-14-dev llvm-14)
 
 usage() {
   local status=${1:-0}
   if [ "$status" -eq 0 ]; then
-    sed -n '2,12s/^#   /  /p' "${BASH_SOURCE[0]}"
+    sed -n '2,13s/^#   /  /p' "${BASH_SOURCE[0]}"
   else
-    sed -n '2,12s/^#   /  /p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,13s/^#   /  /p' "${BASH_SOURCE[0]}" >&2
   fi
   exit "$status"
 }
@@ -87,6 +91,68 @@ lint() {
   echo "setup: clang-tidy found nothing in $(grep -c '^clang-tidy' "$dir/clang-tidy.log") files" >&2
 }
 
+# fuzz <seconds> <target>...: builds the libFuzzer targets (tests/fuzz) with clang, ASan and
+# UBSan in build/fuzz, and runs each for <seconds>, two at a time, on a copy of its seed
+# corpus in a temporary directory: the transcript's real frames, the checked-in seeds and
+# every input that once broke it (tests/fuzz/regressions). Prints each one's executions;
+# fails when one crashes or breaks a check, keeping the input in build/fuzz/crashes.
+fuzz() {
+  local seconds=$1
+  shift
+  local dir="$root/build/fuzz"
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+    -DSHIDO_FUZZ=ON -DSHIDO_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$dir" --parallel "$(nproc)" --target shido_fuzz
+  local work crashes="$dir/crashes"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/shido-fuzz.XXXXXX")
+  trap "rm -rf -- '$work'" EXIT  # (expanded now: work is local)
+  mkdir -p "$crashes"
+  "$dir/tests/fuzz/tools/protocol_transcript" --frames "$work/transcript" >/dev/null
+  local target
+  for target in "$@"; do
+    mkdir -p "$work/$target"
+    case $target in
+      frame_reader|session) cp "$work"/transcript/*.frames "$work/$target/" ;;
+      messages) cp "$work"/transcript/*.json "$work/$target/" ;;
+    esac
+    local seeds
+    for seeds in "$root/tests/fuzz/corpus/$target" "$root/tests/fuzz/regressions/$target"; do
+      if [ -d "$seeds" ]; then cp -R "$seeds/." "$work/$target/"; fi
+    done
+  done
+  if [ -x /usr/lib/llvm-14/bin/llvm-symbolizer ]; then
+    export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-/usr/lib/llvm-14/bin/llvm-symbolizer}
+  fi
+  echo "setup: fuzzing ${*} for ${seconds} s each, two at a time" >&2
+  for target in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+    (
+      status=0
+      "$dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 \
+        -artifact_prefix="$crashes/$target-" "$work/$target" >"$work/$target.log" 2>&1 || status=$?
+      echo "$status" >"$work/$target.status"
+    ) &
+  done
+  wait
+  local failed=0
+  for target in "$@"; do
+    local runs
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$target.log")
+    if [ "$(cat "$work/$target.status")" -eq 0 ]; then
+      printf 'setup: fuzz_%-13s %10s runs in %s s, clean\n' "$target" "${runs:-?}" "$seconds" >&2
+    else
+      # The report: from the first error line on (the stack, the input in hex and base64).
+      sed -n '/fuzz check failed\|==ERROR\|ERROR: libFuzzer/,$p' "$work/$target.log" | head -n 80 >&2
+      printf 'setup: fuzz_%-13s FAILED after %s runs (the input is in %s)\n' "$target" \
+        "${runs:-?}" "$crashes" >&2
+      failed=1
+    fi
+  done
+  return "$failed"
+}
+
+fuzz_targets=(frame_reader messages key_import envelope_open session)
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 sanitize=""
@@ -100,6 +166,20 @@ if [ "$command" = test ] || [ "$command" = build ]; then
       *) echo "setup: unknown option $1" >&2; usage 1 ;;
     esac
   done
+fi
+fuzz_seconds=20
+if [ "$command" = fuzz ]; then
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --seconds) fuzz_seconds=${2:?--seconds takes a number}; shift 2 ;;
+      --target) fuzz_targets=("${2:?--target takes one of: ${fuzz_targets[*]}}"); shift 2 ;;
+      -h|--help) usage ;;
+      *) echo "setup: unknown option $1" >&2; usage 1 ;;
+    esac
+  done
+  [[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]] || { echo "setup: --seconds takes a whole number" >&2; exit 1; }
+  [ -f "$root/tests/fuzz/${fuzz_targets[0]}_fuzz.cc" ] ||
+    { echo "setup: no fuzz target '${fuzz_targets[0]}' (tests/fuzz/*_fuzz.cc)" >&2; exit 1; }
 fi
 dir="$root/build/${sanitize:-release}"
 
@@ -135,11 +215,16 @@ case $command in
     install_missing "${lint_packages[@]}"
     lint
     ;;
+  fuzz)
+    install_missing "${fuzz_packages[@]}"
+    fuzz "$fuzz_seconds" "${fuzz_targets[@]}"
+    ;;
   packages)
     case ${1:-} in
       server) printf '%s\n' "${server_packages[@]}" ;;
       test) printf '%s\n' "${test_packages[@]}" ;;
       lint) printf '%s\n' "${lint_packages[@]}" ;;
+      fuzz) printf '%s\n' "${fuzz_packages[@]}" ;;
       *) usage 1 ;;
     esac
     ;;

@@ -214,6 +214,14 @@ Result<KeyPair> KeyPair::from_pkcs8_pem(std::string_view pem) {
   if (cursor != der.value().data() + der.value().size())
     return invalid_key("data after the private key");
   if (!is_p256(pkey.get())) return invalid_key("private key is not on P-256");
+  // OpenSSL takes the public key that a PKCS#8 key carries as it comes, so a file damaged
+  // in its private scalar would make a key pair whose halves do not belong together
+  // (tests/fuzz/key_import_fuzz.cc found it). The full check also bounds the scalar.
+  OsslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+  if (!check) return internal::openssl_error("EVP_PKEY_CTX_new_from_pkey failed");
+  if (EVP_PKEY_check(check.get()) != 1) {
+    return invalid_key("the private key does not match its public key (the key is damaged)");
+  }
   return key_pair_from_pkey(std::move(pkey));
 }
 

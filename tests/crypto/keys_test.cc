@@ -70,6 +70,16 @@ constexpr char kP256Pkcs8Pem[] =
     "mp2wGu+hRGX0zZhrYnyWUc7b/QKYjxHHy30DaWgEO4+xufjZh71Hiq9a\n"
     "-----END PRIVATE KEY-----\n";
 
+// kP256Pkcs8Pem with the last bit of its private scalar flipped (...db30 -> ...db31) and its
+// public key left as it was: a damaged key file whose halves do not belong together, which
+// OpenSSL alone accepts (tests/fuzz/key_import_fuzz.cc found it).
+constexpr char kP256MismatchedPkcs8Pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgtkZnoX5GCsAM42b0\n"
+    "FtubPf05dAJgPWuaIRcCJL8/2zGhRANCAATr+T2hK0nyNDRhmlHqiAvWHQMHIhAy\n"
+    "mp2wGu+hRGX0zZhrYnyWUc7b/QKYjxHHy30DaWgEO4+xufjZh71Hiq9a\n"
+    "-----END PRIVATE KEY-----\n";
+
 constexpr char kP384Pem[] =
     "-----BEGIN PUBLIC KEY-----\n"
     "MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE+B0jGXBkzQmNUUgPiZcg2CtQxEd60bT8\n"
@@ -336,6 +346,7 @@ TEST(KeysTest, Pkcs8Refusals) {
            {"", "empty text"},
            {"garbage", "garbage"},
            {std::string(kP256Pkcs8Pem) + "garbage", "trailing garbage"},
+           {kP256MismatchedPkcs8Pem, "a private scalar that does not match the public key"},
        }) {
     SCOPED_TRACE(what);
     auto parsed = KeyPair::from_pkcs8_pem(pem);
