@@ -51,6 +51,21 @@ Json error_json(Code code, std::string description) {
 
 constexpr std::chrono::milliseconds kLinger{500};
 
+// The reply a read error gets before the connection is closed, if any: 125 for a frame the
+// server will not take, 128 when the frames arriving hold all the memory they may.
+std::optional<Json> closing_reply(const Error& error) {
+  switch (error.code) {
+    case Errc::kFrameTooLarge:
+    case Errc::kFrameEmpty:
+      return error_json(Code::kFrameTooLarge, error.message);
+    case Errc::kFramesBusy:
+      return error_json(Code::kServerBusy,
+                        "the server is short of memory for frames; try again later");
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 void half_close_and_drain(int fd, std::chrono::milliseconds linger) {
@@ -135,15 +150,9 @@ void serve_connection(ServerContext& context, const ConnectionLimits& limits, in
         if (!frame.ok()) {
           session.settle(sink);
           const Errc error = frame.error().code;
-          if (error == Errc::kFrameTooLarge || error == Errc::kFrameEmpty) {
+          if (const std::optional<Json> reply = closing_reply(frame.error())) {
             logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
-            (void)sink.send(error_json(Code::kFrameTooLarge, frame.error().message));
-            (void)sink.flush();
-            half_close_and_drain(fd, kLinger);
-          } else if (error == Errc::kFramesBusy) {
-            logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
-            (void)sink.send(error_json(
-                Code::kServerBusy, "the server is short of memory for frames; try again later"));
+            (void)sink.send(*reply);
             (void)sink.flush();
             half_close_and_drain(fd, kLinger);
           } else if ((error == Errc::kIdleTimeout || error == Errc::kFrameTimeout) &&

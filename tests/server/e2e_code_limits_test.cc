@@ -3,10 +3,8 @@
 // fraud), cannot keep the owner of a phone from registering, and cannot exhaust a phone's
 // failed registration proofs; the server-wide limit and --code-command-concurrency answer
 // 127 with retry_after. Other addresses are the loopback's 127.0.0.2 and up: the client
-// binds its socket to one of them before it connects to 127.0.0.1.
-#include <arpa/inet.h>
+// binds its socket to one of them before it connects (raw_connect_from).
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,24 +13,6 @@
 
 namespace shido::e2e {
 namespace {
-
-// A raw connection to server from the loopback address `source` (e.g. "127.0.0.2").
-UniqueFd connect_from(const std::string& source, const ServerProcess& server) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
-    throw std::runtime_error("bind " + source + ": " + std::strerror(errno));
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(server.port());
-  ::inet_pton(AF_INET, server.host().c_str(), &remote.sin_addr);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&remote), sizeof remote) != 0)
-    throw std::runtime_error("connect from " + source + ": " + std::strerror(errno));
-  return fd;
-}
 
 // One request and its one reply on a raw connection; throws when none comes.
 Json call(int fd, const Json& request) {
@@ -45,7 +25,7 @@ Json call(int fd, const Json& request) {
 class Peer {
  public:
   Peer(const std::string& source, const ServerProcess& server)
-      : fd_(connect_from(source, server)) {}
+      : fd_(raw_connect_from(source, server)) {}
 
   // HELLO; keeps the server key and nonce for the next proof.
   void hello() {

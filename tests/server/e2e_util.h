@@ -131,8 +131,8 @@ inline UniqueFd raw_connect(const ServerProcess& server) {
   return std::move(fd).value();
 }
 
-// Connects from a source address of the test's choosing (127.0.0.2 is another address
-// than 127.0.0.1 to a server's per-address limits).
+// Connects to a server on an IPv4 loopback address from a source address of the test's
+// choosing (127.0.0.2 is another address than 127.0.0.1 to a server's per-address limits).
 inline UniqueFd raw_connect_from(const std::string& source, const ServerProcess& server) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in from{};
@@ -141,7 +141,7 @@ inline UniqueFd raw_connect_from(const std::string& source, const ServerProcess&
   to.sin_family = AF_INET;
   to.sin_port = htons(server.port());
   if (!fd.valid() || ::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
-      ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr) != 1 ||
+      ::inet_pton(AF_INET, server.host().c_str(), &to.sin_addr) != 1 ||
       ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0 ||
       ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
     throw std::runtime_error("cannot connect from " + source + ": " + std::strerror(errno));
