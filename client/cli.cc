@@ -43,6 +43,10 @@ void add_common_options(CLI::App& app, CommonOptions& common) {
       ->group(group);
   app.add_option("--port", common.port, "Server port (default: the account's server, else 5000)")
       ->group(group);
+  app.add_flag("--plaintext", common.plaintext,
+               "Talk to the server without TLS (only for a server that has none): the network "
+               "then sees phone numbers, e-mail, codes and who writes to whom")
+      ->group(group);
 }
 
 void define_commands(CLI::App& app, Arguments& args) {
@@ -145,6 +149,11 @@ int show_help(const CLI::App& app, const std::optional<std::string>& topic) {
 int run(const CLI::App& app, Arguments& args) {
   const auto chosen = [&](const char* name) { return app.got_subcommand(name); };
   if (chosen("help")) return show_help(app, args.help_topic);
+  if (args.common.plaintext) {
+    std::cerr << "shido-client: warning: --plaintext: this connection is not encrypted; anyone "
+                 "on the network sees your phone number, your contacts and when you write "
+                 "(messages stay end-to-end encrypted)\n";
+  }
   if (chosen("register"))
     return run_register(args.common, args.email, args.code_file, args.server_fingerprint);
   if (chosen("send")) return run_send(args.common, *args.to, args.message);

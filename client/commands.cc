@@ -123,6 +123,7 @@ ClientResult<Profile> open_profile(const CommonOptions& options) {
     return error;
   }
   if (options.host || options.port) profile.value().set_address(options.host, options.port);
+  profile.value().set_plaintext(options.plaintext);
   return std::move(profile).value();
 }
 
@@ -151,8 +152,9 @@ int run_register(const CommonOptions& options, const std::optional<std::string>&
               << "Run 'shido-client help register' for what it takes.\n";
     return kExitLocal;
   }
-  RegisterRequest request{options.home, options.phone, email.value_or(""),
-                          options.host, options.port,  std::move(expected_fingerprint)};
+  RegisterRequest request{options.home,     options.phone, email.value_or(""),
+                          options.host,     options.port,  std::move(expected_fingerprint),
+                          options.plaintext};
   auto reader = [&](const std::string& fingerprint,
                     const std::string& retry) -> std::optional<std::string> {
     if (again && retry.empty()) {

@@ -17,6 +17,7 @@ struct CommonOptions {
   std::string phone;                  // which local account
   std::optional<std::string> host;    // default: the profile's pinned server, else 127.0.0.1
   std::optional<std::uint16_t> port;  // default: the profile's pinned server, else 5000
+  bool plaintext = false;             // no TLS: for a server that has none
 };
 
 inline constexpr int kExitOk = 0;

@@ -103,8 +103,9 @@ class Menu {
         },
         "That is not an e-mail address.");
     if (!email) return std::nullopt;
-    RegisterRequest request{options_.home, *phone,        *email,
-                            options_.host, options_.port, std::nullopt};
+    RegisterRequest request{options_.home,     *phone,        *email,
+                            options_.host,     options_.port, std::nullopt,
+                            options_.plaintext};
     out_ << "Asking the server for a code...\n";
     auto read_code = [&](const std::string& fingerprint,
                          const std::string& retry) -> std::optional<std::string> {

@@ -19,14 +19,10 @@ bool is_blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
 }
 
-ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered) {
-  return client_failure(
-      Failure::kSecurity,
-      "THE SERVER KEY HAS CHANGED. Someone may be impersonating the server.\n"
-      "  pinned:  " +
-          pinned.fingerprint() + "\n  offered: " + offered.fingerprint() +
-          "\nNothing was sent. If the server operator confirms a new key, move this account's\n"
-          "directory away and register again.");
+// TLS pinned to the server key of the profile (the handshake refuses another), unless the
+// person asked for plaintext.
+Transport pinned_transport(const ServerPin& server) {
+  return Transport{!server.plaintext, server.key};
 }
 
 Json history_entry(const WaitingMessage& wire, const TextMessage& message) {
@@ -115,6 +111,7 @@ ClientResult<Profile> register_again(const RegisterRequest& request, const CodeR
   if (!opened.ok()) return local_error(opened.error());
   Profile profile = std::move(opened).value();
   profile.set_address(request.host, request.port);  // this time only; the pin stays
+  profile.set_plaintext(request.plaintext);
   const std::string email = request.email.empty() ? profile.email() : request.email;
   if (!is_valid_email(email))
     return client_failure(Failure::kLocal, "'" + email + "' is not an e-mail address");
@@ -146,7 +143,9 @@ ClientResult<Profile> register_again(const RegisterRequest& request, const CodeR
     return error;
   }
 
-  auto connection = ProtocolClient::connect(profile.server().host, profile.server().port);
+  auto connection =
+      ProtocolClient::connect(profile.server().host, profile.server().port,
+                              std::chrono::seconds(30), pinned_transport(profile.server()));
   if (!connection.ok()) return connection.error();
   auto greeting = connection.value().hello();
   if (!greeting.ok()) return greeting.error();
@@ -201,7 +200,10 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   }
   const std::string host = request.host.value_or("127.0.0.1");
   const std::uint16_t port = request.port.value_or(5000);
-  auto connection = ProtocolClient::connect(host, port);
+  // Nothing to pin yet: the handshake takes the server's key, and the person compares its
+  // fingerprint with the one that came with the code.
+  auto connection = ProtocolClient::connect(host, port, std::chrono::seconds(30),
+                                            Transport{!request.plaintext, std::nullopt});
   if (!connection.ok()) return connection.error();
   auto greeting = connection.value().hello();
   if (!greeting.ok()) return greeting.error();
@@ -218,7 +220,7 @@ ClientResult<Profile> register_account(const RegisterRequest& request, const Cod
   // server accepts is never one whose key we lost.
   const KeyPair key = KeyPair::generate();
   auto profile = Profile::create(request.home, request.phone, request.email, key,
-                                 ServerPin{host, port, server_key});
+                                 ServerPin{host, port, server_key, request.plaintext});
   if (!profile.ok()) return local_error(profile.error());
 
   auto code = prove_code(connection.value(), std::move(greeting).value(), key, request.phone,
@@ -237,7 +239,8 @@ ClientResult<Messenger> Messenger::connect(Profile profile, std::chrono::millise
     return client_failure(Failure::kLocal, "the account " + profile.phone() +
                                                " has no code: " + code.error().message);
   }
-  auto connection = ProtocolClient::connect(profile.server().host, profile.server().port, timeout);
+  auto connection = ProtocolClient::connect(profile.server().host, profile.server().port, timeout,
+                                            pinned_transport(profile.server()));
   if (!connection.ok()) return connection.error();
   auto greeting = connection.value().hello();
   if (!greeting.ok()) return greeting.error();

@@ -22,6 +22,7 @@ struct RegisterRequest {
   std::optional<std::string> host;    // default: the account's pinned server, else 127.0.0.1
   std::optional<std::uint16_t> port;  // default: the account's pinned server, else 5000
   std::optional<std::string> expected_fingerprint;  // refuse a server with another key
+  bool plaintext = false;                           // no TLS (--plaintext)
 };
 
 // Called once the server has sent the code, with the fingerprint the client pinned and,

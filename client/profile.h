@@ -29,6 +29,7 @@ struct ServerPin {
   std::string host;
   std::uint16_t port = 0;
   PublicKey key;
+  bool plaintext = false;  // this run only (--plaintext): never saved
 };
 
 struct Contact {
@@ -77,6 +78,8 @@ class Profile {
   const std::string& directory() const { return directory_; }
 
   // Talks to another address this time (the pinned key still applies); not saved.
+  // Talks to the server without TLS, this time only.
+  void set_plaintext(bool plaintext) { server_.plaintext = plaintext; }
   void set_address(const std::optional<std::string>& host,
                    const std::optional<std::uint16_t>& port) {
     if (host) server_.host = *host;

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
+#include <memory>
 #include <optional>
 
 #include "shido/protocol/messages.h"
@@ -16,9 +18,9 @@ namespace {
 // Collects the replies to one request and writes them with one system call: a fetch
 // answers with 1 + count frames. Past kFlushAt bytes it writes at once, so a large fetch
 // never sits whole in memory. After the first failure it stops trying.
-class SocketSink final : public ReplySink {
+class StreamSink final : public ReplySink {
  public:
-  explicit SocketSink(int fd) : fd_(fd) {}
+  explicit StreamSink(ByteStream& stream) : stream_(stream) {}
   Status send(const Json& reply) override {
     if (broken_) return Error{Errc::kIo, "connection already broken"};
     append_frame(pending_, dump_json(reply));
@@ -28,7 +30,7 @@ class SocketSink final : public ReplySink {
   Status flush() override {
     if (broken_) return Error{Errc::kIo, "connection already broken"};
     if (pending_.empty()) return {};
-    Status written = write_all(fd_, pending_);
+    Status written = stream_.send(pending_);
     pending_.clear();
     // An idle connection keeps no large buffer from its last big fetch.
     if (pending_.capacity() > kKeptCapacity) std::string().swap(pending_);
@@ -40,7 +42,7 @@ class SocketSink final : public ReplySink {
  private:
   static constexpr std::size_t kFlushAt = std::size_t{64} * 1024;
   static constexpr std::size_t kKeptCapacity = std::size_t{4} * 1024;
-  int fd_;
+  ByteStream& stream_;
   std::string pending_;
   bool broken_ = false;
 };
@@ -114,24 +116,86 @@ NextDeadline next_deadline(const Session& session, const ConnectionLimits& limit
   return next;
 }
 
+// The earlier of two deadlines, either of which may be absent.
+std::optional<SteadyClock::time_point> earlier(std::optional<SteadyClock::time_point> a,
+                                               std::optional<SteadyClock::time_point> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+// The stream the peer speaks, told by its first byte: 0x16 begins a TLS handshake, which
+// must finish within the frame time-out (and by the login deadline) as a frame would; any
+// other byte begins a plaintext frame. None when the peer left, was too slow, failed its
+// handshake, or spoke plaintext to a server that requires TLS: each is logged.
+std::unique_ptr<ByteStream> open_stream(int fd, const Transports& transports,
+                                        const ConnectionLimits& limits,
+                                        std::optional<SteadyClock::time_point> login_by,
+                                        Logger& logger, const std::string& peer) {
+  const auto idle_by = deadline_in(limits.frames.idle_timeout);
+  int err = 0;
+  switch (wait_ready(fd, WaitFor::kReadable, earlier(idle_by, login_by), &err)) {
+    case Ready::kYes:
+      break;
+    case Ready::kTimeout:
+      logger.log(LogLevel::kInfo, peer, "", "closing: sent nothing in time");
+      return nullptr;
+    case Ready::kError:
+      return nullptr;
+  }
+  unsigned char first = 0;
+  ssize_t peeked = 0;
+  do {
+    peeked = ::recv(fd, &first, 1, MSG_PEEK);
+  } while (peeked < 0 && errno == EINTR);
+  if (peeked <= 0) return nullptr;  // gone before a byte
+  if (first == kTlsHandshakeByte && transports.tls != nullptr) {
+    const auto handshake_by = earlier(deadline_in(limits.frames.frame_timeout), login_by);
+    auto stream = transports.tls->accept(fd, handshake_by, limits.frames.frame_timeout);
+    if (!stream.ok()) {
+      logger.log(LogLevel::kInfo, peer, "", "closing: " + stream.error().message);
+      return nullptr;
+    }
+    return std::move(stream).value();
+  }
+  if (transports.require_tls) {
+    logger.log(LogLevel::kInfo, peer, "", "closing: a plaintext connection (--require-tls)");
+    return nullptr;
+  }
+  return std::make_unique<SocketStream>(fd);
+}
+
 }  // namespace
 
-void serve_connection(ServerContext& context, const ConnectionLimits& limits, int fd,
-                      const std::string& peer, AddressSlots::Slot unauthenticated) {
+void serve_connection(ServerContext& context, const ConnectionLimits& limits,
+                      const Transports& transports, int fd, const std::string& peer,
+                      AddressSlots::Slot unauthenticated) {
   FrameLimits prelogin = limits.frames;
   prelogin.max_size = std::min(limits.max_prelogin_frame, limits.frames.max_size);
   Logger& logger = context.logger;
+  auto last_active = SteadyClock::now();
+  auto login_by = last_active + limits.login_deadline;
+  std::unique_ptr<ByteStream> stream;
+  try {
+    stream = open_stream(fd, transports, limits,
+                         limits.login_deadline.count() > 0
+                             ? std::optional<SteadyClock::time_point>(login_by)
+                             : std::nullopt,
+                         logger, peer);
+  } catch (const std::exception& error) {
+    logger.log(LogLevel::kError, peer, "", std::string("connection failed: ") + error.what());
+  }
+  if (!stream) return;
+  last_active = SteadyClock::now();  // a handshake counts as a frame
   // Outside the try: replies queued for requests already handled still go out if a later
   // one fails beyond repair (a client that missed a 118 would send its message again).
-  SocketSink sink(fd);
+  StreamSink sink(*stream);
   try {
     std::string phone;  // of the session, for the last line, which follows its end
     {
       Session session(context, peer);
-      FrameReader reader(fd);
-      logger.log(LogLevel::kDebug, peer, "", "connected");
-      auto last_active = SteadyClock::now();
-      auto login_by = last_active + limits.login_deadline;
+      FrameReader reader(*stream);
+      logger.log(LogLevel::kDebug, peer, "", "connected over " + std::string(stream->transport()));
       bool was_pending = false;
       for (;;) {
         const bool logged_in = !session.phone().empty();
@@ -154,9 +218,10 @@ void serve_connection(ServerContext& context, const ConnectionLimits& limits, in
             logger.log(LogLevel::kWarn, peer, session.phone(), "closing: " + frame.error().message);
             (void)sink.send(*reply);
             (void)sink.flush();
+            stream->finish_sending();
             half_close_and_drain(fd, kLinger);
           } else if ((error == Errc::kIdleTimeout || error == Errc::kFrameTimeout) &&
-                     deadline.for_login) {
+                     deadline.for_login && SteadyClock::now() >= *deadline.at) {
             logger.log(LogLevel::kInfo, peer, "",
                        "closing: did not log in or start a registration in time");
           } else if (error != Errc::kConnectionClosed) {

@@ -6,6 +6,7 @@
 
 #include "server/address_slots.h"
 #include "server/session.h"
+#include "shido/net/tls.h"
 #include "shido/protocol/frame.h"
 
 namespace shido::server {
@@ -25,11 +26,20 @@ struct ConnectionLimits {
   std::chrono::seconds login_deadline{60};
 };
 
+// The transports a connection may speak, told apart by its first byte (design 10.1).
+struct Transports {
+  const TlsServer* tls = nullptr;  // none: every connection is plain TCP
+  bool require_tls = false;        // a plaintext connection is closed without a reply
+};
+
 // Serves requests on fd until the peer leaves, times out, sends BYE or an unreadable
-// stream, or the server stops (which shuts fd down). Never throws; does not close fd.
+// stream, or the server stops (which shuts fd down). A TLS handshake counts as a frame: it
+// must finish within the frame time-out, and by the login deadline. Never throws; does not
+// close fd.
 // `unauthenticated` is the connection's place among its address's connections that have
 // not logged in: given back when it logs in.
-void serve_connection(ServerContext& context, const ConnectionLimits& limits, int fd,
-                      const std::string& peer, AddressSlots::Slot unauthenticated);
+void serve_connection(ServerContext& context, const ConnectionLimits& limits,
+                      const Transports& transports, int fd, const std::string& peer,
+                      AddressSlots::Slot unauthenticated);
 
 }  // namespace shido::server

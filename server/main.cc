@@ -231,6 +231,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--host", options.listen.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", options.listen.port, "TCP port; 0 picks a free one")
       ->capture_default_str();
+  app.add_flag("--require-tls", options.listen.require_tls,
+               "Close plaintext connections without a reply (TLS 1.3 is always served on the "
+               "same port; clients use it unless told --plaintext)");
   app.add_option("--data-dir", options.data_dir,
                  "Directory (mode 0700) for the server key and, with --store disk, the journal "
                  "and snapshots; one server at a time")

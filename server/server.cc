@@ -65,6 +65,11 @@ void Server::join_all() {
 }
 
 Status Server::listen() {
+  auto tls = TlsServer::create(context_.server_key);
+  if (!tls.ok()) return tls.error();
+  tls_.emplace(std::move(tls).value());
+  transports_.tls = &*tls_;
+  transports_.require_tls = options_.require_tls;
   // A deep backlog: a burst of connections waits in the kernel, not in SYN retries.
   auto listener = listen_tcp(options_.host, options_.port, SOMAXCONN);
   if (!listener.ok()) return listener.error();
@@ -174,7 +179,8 @@ void Server::accept_one() {
   active_ += 1;
   try {
     connection.thread = std::thread([this, &connection, peer, slot = std::move(*slot)]() mutable {
-      serve_connection(context_, connection_limits_, connection.fd, peer, std::move(slot));
+      serve_connection(context_, connection_limits_, transports_, connection.fd, peer,
+                       std::move(slot));
       {
         std::lock_guard done(mutex_);
         ::close(connection.fd);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,8 @@ struct ListenOptions {
   std::size_t max_unauthenticated_per_address = 32;
   // Bytes all frames still arriving may hold together; past it a frame gets 128.
   std::size_t max_pending_frame_bytes = std::size_t{64} << 20;
+  // Plaintext connections are closed without a reply (TLS ones are always served).
+  bool require_tls = false;
 };
 
 class Server {
@@ -43,7 +46,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens. After success, port() is the real port (even when 0 was asked).
+  // Makes the TLS certificate from the server key, binds and listens. After success,
+  // port() is the real port (even when 0 was asked).
   Status listen();
   std::uint16_t port() const { return port_; }
 
@@ -78,6 +82,8 @@ class Server {
   FrameBudget frame_budget_;
   ConnectionLimits connection_limits_;  // options_.connection, drawing on frame_budget_
   AddressSlots unauthenticated_;
+  std::optional<TlsServer> tls_;  // made by listen()
+  Transports transports_;
   Refuser refuser_;
   LogBudget refusal_log_;  // only the accept thread logs refusals
 

@@ -30,6 +30,12 @@ std::string_view errc_name(Errc code) {
       return "connection closed";
     case Errc::kIo:
       return "io";
+    case Errc::kTls:
+      return "tls";
+    case Errc::kKeyRejected:
+      return "key rejected";
+    case Errc::kPlaintextPeer:
+      return "plaintext peer";
     case Errc::kNotUtf8:
       return "not utf8";
     case Errc::kTooDeep:

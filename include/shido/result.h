@@ -26,6 +26,10 @@ enum class Errc {
   kFramesBusy,        // the frames being received hold all the memory they may
   kConnectionClosed,  // the peer closed the stream between frames
   kIo,                // the operating system reported an error
+  // TLS
+  kTls,            // the TLS handshake or a TLS record failed
+  kKeyRejected,    // the server's certificate key is not the one pinned
+  kPlaintextPeer,  // the server answered a TLS handshake with a plaintext frame
   // JSON and messages
   kNotUtf8,       // the frame is not valid UTF-8
   kTooDeep,       // JSON nesting deeper than the limit

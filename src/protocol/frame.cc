@@ -1,20 +1,13 @@
 #include "shido/protocol/frame.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <stdexcept>
-#include <system_error>
 
 namespace shido {
 
@@ -24,8 +17,6 @@ using Clock = std::chrono::steady_clock;
 using Deadline = std::optional<Clock::time_point>;
 
 constexpr std::size_t kHeaderSize = 4;
-
-std::string errno_text(int err) { return std::generic_category().message(err); }
 
 // The earlier of `timeout` from now and `cap` (either may be absent).
 Deadline deadline_after(std::chrono::milliseconds timeout, const Deadline& cap) {
@@ -56,41 +47,12 @@ class BudgetShare {
   std::size_t bytes_ = 0;
 };
 
-// Milliseconds left until the deadline for poll(): -1 for none, 0 once it has passed,
-// rounded up so that poll never wakes before the deadline.
-int poll_timeout(const Deadline& deadline) {
-  if (!deadline) return -1;
-  const auto left = *deadline - Clock::now();
-  if (left <= Clock::duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-}
-
 enum class ReadStatus { kDone, kEof, kTimeout, kIo };
 
 struct ReadOutcome {
   ReadStatus status;
-  int err = 0;  // errno for kIo
+  std::string error;  // for kIo
 };
-
-// Waits until fd is readable (or hung up) or the deadline passes.
-ReadOutcome wait_readable(int fd, const Deadline& deadline) {
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    const int timeout = poll_timeout(deadline);
-    const int n = poll(&p, 1, timeout);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return {ReadStatus::kIo, errno};
-    }
-    if (n == 0) {
-      if (timeout == 0) return {ReadStatus::kTimeout};
-      continue;  // woke early: poll_timeout decides again
-    }
-    if ((p.revents & POLLNVAL) != 0) return {ReadStatus::kIo, EBADF};
-    return {ReadStatus::kDone};  // POLLIN, POLLHUP or POLLERR: recv tells which
-  }
-}
 
 // The most one recv takes: memory grows by at most this much beyond what has arrived.
 constexpr std::size_t kChunk = std::size_t{64} * 1024;
@@ -102,35 +64,37 @@ constexpr std::size_t kReadAhead = std::size_t{8} * 1024;
 // where an 8 KiB one (zero-filled by resize) cost a twentieth of the server's CPU.
 constexpr std::size_t kScratch = std::size_t{2} * 1024;
 
-// Waits for fd to be readable and receives at most `room` bytes into buffer at `end`,
-// which it advances. The buffer grows (and is zero-filled) only where it is too short, so
-// a peer sending a byte at a time costs a byte of work, not a chunk.
-ReadOutcome receive_some(int fd, std::string& buffer, std::size_t& end, std::size_t room,
-                         const Deadline& deadline) {
-  for (;;) {
-    const ReadOutcome ready = wait_readable(fd, deadline);
-    if (ready.status != ReadStatus::kDone) return ready;
-    std::array<char, kScratch> scratch;
-    const bool into_scratch = end == 0;
-    if (into_scratch) {
-      room = std::min(room, scratch.size());
-    } else if (buffer.size() < end + room) {
-      buffer.resize(end + room);
-    }
-    const ssize_t n = recv(fd, into_scratch ? scratch.data() : buffer.data() + end, room, 0);
-    if (n == 0) return {ReadStatus::kEof};
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      return {ReadStatus::kIo, errno};
-    }
-    if (into_scratch) buffer.assign(scratch.data(), static_cast<std::size_t>(n));
-    end += static_cast<std::size_t>(n);
-    return {ReadStatus::kDone};
+// Receives at most `room` bytes from stream into buffer at `end`, which it advances. The
+// buffer grows (and is zero-filled) only where it is too short, so a peer sending a byte
+// at a time costs a byte of work, not a chunk.
+ReadOutcome receive_some(ByteStream& stream, std::string& buffer, std::size_t& end,
+                         std::size_t room, const Deadline& deadline) {
+  std::array<char, kScratch> scratch;
+  const bool into_scratch = end == 0;
+  if (into_scratch) {
+    room = std::min(room, scratch.size());
+  } else if (buffer.size() < end + room) {
+    buffer.resize(end + room);
   }
+  const Received got =
+      stream.receive(into_scratch ? scratch.data() : buffer.data() + end, room, deadline);
+  switch (got.kind) {
+    case Received::Kind::kBytes:
+      if (into_scratch) buffer.assign(scratch.data(), got.bytes);
+      end += got.bytes;
+      return {ReadStatus::kDone, {}};
+    case Received::Kind::kEof:
+      return {ReadStatus::kEof, {}};
+    case Received::Kind::kTimeout:
+      return {ReadStatus::kTimeout, {}};
+    case Received::Kind::kError:
+      break;
+  }
+  return {ReadStatus::kIo, got.error};
 }
 
-Error io_error(const char* what, int err) {
-  return Error{Errc::kIo, std::string(what) + ": " + errno_text(err)};
+Error io_error(const char* what, const std::string& reason) {
+  return Error{Errc::kIo, std::string(what) + ": " + reason};
 }
 
 // Maps a failure inside a frame (after its first byte) to its error.
@@ -145,7 +109,7 @@ Error inside_frame_error(const ReadOutcome& outcome, const FrameLimits& limits) 
       return Error{Errc::kFrameTimeout, "the frame did not arrive whole within " +
                                             std::to_string(limits.frame_timeout.count()) + " ms"};
     default:
-      return io_error("reading a frame", outcome.err);
+      return io_error("reading a frame", outcome.error);
   }
 }
 
@@ -166,15 +130,6 @@ Error too_large(std::uint32_t announced, bool whole_header, std::size_t max_size
                std::string("the frame announces ") + (whole_header ? "" : "at least ") +
                    std::to_string(announced) + " bytes, more than the limit of " +
                    std::to_string(max_size)};
-}
-
-// Waits until fd can take more bytes (for non-blocking sockets).
-Status wait_writable(int fd) {
-  for (;;) {
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, -1) >= 0) return {};
-    if (errno != EINTR) return io_error("waiting to write a frame", errno);
-  }
 }
 
 }  // namespace
@@ -206,43 +161,19 @@ std::string encode_frame(std::string_view payload) {
   return frame;
 }
 
-Status write_all(int fd, std::string_view bytes) {
-  if (fd < 0) return io_error("writing a frame", EBADF);
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    // MSG_NOSIGNAL: a vanished peer is an EPIPE error here, not a SIGPIPE that kills us.
-    const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n >= 0) {
-      sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      // On a blocking socket this is SO_SNDTIMEO expiring: the peer stopped reading, and
-      // waiting on would hold this thread for as long as it likes. Give up instead.
-      if ((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0)
-        return io_error("writing a frame (peer not reading)", errno);
-      if (Status waited = wait_writable(fd); !waited.ok()) return waited;
-      continue;
-    }
-    return io_error("writing a frame", errno);
-  }
-  return {};
-}
+Status write_all(int fd, std::string_view bytes) { return SocketStream(fd).send(bytes); }
 
 Status write_frame(int fd, std::string_view payload) {
   return write_all(fd, encode_frame(payload));
 }
 
 Result<std::string> FrameReader::next(const FrameLimits& limits) {
-  // poll() ignores a negative descriptor, so without this check we would wait for ever.
-  if (fd_ < 0) return io_error("reading a frame", EBADF);
   // One receive toward `wanted` buffered bytes; without read-ahead never past them.
   auto receive_toward = [&](std::size_t wanted, const Deadline& deadline) {
     const std::size_t missing = wanted - buffered();
     const std::size_t room =
         std::min(kChunk, read_ahead_ == ReadAhead::kYes ? std::max(missing, kReadAhead) : missing);
-    return receive_some(fd_, buffer_, end_, room, deadline);
+    return receive_some(*stream_, buffer_, end_, room, deadline);
   };
   // Receives until `wanted` bytes are buffered.
   auto fill = [&](std::size_t wanted, const Deadline& deadline) {
@@ -250,7 +181,7 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
       const ReadOutcome got = receive_toward(wanted, deadline);
       if (got.status != ReadStatus::kDone) return got;
     }
-    return ReadOutcome{ReadStatus::kDone};
+    return ReadOutcome{ReadStatus::kDone, {}};
   };
 
   // The first byte: waiting for it is idle time, and EOF here is an orderly close.
@@ -263,7 +194,7 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
     case ReadStatus::kTimeout:
       return Error{Errc::kIdleTimeout, "no frame started in time"};
     case ReadStatus::kIo:
-      return io_error("reading a frame", first.err);
+      return io_error("reading a frame", first.error);
   }
 
   // From the first byte on, the whole frame shares one deadline. The header is judged as

@@ -4,8 +4,12 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
+
 #include "shido/base64.h"
 #include "shido/crypto/envelope.h"
+#include "shido/net/tls.h"
 #include "shido/protocol/json.h"
 
 namespace shido {
@@ -29,19 +33,119 @@ ClientError not_a_shido_server() {
 
 constexpr std::size_t kNonceSize = 32;
 
+// One TLS client context for the process: made once, shared by every connection.
+const Result<TlsClient>& tls_client() {
+  static const Result<TlsClient> client = TlsClient::create();
+  return client;
+}
+
+// The plaintext frame a server answers a TLS client with: a refusal made before any
+// handshake (128: busy), or a server without TLS refusing our ClientHello as a frame too
+// large (125). `start` holds its first bytes; the rest is read from fd. None when it is no
+// small Shido frame.
+std::optional<Json> plaintext_answer(int fd, std::string start, const SteadyDeadline& deadline) {
+  constexpr std::size_t kHeader = 4;
+  constexpr std::size_t kMost = std::size_t{16} << 10;
+  SocketStream socket(fd);
+  const auto whole = [&]() -> std::size_t {
+    if (start.size() < kHeader) return kHeader;
+    const auto byte = [&](std::size_t i) {
+      return std::size_t{static_cast<unsigned char>(start[i])};
+    };
+    return kHeader + (byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3));
+  };
+  while (start.size() < whole()) {
+    if (whole() > kHeader + kMost) return std::nullopt;
+    std::array<char, 4096> buffer;
+    const Received got =
+        socket.receive(buffer.data(), std::min(buffer.size(), whole() - start.size()), deadline);
+    if (got.kind != Received::Kind::kBytes) return std::nullopt;
+    start.append(buffer.data(), got.bytes);
+  }
+  auto json = parse_frame_json(std::string_view(start).substr(kHeader, whole() - kHeader));
+  if (!json.ok()) return std::nullopt;
+  return std::move(json).value();
+}
+
 }  // namespace
 
+ClientError server_key_changed(const PublicKey& pinned, const PublicKey& offered) {
+  return client_failure(
+      Failure::kSecurity,
+      "THE SERVER KEY HAS CHANGED. Someone may be impersonating the server.\n"
+      "  pinned:  " +
+          pinned.fingerprint() + "\n  offered: " + offered.fingerprint() +
+          "\nNothing was sent. If the server operator confirms a new key, move this account's\n"
+          "directory away and register again.");
+}
+
 ClientResult<ProtocolClient> ProtocolClient::connect(const std::string& host, std::uint16_t port,
-                                                     std::chrono::milliseconds timeout) {
+                                                     std::chrono::milliseconds timeout,
+                                                     const Transport& transport) {
   auto fd = connect_tcp(host, port);
   if (!fd.ok()) return network_error(fd.error().message);
+  return over(std::move(fd).value(), timeout, transport);
+}
+
+ClientResult<ProtocolClient> ProtocolClient::over(UniqueFd connected,
+                                                  std::chrono::milliseconds timeout,
+                                                  const Transport& transport) {
   int one = 1;
-  ::setsockopt(fd.value().get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return ProtocolClient(std::move(fd).value(), timeout);
+  ::setsockopt(connected.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!transport.tls) {
+    auto stream = std::make_unique<SocketStream>(connected.get());
+    ProtocolClient client(std::move(connected), std::move(stream), std::nullopt, timeout);
+    client.plaintext_ = true;
+    return client;
+  }
+  const Result<TlsClient>& tls = tls_client();
+  if (!tls.ok()) return network_error("TLS is not available: " + tls.error().message);
+  std::optional<PublicKey> offered;
+  const TlsClient::KeyCheck accept_key = [&](const PublicKey& key) {
+    offered = key;
+    return !transport.pinned_key || key == *transport.pinned_key;
+  };
+  const SteadyDeadline deadline = deadline_in(timeout);
+  std::string not_tls;
+  auto connected_tls =
+      tls.value().connect(connected.get(), accept_key, deadline, timeout, &not_tls);
+  if (!connected_tls.ok()) {
+    const Error& error = connected_tls.error();
+    switch (error.code) {
+      case Errc::kKeyRejected:
+        return server_key_changed(*transport.pinned_key, *offered);
+      case Errc::kPlaintextPeer: {
+        if (not_tls.front() != '\0') return not_a_shido_server();
+        const std::optional<Json> answer = plaintext_answer(connected.get(), not_tls, deadline);
+        if (!answer) return not_a_shido_server();
+        auto refusal = ErrorReply::from_json(*answer);
+        // A refusal before any handshake (the server is busy) is the server's word, in
+        // plaintext because no TLS was spent on it; it carries no secret.
+        if (refusal.ok() && refusal.value().code != Code::kFrameTooLarge) {
+          return ClientError{Failure::kRefused, refusal.value().error_description,
+                             refusal.value().code, refusal.value().attempts_left,
+                             refusal.value().retry_after};
+        }
+        return network_error(
+            "the server answered without TLS: it is a Shido server without TLS (an older "
+            "version, or one behind a plaintext proxy). Nothing was sent. Talking to it with "
+            "--plaintext would show your phone number and your contacts to the network.");
+      }
+      default:
+        return network_error("no secure connection to the server: " + error.message);
+    }
+  }
+  TlsClient::Connected& tls_connection = connected_tls.value();
+  return ProtocolClient(std::move(connected), std::move(tls_connection.stream),
+                        std::move(tls_connection.server_key), timeout);
 }
 
 ClientResult<Done> ProtocolClient::send(const Json& request) {
-  auto written = write_frame(fd_.get(), dump_json(request));
+  return send_bytes(encode_frame(dump_json(request)));
+}
+
+ClientResult<Done> ProtocolClient::send_bytes(std::string_view bytes) {
+  auto written = stream_->send(bytes);
   if (!written.ok()) return network_error("connection lost: " + written.error().message);
   return Done{};
 }
@@ -64,6 +168,11 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
     }
   }
   if (!frame.ok()) {
+    if (frame.error().code == Errc::kConnectionClosed && plaintext_ && !heard_from_server_) {
+      return network_error(
+          "the server closed the connection without answering: it may take TLS connections "
+          "only (leave out --plaintext)");
+    }
     if (frame.error().code == Errc::kConnectionClosed)
       return network_error("the server closed the connection");
     if (frame.error().code == Errc::kIdleTimeout)
@@ -110,6 +219,12 @@ ClientResult<Greeting> ProtocolClient::hello() {
   if (!reply.ok()) return reply.error();
   auto key = PublicKey::from_pem(reply.value().public_key);
   if (!key.ok()) return security_error("the server key is invalid: " + key.error().message);
+  // The key that signs the proofs must be the one that made the handshake.
+  if (certificate_key_ && !(key.value() == *certificate_key_)) {
+    return security_error("the server's key (" + key.value().fingerprint() +
+                          ") is not the key of its TLS certificate (" +
+                          certificate_key_->fingerprint() + "): someone may be in the middle");
+  }
   auto nonce = base64_decode(reply.value().nonce);
   if (!nonce.ok() || nonce.value().size() != kNonceSize)
     return protocol_error("the server nonce is invalid");
@@ -174,9 +289,7 @@ ClientResult<std::vector<WaitingMessage>> ProtocolClient::ack_and_fetch(
   std::string requests;
   append_frame(requests, dump_json(AckMessages{ids}.to_json()));
   append_frame(requests, dump_json(CheckWaitingMessages{max, wait_seconds}.to_json()));
-  if (auto written = write_all(fd_.get(), requests); !written.ok()) {
-    return network_error("connection lost: " + written.error().message);
-  }
+  if (auto written = send_bytes(requests); !written.ok()) return written.error();
   auto acked = receive();
   if (!acked.ok()) return acked.error();
   auto fetched = receive_waiting(max, wait_seconds);

@@ -427,7 +427,7 @@ void send_messages(Traffic& traffic, ProtocolClient& client, int c) {
       const int tag = c * options.messages + next++;
       const std::string frame = frame_of(traffic, tag, sender);
       traffic.sent_at[static_cast<std::size_t>(tag)] = now_ns();
-      if (!write_frame(client.fd(), frame).ok()) fail("send failed");
+      if (!client.send_bytes(encode_frame(frame)).ok()) fail("send failed");
       in_flight.push_back(tag);
     }
     auto reply = must(client.receive(), "reply");

@@ -24,6 +24,7 @@
 #include "shido/base64.h"
 #include "shido/crypto/random.h"
 #include "shido/net/socket.h"
+#include "shido/net/tls.h"
 #include "shido/protocol/frame.h"
 #include "shido/protocol/text_message.h"
 
@@ -675,8 +676,14 @@ class ScriptedServer {
  private:
   void serve() {
     UniqueFd connection(::accept(listener_.get(), nullptr, nullptr));
+    // TLS with the scripted key, as a real server speaks.
+    const TlsServer tls = must(TlsServer::create(key_), "tls");
+    auto stream = tls.accept(connection.get(), deadline_in(std::chrono::seconds(30)),
+                             std::chrono::seconds(30));
+    if (!stream.ok()) return;
+    FrameReader reader(*stream.value());
     for (;;) {
-      auto frame = read_frame(connection.get());
+      auto frame = reader.next();
       if (!frame.ok()) return;
       const Json request = must(parse_frame_json(frame.value()), "parse");
       std::string replies;
@@ -699,7 +706,7 @@ class ScriptedServer {
         default:
           return;  // 199 and anything else: the end
       }
-      if (!write_all(connection.get(), replies).ok()) return;
+      if (!stream.value()->send(replies).ok()) return;
     }
   }
 

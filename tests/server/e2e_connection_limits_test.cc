@@ -18,7 +18,7 @@ using std::chrono::seconds;
 class ConnectionLimitsTest : public E2eTest {
  protected:
   ProtocolClient connect_from(const std::string& address, milliseconds timeout = seconds(30)) {
-    return ProtocolClient::over(raw_connect_from(address, server()), timeout);
+    return must(ProtocolClient::over(raw_connect_from(address, server()), timeout), "connect");
   }
 };
 

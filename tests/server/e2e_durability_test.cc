@@ -184,7 +184,7 @@ void send_until_gone(const ServerProcess& server, const User& from, const User& 
     int in_flight = 0;
     for (;;) {
       while (in_flight < 16) {
-        if (!write_frame(client.fd(), frame).ok()) return;
+        if (!client.send_bytes(encode_frame(frame)).ok()) return;
         in_flight += 1;
       }
       auto reply = client.receive();

@@ -39,9 +39,9 @@ TEST_F(LimitsTest, OversizedFramesGet125ThenClose) {
   // Even logged in, the connection is closed; and the server serves others afterwards.
   ProtocolClient client = connect_to(server());
   register_user(server(), client, phone_number(1));
-  send_raw(client.fd(), frame_header(4096));
+  send_raw(client, frame_header(4096));
   EXPECT_EQ(code_of(must(client.receive(), "receive")), 125);
-  EXPECT_EQ(wait_for_close(client.fd()), Closed::kYes);
+  EXPECT_EQ(wait_for_close(client), Closed::kYes);
   ProtocolClient other = connect_to(server());
   EXPECT_TRUE(other.hello().ok());
 }
@@ -84,7 +84,7 @@ TEST_F(LimitsTest, BeforeLoginFramesAreLimitedTo16KiB) {
   std::string fetch = R"({"code":202,"max":1,"wait_seconds":0})";
   fetch.insert(fetch.size() - 1, 100000, ' ');
   ASSERT_EQ(fetch.size(), 100037u);
-  ASSERT_TRUE(write_frame(client.fd(), fetch).ok());
+  ASSERT_TRUE(client.send_bytes(encode_frame(fetch)).ok());
   auto waiting = client.receive();
   ASSERT_TRUE(waiting.ok());
   EXPECT_EQ(code_of(waiting.value()), 112);

@@ -135,8 +135,8 @@ TEST_F(MessagingTest, AckAndFetchGetsTheAckAnswerBeforeALongPollEnds) {
   ProtocolClient bob = login(server(), bob_);
   ASSERT_EQ(must(bob.fetch(10, 0), "fetch").size(), 1u);
   // Both requests in one write, as ProtocolClient::ack_and_fetch sends them.
-  send_raw(bob.fd(), encode_frame(dump_json(AckMessages{{id}}.to_json())) +
-                         encode_frame(dump_json(CheckWaitingMessages{10, 60}.to_json())));
+  send_raw(bob, encode_frame(dump_json(AckMessages{{id}}.to_json())) +
+                    encode_frame(dump_json(CheckWaitingMessages{10, 60}.to_json())));
   const Json acked = must(bob.receive(), "the 121 while the poll waits");
   EXPECT_EQ(code_of(acked), 121);
   EXPECT_EQ(acked.value("deleted", -1), 1);
@@ -298,7 +298,7 @@ TEST_F(MessagingTest, PipelinedRequestsAreAnsweredInOrder) {
       CheckWaitingMessages{10, 0}.to_json(),
   };
   for (const Json& request : requests) burst += encode_frame(dump_json(request));
-  send_raw(alice.fd(), burst);
+  send_raw(alice, burst);
   std::vector<int> codes;
   for (int i = 0; i < 7; ++i) codes.push_back(code_of(must(alice.receive(), "receive")));
   // The note to herself is the one message in alice's mailbox: 112 with count 1, one 119.

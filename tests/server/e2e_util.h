@@ -149,6 +149,11 @@ inline UniqueFd raw_connect_from(const std::string& source, const ServerProcess&
   return fd;
 }
 
+// Bytes through a client's stream (TLS records when it speaks TLS).
+inline void send_raw(ProtocolClient& client, std::string_view bytes) {
+  (void)must(client.send_bytes(bytes), "send_bytes");
+}
+
 inline void send_raw(int fd, std::string_view bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
@@ -204,6 +209,17 @@ inline Closed wait_for_close(int fd, std::chrono::milliseconds timeout = 30s) {
     if (n == 0 || (n < 0 && errno == ECONNRESET)) return Closed::kYes;
     return Closed::kDataInstead;
   }
+}
+
+// wait_for_close for a client's connection, read through its stream (with TLS, the
+// server's close_notify is bytes on the socket, not data).
+inline Closed wait_for_close(ProtocolClient& client) {
+  auto reply = client.receive();
+  if (reply.ok()) return Closed::kDataInstead;
+  const std::string& why = reply.error().message;
+  const bool closed = why.find("closed the connection") != std::string::npos ||
+                      why.find("reset by peer") != std::string::npos;
+  return closed ? Closed::kYes : Closed::kNo;
 }
 
 // Reads and discards until the server closes fd; false when it does not within timeout.

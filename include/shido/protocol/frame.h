@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "shido/net/stream.h"
 #include "shido/result.h"
 
 namespace shido {
@@ -62,8 +64,8 @@ Status write_all(int fd, std::string_view bytes);
 // Writes one frame to fd: write_all(fd, encode_frame(payload)).
 Status write_frame(int fd, std::string_view payload);
 
-// Reads frames from one socket. Errors of next(), each distinct: kConnectionClosed
-// (orderly EOF before a frame began), kIdleTimeout (no byte of a frame within
+// Reads frames from one stream (plain TCP or TLS). Errors of next(), each distinct:
+// kConnectionClosed (orderly EOF before a frame began), kIdleTimeout (no byte of a frame within
 // idle_timeout), kFrameEmpty (L = 0), kFrameTooLarge (L > max_size; refused as soon as the
 // bytes of the header that arrived show it, even one), kFrameTruncated (EOF inside a frame),
 // kFrameTimeout (the frame not whole within frame_timeout of its first byte, or of the call when
@@ -81,8 +83,14 @@ Status write_frame(int fd, std::string_view payload);
 class FrameReader {
  public:
   enum class ReadAhead { kNo, kYes };
+  // Reads a stream that outlives the reader.
+  explicit FrameReader(ByteStream& stream, ReadAhead read_ahead = ReadAhead::kYes)
+      : stream_(&stream), read_ahead_(read_ahead) {}
+  // Reads a plain TCP socket that outlives the reader.
   explicit FrameReader(int fd, ReadAhead read_ahead = ReadAhead::kYes)
-      : fd_(fd), read_ahead_(read_ahead) {}
+      : own_stream_(std::make_unique<SocketStream>(fd)),
+        stream_(own_stream_.get()),
+        read_ahead_(read_ahead) {}
 
   Result<std::string> next(const FrameLimits& limits = {});
 
@@ -93,7 +101,8 @@ class FrameReader {
   bool frame_ready() const;
 
  private:
-  int fd_;
+  std::unique_ptr<SocketStream> own_stream_;  // with the fd constructor
+  ByteStream* stream_;
   ReadAhead read_ahead_;
   std::string buffer_;  // [start_, end_) arrived and is not returned yet; after end_: room
   std::size_t start_ = 0;
