@@ -151,7 +151,9 @@ std::unique_ptr<ByteStream> open_stream(int fd, const Transports& transports,
   if (peeked <= 0) return nullptr;  // gone before a byte
   if (first == kTlsHandshakeByte && transports.tls != nullptr) {
     const auto handshake_by = earlier(deadline_in(limits.frames.frame_timeout), login_by);
-    auto stream = transports.tls->accept(fd, handshake_by, limits.frames.frame_timeout);
+    // Its ClientHello may be as long as a frame before login, no longer.
+    auto stream = transports.tls->accept(fd, handshake_by, limits.frames.frame_timeout,
+                                         std::min(limits.max_prelogin_frame, kMaxClientHello));
     if (!stream.ok()) {
       logger.log(LogLevel::kInfo, peer, "", "closing: " + stream.error().message);
       return nullptr;

@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace shido::internal {
 namespace {
@@ -29,6 +31,14 @@ int socket_write(BIO* bio, const char* data, std::size_t size, std::size_t* writ
 int socket_read(BIO* bio, char* into, std::size_t size, std::size_t* read) {
   BIO_clear_retry_flags(bio);
   SocketBioState* state = state_of(bio);
+  if (!state->replay.empty()) {
+    const std::size_t n = std::min(size, state->replay.size());
+    std::memcpy(into, state->replay.data(), n);
+    state->replay.erase(0, n);
+    state->started = true;
+    *read = n;
+    return 1;
+  }
   const ssize_t n = ::recv(state->fd, into, size, 0);
   if (n > 0 && !state->started) {
     state->started = true;

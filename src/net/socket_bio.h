@@ -16,6 +16,7 @@ struct SocketBioState {
   bool eof = false;      // the peer closed its side
   bool started = false;  // a byte has arrived
   std::string not_tls;   // what arrived first, when it was not TLS
+  std::string replay;    // bytes read before OpenSSL took over, given to it first
 };
 
 // A BIO reading and writing state->fd; state must outlive it. Null when OpenSSL is out of

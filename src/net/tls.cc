@@ -7,8 +7,11 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <stdexcept>
 #include <system_error>
 
 #include "crypto/key_data.h"
@@ -81,6 +84,40 @@ Status run_handshake(SSL* ssl, int fd, const SteadyDeadline& deadline) {
         return Error{Errc::kIo, "waiting for the TLS handshake: " + errno_text(err)};
     }
   }
+}
+
+// Reads the record header and the handshake header that begin a ClientHello (9 bytes) and
+// checks the length it announces, before OpenSSL buffers the message. The bytes go to
+// `head`, for OpenSSL to read first.
+Status read_client_hello_head(int fd, const SteadyDeadline& deadline, std::size_t most,
+                              std::string& head) {
+  constexpr std::size_t kHeadSize = 9;  // record: type, version, length; handshake: type, length
+  SocketStream socket(fd);
+  while (head.size() < kHeadSize) {
+    std::array<char, kHeadSize> buffer;
+    const Received got = socket.receive(buffer.data(), kHeadSize - head.size(), deadline);
+    switch (got.kind) {
+      case Received::Kind::kBytes:
+        head.append(buffer.data(), got.bytes);
+        continue;
+      case Received::Kind::kTimeout:
+        return Error{Errc::kTls, "the TLS handshake did not finish in time"};
+      case Received::Kind::kEof:
+        return Error{Errc::kTls, "TLS handshake failed: the peer closed the connection"};
+      case Received::Kind::kError:
+        return Error{Errc::kTls, "TLS handshake failed: " + got.error};
+    }
+  }
+  const auto byte = [&](std::size_t i) { return std::size_t{static_cast<unsigned char>(head[i])}; };
+  constexpr std::size_t kClientHello = 1;
+  if (byte(0) != kTlsHandshakeByte || byte(5) != kClientHello)
+    return Error{Errc::kTls, "TLS handshake failed: the first message is not a ClientHello"};
+  const std::size_t announced = byte(6) << 16 | byte(7) << 8 | byte(8);
+  if (announced > most) {
+    return Error{Errc::kTls, "TLS handshake failed: a ClientHello of " + std::to_string(announced) +
+                                 " bytes, more than the limit of " + std::to_string(most)};
+  }
+  return {};
 }
 
 // A TLS connection over a socket that the caller owns; the SSL object and the BIO state
@@ -347,11 +384,16 @@ Result<TlsServer> TlsServer::create(const KeyPair& identity) {
   return TlsServer(std::move(settings));
 }
 
-Result<std::unique_ptr<ByteStream>> TlsServer::accept(
-    int fd, const SteadyDeadline& deadline, std::chrono::milliseconds send_timeout) const {
+Result<std::unique_ptr<ByteStream>> TlsServer::accept(int fd, const SteadyDeadline& deadline,
+                                                      std::chrono::milliseconds send_timeout,
+                                                      std::size_t max_client_hello) const {
   if (Status made = make_nonblocking(fd); !made.ok()) return made.error();
   auto state = std::make_unique<internal::SocketBioState>();
   state->fd = fd;
+  if (Status head = read_client_hello_head(fd, deadline, max_client_hello, state->replay);
+      !head.ok()) {
+    return head.error();
+  }
   auto ssl = new_connection(*settings_, state.get());
   if (!ssl.ok()) return ssl.error();
   SSL_set_accept_state(ssl.value().get());

@@ -178,7 +178,7 @@ Result<std::string> FrameReader::next(const FrameLimits& limits) {
   // Receives until `wanted` bytes are buffered.
   auto fill = [&](std::size_t wanted, const Deadline& deadline) {
     while (buffered() < wanted) {
-      const ReadOutcome got = receive_toward(wanted, deadline);
+      ReadOutcome got = receive_toward(wanted, deadline);
       if (got.status != ReadStatus::kDone) return got;
     }
     return ReadOutcome{ReadStatus::kDone, {}};

@@ -591,6 +591,29 @@ TEST_F(CliTest, ReadmeExitStatusTableHolds) {
          return run_client(
              {"--home", alice_home_, "--port", std::to_string(other.port()), "fetch"});
        }},
+      {"a server without TLS, unless --plaintext",
+       [&] {
+         // What a version-1 server answers a ClientHello: its first bytes read as a frame
+         // length far over the limit.
+         const ErrorReply too_large{Code::kFrameTooLarge, "frame too large", std::nullopt,
+                                    std::nullopt};
+         NotShidoServer old(encode_frame(dump_json(too_large.to_json())));
+         return run_client({"--home", alice_home_, "--port", std::to_string(old.port()), "fetch"});
+       }},
+      {"a failed TLS handshake",
+       [&] {
+         // A TLS alert record (fatal, handshake_failure) in place of a ServerHello.
+         NotShidoServer failing(std::string("\x15\x03\x03\x00\x02\x02\x28", 7));
+         return run_client(
+             {"--home", alice_home_, "--port", std::to_string(failing.port()), "fetch"});
+       }},
+      {"--plaintext to a server that requires TLS",
+       [&] {
+         ServerProcess::Options options = server_options();
+         options.extra_args = {"--require-tls"};
+         ServerProcess tls_only(options);
+         return run_client(at(alice_home_, tls_only, {"--plaintext", "fetch"}));
+       }},
       {"no account with that phone number on the server",
        [&] {
          return client(alice_home_, {"send", "--to", phone_number(9'999'996), "hi"});

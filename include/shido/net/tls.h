@@ -19,6 +19,9 @@ inline constexpr std::string_view kShidoAlpn = "shido/1";
 // A TLS connection's first byte (a handshake record); a plaintext frame's is 0x00.
 inline constexpr unsigned char kTlsHandshakeByte = 0x16;
 
+// The longest ClientHello a server takes by default: a frame's worth before login.
+inline constexpr std::size_t kMaxClientHello = std::size_t{16} << 10;
+
 struct TlsSettings;  // OpenSSL's context, kept out of the public headers
 
 // The server's side, made once at start and shared by every connection thread.
@@ -29,10 +32,12 @@ class TlsServer {
 
   // Runs the server side of a handshake on a connected socket, which it makes non-blocking
   // (the thread still waits, in poll()). Fails with kTls when the peer does not finish a TLS
-  // 1.3 handshake offering ALPN shido/1 by the deadline. The stream's sends wait at most
-  // send_timeout (zero: for ever) for the peer to read.
+  // 1.3 handshake offering ALPN shido/1 by the deadline, or announces a ClientHello longer
+  // than max_client_hello (OpenSSL would buffer up to 128 KiB of one; a real one is under
+  // 2 KiB). The stream's sends wait at most send_timeout (zero: for ever) for the peer.
   Result<std::unique_ptr<ByteStream>> accept(int fd, const SteadyDeadline& deadline,
-                                             std::chrono::milliseconds send_timeout) const;
+                                             std::chrono::milliseconds send_timeout,
+                                             std::size_t max_client_hello = kMaxClientHello) const;
 
  private:
   explicit TlsServer(std::shared_ptr<const TlsSettings> settings)
