@@ -162,6 +162,9 @@ std::unique_ptr<ByteStream> open_stream(int fd, const Transports& transports,
   }
   if (transports.require_tls) {
     logger.log(LogLevel::kInfo, peer, "", "closing: a plaintext connection (--require-tls)");
+    // Its first frame is still unread: closing now would reset the connection, and the
+    // client would read "connection reset" where an end tells it to leave out --plaintext.
+    half_close_and_drain(fd, kLinger);
     return nullptr;
   }
   return std::make_unique<SocketStream>(fd);

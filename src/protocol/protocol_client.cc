@@ -168,7 +168,11 @@ ClientResult<Json> ProtocolClient::receive(std::chrono::milliseconds extra_wait)
     }
   }
   if (!frame.ok()) {
-    if (frame.error().code == Errc::kConnectionClosed && plaintext_ && !heard_from_server_) {
+    // A server that takes TLS only closes a plaintext connection with its first frame
+    // unread, which may reset the connection rather than end it.
+    const bool ended =
+        frame.error().code == Errc::kConnectionClosed || frame.error().code == Errc::kIo;
+    if (ended && plaintext_ && !heard_from_server_) {
       return network_error(
           "the server closed the connection without answering: it may take TLS connections "
           "only (leave out --plaintext)");
