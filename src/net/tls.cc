@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -86,33 +87,59 @@ Status run_handshake(SSL* ssl, int fd, const SteadyDeadline& deadline) {
   }
 }
 
-// Reads the record header and the handshake header that begin a ClientHello (9 bytes) and
-// checks the length it announces, before OpenSSL buffers the message. The bytes go to
-// `head`, for OpenSSL to read first.
+// Reads the record headers and the handshake header that begin a ClientHello and checks
+// the length it announces, before OpenSSL buffers the message. RFC 8446 section 5.1 lets
+// a client fragment the message across records (any non-empty fragment), so the 4 bytes of
+// the handshake header are gathered from as many records as they take (at most 4); the
+// rest of the last record stays in the socket. The bytes read go to `head`, for OpenSSL to
+// read first.
 Status read_client_hello_head(int fd, const SteadyDeadline& deadline, std::size_t most,
                               std::string& head) {
-  constexpr std::size_t kHeadSize = 9;  // record: type, version, length; handshake: type, length
   SocketStream socket(fd);
-  while (head.size() < kHeadSize) {
-    std::array<char, kHeadSize> buffer;
-    const Received got = socket.receive(buffer.data(), kHeadSize - head.size(), deadline);
-    switch (got.kind) {
-      case Received::Kind::kBytes:
-        head.append(buffer.data(), got.bytes);
-        continue;
-      case Received::Kind::kTimeout:
-        return Error{Errc::kTls, "the TLS handshake did not finish in time"};
-      case Received::Kind::kEof:
-        return Error{Errc::kTls, "TLS handshake failed: the peer closed the connection"};
-      case Received::Kind::kError:
-        return Error{Errc::kTls, "TLS handshake failed: " + got.error};
+  // Appends exactly n more bytes to head.
+  const auto read_more = [&](std::size_t n) -> Status {
+    const std::size_t wanted = head.size() + n;
+    while (head.size() < wanted) {
+      std::array<char, 16> buffer;
+      const Received got =
+          socket.receive(buffer.data(), std::min(buffer.size(), wanted - head.size()), deadline);
+      switch (got.kind) {
+        case Received::Kind::kBytes:
+          head.append(buffer.data(), got.bytes);
+          continue;
+        case Received::Kind::kTimeout:
+          return Error{Errc::kTls, "the TLS handshake did not finish in time"};
+        case Received::Kind::kEof:
+          return Error{Errc::kTls, "TLS handshake failed: the peer closed the connection"};
+        case Received::Kind::kError:
+          return Error{Errc::kTls, "TLS handshake failed: " + got.error};
+      }
     }
+    return {};
+  };
+  const Error not_a_client_hello{Errc::kTls,
+                                 "TLS handshake failed: the first message is not a ClientHello"};
+  constexpr std::size_t kRecordHeader = 5;     // type, version, length
+  constexpr std::size_t kHandshakeHeader = 4;  // type, length
+  std::string handshake;                       // the first bytes of the handshake message
+  while (handshake.size() < kHandshakeHeader) {
+    const std::size_t record = head.size();
+    if (Status read = read_more(kRecordHeader); !read.ok()) return read;
+    const auto byte = [&](std::size_t i) {
+      return std::size_t{static_cast<unsigned char>(head[record + i])};
+    };
+    const std::size_t length = byte(3) << 8 | byte(4);
+    if (byte(0) != kTlsHandshakeByte || length == 0) return not_a_client_hello;
+    const std::size_t take = std::min(length, kHandshakeHeader - handshake.size());
+    if (Status read = read_more(take); !read.ok()) return read;
+    handshake.append(head, head.size() - take, take);
   }
-  const auto byte = [&](std::size_t i) { return std::size_t{static_cast<unsigned char>(head[i])}; };
+  const auto byte = [&](std::size_t i) {
+    return std::size_t{static_cast<unsigned char>(handshake[i])};
+  };
   constexpr std::size_t kClientHello = 1;
-  if (byte(0) != kTlsHandshakeByte || byte(5) != kClientHello)
-    return Error{Errc::kTls, "TLS handshake failed: the first message is not a ClientHello"};
-  const std::size_t announced = byte(6) << 16 | byte(7) << 8 | byte(8);
+  if (byte(0) != kClientHello) return not_a_client_hello;
+  const std::size_t announced = byte(1) << 16 | byte(2) << 8 | byte(3);
   if (announced > most) {
     return Error{Errc::kTls, "TLS handshake failed: a ClientHello of " + std::to_string(announced) +
                                  " bytes, more than the limit of " + std::to_string(most)};
