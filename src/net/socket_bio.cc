@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 namespace shido::internal {
 namespace {
@@ -33,7 +32,7 @@ int socket_read(BIO* bio, char* into, std::size_t size, std::size_t* read) {
   SocketBioState* state = state_of(bio);
   if (!state->replay.empty()) {
     const std::size_t n = std::min(size, state->replay.size());
-    std::memcpy(into, state->replay.data(), n);
+    state->replay.copy(into, n);  // bytes, not a C string: no terminator
     state->replay.erase(0, n);
     state->started = true;
     *read = n;
