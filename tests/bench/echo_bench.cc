@@ -1,22 +1,32 @@
 // shido-echo-bench: the ceiling of Shido's design on this machine. A minimal
 // thread-per-connection server and its clients, in one process, exchange frames of the
 // size and framing of a relay SEND_MESSAGE with no protocol work: the server echoes each
-// frame back. Shido's relay throughput is reported as a share of this.
+// frame back. Shido's relay throughput is reported as a share of this. With --tls every
+// connection is TLS 1.3 as shido-server and its clients speak it (handshakes before the
+// clock starts), for the ceiling of the TLS transport.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <iostream>
 #include <list>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "bench/guarded_main.h"
 #include "bench/stats.h"
+#include "shido/crypto/keys.h"
 #include "shido/net/socket.h"
+#include "shido/net/stream.h"
+#include "shido/net/tls.h"
 #include "shido/protocol/frame.h"
 #include "shido/protocol/messages.h"
 #include "shido/protocol/text_message.h"
@@ -34,11 +44,23 @@ std::string sample_frame(int size) {
   return dump_json(SendMessage{"+972500000002", to_wire(envelope.value()), std::nullopt}.to_json());
 }
 
+constexpr std::chrono::seconds kHandshakeTimeout{30};
+
+// The value of a result, or the end of the run with what failed.
+template <class T>
+T must(Result<T> result, const std::string& what) {
+  if (!result.ok()) throw std::runtime_error(what + ": " + result.error().message);
+  return std::move(result).value();
+}
+
 // Echoes frames on each accepted connection, one thread per connection, until told to stop.
+// With a TlsServer each connection first completes a TLS handshake, as shido-server's do.
 class EchoServer {
  public:
-  EchoServer()
-      : listener_(listen_tcp("127.0.0.1", 0).value()), port_(local_port(listener_.get()).value()) {
+  explicit EchoServer(const TlsServer* tls)
+      : tls_(tls),
+        listener_(listen_tcp("127.0.0.1", 0).value()),
+        port_(local_port(listener_.get()).value()) {
     accept_thread_ = std::thread([this] { accept_loop(); });
   }
   ~EchoServer() {
@@ -56,16 +78,24 @@ class EchoServer {
       if (!fd.valid()) continue;
       int one = 1;
       ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      threads_.emplace_back([fd = std::move(fd)] {
-        FrameReader reader(fd.get());  // as shido-server reads
+      threads_.emplace_back([this, fd = std::move(fd)] {
+        std::unique_ptr<ByteStream> stream = std::make_unique<SocketStream>(fd.get());
+        if (tls_ != nullptr) {
+          auto accepted =
+              tls_->accept(fd.get(), deadline_in(kHandshakeTimeout), std::chrono::milliseconds(0));
+          if (!accepted.ok()) return;
+          stream = std::move(accepted).value();
+        }
+        FrameReader reader(*stream);  // as shido-server reads
         for (;;) {
           auto frame = reader.next();
-          if (!frame.ok() || !write_frame(fd.get(), frame.value()).ok()) return;
+          if (!frame.ok() || !stream->send(encode_frame(frame.value())).ok()) return;
         }
       });
     }
   }
 
+  const TlsServer* tls_;
   UniqueFd listener_;
   std::uint16_t port_;
   std::atomic<bool> stopping_{false};
@@ -76,7 +106,7 @@ class EchoServer {
 // Parses the options and runs the echo benchmark.
 int run(int argc, char** argv) {
   int clients = 4, messages = 1000, size = 256, window = 1;
-  bool json = false;
+  bool json = false, tls = false;
   CLI::App app{"shido-echo-bench: the thread-per-connection ceiling for frames like Shido's",
                "shido-echo-bench"};
   app.add_option("--clients", clients, "Connections")
@@ -91,16 +121,29 @@ int run(int argc, char** argv) {
   app.add_option("--window", window, "Frames in flight per connection")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_flag("--tls", tls,
+               "TLS 1.3 on every connection, as shido-server speaks it (default: plaintext TCP, "
+               "so that figures compare with those measured before TLS)");
   app.add_flag("--json", json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
 
   const std::string frame = sample_frame(size);
-  EchoServer server;
+  // With --tls: the server's key makes its certificate; the clients accept any key (the
+  // pin costs the same comparison either way).
+  std::optional<TlsServer> tls_server;
+  std::optional<TlsClient> tls_client;
+  if (tls) {
+    tls_server.emplace(must(TlsServer::create(KeyPair::generate()), "TLS server"));
+    tls_client.emplace(must(TlsClient::create(), "TLS client"));
+  }
+  EchoServer server(tls_server ? &*tls_server : nullptr);
   std::vector<std::int64_t> latencies;
   std::mutex latencies_mutex;
   std::atomic<long> echoed{0};
 
   std::vector<UniqueFd> connections;
+  std::vector<std::unique_ptr<ByteStream>> streams;
+  const TlsClient::KeyCheck any_key = [](const PublicKey&) { return true; };
   for (int c = 0; c < clients; ++c) {
     auto fd = connect_tcp("127.0.0.1", server.port());
     if (!fd.ok()) {
@@ -109,6 +152,15 @@ int run(int argc, char** argv) {
     }
     int one = 1;
     ::setsockopt(fd.value().get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (tls_client) {
+      streams.push_back(
+          must(tls_client->connect(fd.value().get(), any_key, deadline_in(kHandshakeTimeout),
+                                   std::chrono::milliseconds(0)),
+               "TLS handshake")
+              .stream);
+    } else {
+      streams.push_back(std::make_unique<SocketStream>(fd.value().get()));
+    }
     connections.push_back(std::move(fd).value());
   }
 
@@ -116,15 +168,15 @@ int run(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      const int fd = connections[static_cast<std::size_t>(c)].get();
-      FrameReader reader(fd);  // as shido's clients read
+      ByteStream& stream = *streams[static_cast<std::size_t>(c)];
+      FrameReader reader(stream);  // as shido's clients read
       std::deque<std::int64_t> in_flight;
       std::vector<std::int64_t> mine;
       int next = 0;
       while (next < messages || !in_flight.empty()) {
         while (next < messages && static_cast<int>(in_flight.size()) < window) {
           in_flight.push_back(now_ns());
-          if (!write_frame(fd, frame).ok()) return;
+          if (!stream.send(encode_frame(frame)).ok()) return;
           ++next;
         }
         auto reply = reader.next();
@@ -141,7 +193,8 @@ int run(int argc, char** argv) {
   const double seconds = static_cast<double>(now_ns() - start) / 1e9;
   for (auto& fd : connections) ::shutdown(fd.get(), SHUT_RDWR);
 
-  const Json report = {{"clients", clients},
+  const Json report = {{"tls", tls},
+                       {"clients", clients},
                        {"messages_per_client", messages},
                        {"size", size},
                        {"frame_bytes", frame.size()},

@@ -1,6 +1,6 @@
-// shido-bench: drives a real shido-server over TCP and measures registrations, logins,
-// message throughput and latencies, checking that every message sent arrives exactly once
-// with the right body. See docs/BENCHMARKS.md.
+// shido-bench: drives a real shido-server over TCP (plaintext, or TLS 1.3 with --tls) and
+// measures registrations, logins, message throughput and latencies, checking that every
+// message sent arrives exactly once with the right body. See docs/BENCHMARKS.md.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,12 +45,24 @@ struct Options {
   int messages = 200;
   int size = 256;
   std::string mode = "e2e";
+  int logins = 100;  // per client, in login mode
   int window = 1;
   int idle = 0;
   bool fetch_after_send = false;
   bool json = false;
   int timeout = 300;
+  // TLS 1.3 on every connection; off by default, so that runs compare with the figures
+  // measured before TLS existed.
+  bool tls = false;
+  // With TLS: the server's key, learnt from the run's first HELLO; every later handshake
+  // pins it, as a client that has registered does.
+  std::optional<PublicKey> server_key;
 };
+
+// How every connection of the run reaches the server.
+Transport transport_of(const Options& options) {
+  return Transport{options.tls, options.server_key};
+}
 
 struct User {
   std::string phone;
@@ -114,7 +126,8 @@ void parallel_for(int n, int threads, Fn fn) {
 
 ProtocolClient logged_in(const Options& options, const User& user,
                          Greeting* greeting_out = nullptr) {
-  auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(120)),
+  auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(120),
+                                             transport_of(options)),
                      "connect");
   Greeting greeting = must(client.hello(), "hello");
   must(client.login(user.key, greeting, user.phone, as_bytes(user.code)), "login of " + user.phone);
@@ -145,6 +158,10 @@ struct Results {
   // CPU of each process while the messages moved, per message received.
   double server_cpu_us_per_message = 0;
   double bench_cpu_us_per_message = 0;
+  // Login mode: each login's time from connect() to its 106, and the CPU per login.
+  std::vector<std::int64_t> login_ns;
+  double server_cpu_us_per_login = 0;
+  double bench_cpu_us_per_login = 0;
 };
 
 // --- Before the clock starts -----------------------------------------------------------
@@ -202,13 +219,26 @@ std::vector<User> make_users(int count) {
   return users;
 }
 
+// With --tls, one connection's HELLO tells the server's key, which every later handshake then
+// pins, as a registered client's does.
+void learn_server_key(Options& options) {
+  if (!options.tls) return;
+  auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(30),
+                                             transport_of(options)),
+                     "connect");
+  options.server_key = must(client.hello(), "hello").server_key;
+  client.bye();
+}
+
 // Registers every user on a connection of its own (HELLO, 102, the code from the outbox,
 // 103), `clients` at a time; returns registrations per second.
 double register_users(const Options& options, std::vector<User>& users) {
   const std::int64_t start = now_ns();
   parallel_for(options.users, options.clients, [&](int i) {
     User& user = users[static_cast<std::size_t>(i)];
-    auto client = must(ProtocolClient::connect(options.host, options.port), "connect");
+    auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(30),
+                                               transport_of(options)),
+                       "connect");
     Greeting greeting = must(client.hello(), "hello");
     must(client.request_code(user.phone, "bench@example.com"), "request code");
     user.code = read_code(options.outbox, user.phone);
@@ -547,22 +577,68 @@ void move_messages(Traffic& traffic, std::vector<std::optional<ProtocolClient>>&
   }
 }
 
+// Login mode: `clients` threads each log in `logins` times, every time on a new connection
+// (connect, with --tls the handshake, HELLO, 201 -> 106; then BYE and close). Fills in
+// logins per second, each login's latency and the CPU per login of both processes.
+void measure_logins(const Options& options, const std::vector<User>& users,
+                    const test::ServerProcess* server, Results& results) {
+  std::vector<std::vector<std::int64_t>> latencies(static_cast<std::size_t>(options.clients));
+  const CpuUse cpu_at_start = cpu_use(server);
+  const std::int64_t start = now_ns();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < options.clients; ++c) {
+    threads.emplace_back([&, c] {
+      std::vector<std::int64_t>& mine = latencies[static_cast<std::size_t>(c)];
+      mine.reserve(static_cast<std::size_t>(options.logins));
+      for (int i = 0; i < options.logins; ++i) {
+        const auto u = static_cast<std::size_t>(c * options.logins + i) % users.size();
+        const std::int64_t began = now_ns();
+        ProtocolClient client = logged_in(options, users[u]);
+        mine.push_back(now_ns() - began);
+        client.bye();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const std::int64_t finished = now_ns();
+  const CpuUse cpu_at_end = cpu_use(server);
+
+  const double logins = static_cast<double>(options.clients) * options.logins;
+  results.seconds = static_cast<double>(finished - start) / 1e9;
+  results.logins_per_second = logins / results.seconds;
+  results.server_cpu_us_per_login = (cpu_at_end.server - cpu_at_start.server) * 1e6 / logins;
+  results.bench_cpu_us_per_login = (cpu_at_end.bench - cpu_at_start.bench) * 1e6 / logins;
+  for (const auto& mine : latencies)
+    results.login_ns.insert(results.login_ns.end(), mine.begin(), mine.end());
+  if (server != nullptr) results.server = bench::read_process_stats(server->pid());
+}
+
 // --- After the run ---------------------------------------------------------------------
 
 // The run's settings and figures, one JSON object (the keys docs/BENCHMARKS.md and
 // summarize.py read).
 Json make_report(const Options& options, const Results& results, bool spawned) {
-  const int total = options.clients * options.messages;
+  const bool login_mode = options.mode == "login";
+  const int total = login_mode ? 0 : options.clients * options.messages;
+  // Figures of login mode only: null in the others.
+  const auto login_figure = [&](double value) { return login_mode ? Json(value) : Json(nullptr); };
   return {
       {"mode", options.mode},
+      {"tls", options.tls},
       {"users", options.users},
       {"clients", options.clients},
-      {"messages_per_client", options.messages},
+      {"messages_per_client", login_mode ? 0 : options.messages},
+      {"logins_per_client", login_mode ? Json(options.logins) : Json(nullptr)},
       {"size", options.size},
       {"window", options.window},
       {"idle", options.idle},
       {"registrations_per_second", results.registrations_per_second},
       {"logins_per_second", results.logins_per_second},
+      {"login_p50_ms", login_figure(bench::percentile_ms(results.login_ns, 50))},
+      {"login_p99_ms", login_figure(bench::percentile_ms(results.login_ns, 99))},
+      {"server_cpu_us_per_login",
+       spawned ? login_figure(results.server_cpu_us_per_login) : Json(nullptr)},
+      {"bench_cpu_us_per_login", login_figure(results.bench_cpu_us_per_login)},
       {"messages_per_second", results.messages_per_second},
       {"sent", results.sent},
       {"received", results.received},
@@ -597,9 +673,14 @@ void print_report(const Options& options, const Json& report) {
     std::cout << report.dump() << std::endl;
     return;
   }
-  std::cout << "mode " << options.mode << ", " << options.users << " users, " << options.clients
-            << " clients x " << options.messages << " messages of " << options.size
-            << " bytes, window " << options.window << ", " << options.idle << " idle connections\n";
+  std::cout << "mode " << options.mode << " over " << (options.tls ? "TLS" : "plaintext TCP")
+            << ", " << options.users << " users, " << options.clients << " clients x ";
+  if (options.mode == "login") {
+    std::cout << options.logins << " logins\n";
+  } else {
+    std::cout << options.messages << " messages of " << options.size << " bytes, window "
+              << options.window << ", " << options.idle << " idle connections\n";
+  }
   for (const auto& [key, value] : report.items()) std::cout << "  " << key << ": " << value << "\n";
 }
 
@@ -616,14 +697,22 @@ bool delivered_cleanly(const Results& results) {
   return clean;
 }
 
-// Registrations, logins, then the messages; the report; 0 when nothing was lost.
+// Registrations, logins, then the messages (or, in login mode, the logins alone); the report;
+// 0 when nothing was lost.
 int run(Options options) {
   raise_file_limit();
   const std::unique_ptr<test::ServerProcess> server = start_server(options);
   if (options.outbox.empty()) fail("--outbox is needed to read codes (or use --spawn)");
   Results results;
+  learn_server_key(options);
   std::vector<User> users = make_users(options.users);
   results.registrations_per_second = register_users(options, users);
+  if (options.mode == "login") {
+    measure_logins(options, users, server.get(), results);
+    print_report(options, make_report(options, results, server != nullptr));
+    if (server) server->stop(SIGTERM);
+    return 0;
+  }
   std::vector<std::optional<ProtocolClient>> receivers;
   results.logins_per_second = log_in_receivers(options, users, receivers);
   const std::vector<ProtocolClient> idle = open_idle_connections(options, users);
@@ -670,8 +759,13 @@ int parse_and_run(int argc, char** argv) {
   app.add_option("--size", options.size, "Message body bytes")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
-  app.add_option("--mode", options.mode, "e2e: clients seal and open; relay: sealed up front")
-      ->check(CLI::IsMember({"e2e", "relay"}))
+  app.add_option("--mode", options.mode,
+                 "e2e: clients seal and open; relay: sealed up front; login: logins per second, "
+                 "each on a new connection (connect, handshake, HELLO, 201), --clients at a time")
+      ->check(CLI::IsMember({"e2e", "relay", "login"}))
+      ->capture_default_str();
+  app.add_option("--logins", options.logins, "Logins per client in --mode login")
+      ->check(CLI::Range(1, 10000000))
       ->capture_default_str();
   app.add_option("--window", options.window, "SEND_MESSAGE frames in flight per client")
       ->check(CLI::Range(1, 1024))
@@ -683,6 +777,9 @@ int parse_and_run(int argc, char** argv) {
                "Receivers start fetching only once every message is stored (to measure memory)");
   app.add_option("--timeout", options.timeout, "Seconds to wait for delivery at most")
       ->capture_default_str();
+  app.add_flag("--tls", options.tls,
+               "TLS 1.3 on every connection, pinned to the server key of the run's first HELLO "
+               "(default: plaintext TCP, so that figures compare with those measured before TLS)");
   app.add_flag("--json", options.json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
   return run(options);
