@@ -159,10 +159,9 @@ class TlsStream final : public ByteStream {
     // Bytes OpenSSL already holds (a record read with an earlier one) need no wait.
     bool must_wait = SSL_has_pending(ssl_.get()) == 0;
     for (;;) {
-      WaitFor wait_for = WaitFor::kReadable;
       if (must_wait) {
         int err = 0;
-        switch (wait_ready(fd(), wait_for, deadline, &err)) {
+        switch (wait_ready(fd(), WaitFor::kReadable, deadline, &err)) {
           case Ready::kYes:
             break;
           case Ready::kTimeout:
