@@ -221,7 +221,11 @@ ClientResult<T> ProtocolClient::call(const Json& request) {
 ClientResult<Greeting> ProtocolClient::hello() {
   auto reply = call<ServerHello>(Hello{}.to_json());
   if (!reply.ok()) return reply.error();
-  auto key = PublicKey::from_pem(reply.value().public_key);
+  // Over TLS the 101 names, in canonical PEM, the certificate's key: already parsed and
+  // checked in the handshake, so not again.
+  auto key = certificate_key_ && reply.value().public_key == certificate_key_->pem()
+                 ? Result<PublicKey>(*certificate_key_)
+                 : PublicKey::from_pem(reply.value().public_key);
   if (!key.ok()) return security_error("the server key is invalid: " + key.error().message);
   // The key that signs the proofs must be the one that made the handshake.
   if (certificate_key_ && !(key.value() == *certificate_key_)) {
@@ -264,7 +268,11 @@ ClientResult<Done> ProtocolClient::login(const KeyPair& own, const Greeting& gre
 ClientResult<PublicKey> ProtocolClient::recipient_key(const std::string& phone) {
   auto reply = call<RecipientKey>(CommunicationRequest{phone}.to_json());
   if (!reply.ok()) return reply.error();
-  auto key = PublicKey::from_pem(reply.value().public_key);
+  // Over TLS the 101 names, in canonical PEM, the certificate's key: already parsed and
+  // checked in the handshake, so not again.
+  auto key = certificate_key_ && reply.value().public_key == certificate_key_->pem()
+                 ? Result<PublicKey>(*certificate_key_)
+                 : PublicKey::from_pem(reply.value().public_key);
   if (!key.ok()) return security_error("the recipient's key is invalid: " + key.error().message);
   return std::move(key).value();
 }
