@@ -337,6 +337,8 @@ int require_alpn(SSL* ssl, int* alert, void* /*arg*/) {
   if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &extension,
                                 &size) != 1) {
     *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+    ERR_raise(ERR_LIB_SSL,
+              SSL_R_NO_APPLICATION_PROTOCOL);  // the log says why, not "callback failed"
     return SSL_CLIENT_HELLO_ERROR;
   }
   return SSL_CLIENT_HELLO_SUCCESS;

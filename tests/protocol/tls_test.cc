@@ -666,6 +666,17 @@ TEST_P(RefusedClientTest, TheHandshakeFailsOnBothSides) {
 
 std::string refusal_name(const ::testing::TestParamInfo<Refusal>& info) { return info.param.name; }
 
+// The server's log says why a client that asked for no protocol at all was refused.
+TEST_F(TlsTest, AClientWithoutAlpnIsToldNoApplicationProtocol) {
+  test::ProbeOptions options = test::shido_like();
+  options.alpn.reset();
+  const ProbeRun run = run_probe(options);
+  EXPECT_FALSE(run.probe.connected);
+  ASSERT_TRUE(run.server.failure.has_value()) << "the server accepted";
+  EXPECT_NE(run.server.failure->message.find("no application protocol"), std::string::npos)
+      << run.server.failure->message;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Clients, RefusedClientTest,
     ::testing::Values(
