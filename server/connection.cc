@@ -9,6 +9,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "shido/protocol/messages.h"
 
@@ -170,11 +171,32 @@ std::unique_ptr<ByteStream> open_stream(int fd, const Transports& transports,
   return std::make_unique<SocketStream>(fd);
 }
 
+// Counts a connection among those logged in, from its login to its end (however it ends).
+class LoggedInMark {
+ public:
+  explicit LoggedInMark(std::atomic<std::size_t>& logged_in) : logged_in_(logged_in) {}
+  ~LoggedInMark() {
+    if (marked_) logged_in_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  LoggedInMark(const LoggedInMark&) = delete;
+  LoggedInMark& operator=(const LoggedInMark&) = delete;
+
+  // Once: a connection that logs in again (as another account) is still one.
+  void mark() {
+    if (!std::exchange(marked_, true)) logged_in_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<std::size_t>& logged_in_;
+  bool marked_ = false;
+};
+
 }  // namespace
 
 void serve_connection(ServerContext& context, const ConnectionLimits& limits,
                       const Transports& transports, int fd, const std::string& peer,
-                      AddressSlots::Slot unauthenticated) {
+                      AddressSlots::Slot unauthenticated,
+                      std::atomic<std::size_t>& logged_in_count) {
   FrameLimits prelogin = limits.frames;
   prelogin.max_size = std::min(limits.max_prelogin_frame, limits.frames.max_size);
   Logger& logger = context.logger;
@@ -198,6 +220,7 @@ void serve_connection(ServerContext& context, const ConnectionLimits& limits,
   try {
     std::string phone;  // of the session, for the last line, which follows its end
     {
+      LoggedInMark logged_in_mark(logged_in_count);  // ends after the session
       Session session(context, peer);
       FrameReader reader(*stream);
       logger.log(LogLevel::kDebug, peer, "", "connected over " + std::string(stream->transport()));
@@ -254,7 +277,10 @@ void serve_connection(ServerContext& context, const ConnectionLimits& limits,
         }
         // Logged in: the connection no longer counts against its address (before the reply
         // goes out, so that the client may count on it).
-        if (!session.phone().empty()) unauthenticated.release();
+        if (!session.phone().empty()) {
+          unauthenticated.release();
+          logged_in_mark.mark();
+        }
         // Sends in flight are answered before this thread waits for the client.
         if (after == After::kClose || !reader.frame_ready()) session.settle(sink);
         // Pipelined requests already here are answered first, and all the replies go out in

@@ -1,7 +1,9 @@
 // Serving one client connection: frames in, the session, frames out.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "server/address_slots.h"
@@ -37,9 +39,11 @@ struct Transports {
 // must finish within the frame time-out, and by the login deadline. Never throws; does not
 // close fd.
 // `unauthenticated` is the connection's place among its address's connections that have
-// not logged in: given back when it logs in.
+// not logged in: given back when it logs in. `logged_in_count` counts the connections
+// logged in (the status line): one more from the connection's login to its end.
 void serve_connection(ServerContext& context, const ConnectionLimits& limits,
                       const Transports& transports, int fd, const std::string& peer,
-                      AddressSlots::Slot unauthenticated);
+                      AddressSlots::Slot unauthenticated,
+                      std::atomic<std::size_t>& logged_in_count);
 
 }  // namespace shido::server

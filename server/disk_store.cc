@@ -369,6 +369,10 @@ void DiskStore::shutdown() { memory_.shutdown(); }
 
 Status DiskStore::compact() { return log_->new_generation(); }
 DiskStats DiskStore::stats() const { return log_->stats(); }
-StoreCounts DiskStore::counts() const { return memory_.counts(); }
+StoreCounts DiskStore::counts() const {
+  StoreCounts counts = memory_.counts();
+  counts.journal_bytes = log_->stats().journal_bytes;
+  return counts;
+}
 
 }  // namespace shido::server

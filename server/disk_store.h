@@ -82,7 +82,8 @@ class DiskStore final : public Store {
   // background thread does it when due).
   Status compact();
   DiskStats stats() const;
-  StoreCounts counts() const;
+  // The memory store's counts, with the journal's bytes.
+  StoreCounts counts() const override;
 
   class Log;  // the ChangeLog: journals, generations, snapshots (disk_store.cc)
 

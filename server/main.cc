@@ -1,5 +1,5 @@
 // shido-server: parses options, loads or makes the server key, and runs the server until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM; SIGUSR1 logs a status line.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -19,9 +19,11 @@
 #include "server/disk_store.h"
 #include "server/file_system.h"
 #include "server/server.h"
+#include "server/status_report.h"
 #include "server/store.h"
 #include "server/thread_caches.h"
 #include "shido/crypto/keys.h"
+#include "shido/version.h"
 
 namespace {
 
@@ -58,6 +60,7 @@ struct Options {
   int failed_registrations_per_address = Limits{}.failed_registrations_per_address;
   int failed_registrations_per_day = Limits{}.failed_registrations_per_day;
   int code_command_concurrency = 4;
+  int status_interval = 60;
 };
 
 // The server key lives in the data directory: made on first start, reused afterwards.
@@ -141,6 +144,16 @@ Result<std::unique_ptr<Store>> open_store(const Options& options, FileSystem& fs
 
 int serve(const Options& options) {
   Logger logger(*parse_log_level(options.log_level));
+  // Signals go to one thread that waits for them; every other thread blocks them (threads
+  // inherit the mask, so this comes before any). Blocked from the start, a SIGUSR1 sent
+  // while the server starts waits for that thread instead of killing the process.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
   const auto fail = [](const Error& error) {
     std::cerr << "shido-server: " << error.message << "\n";
     return 1;
@@ -158,14 +171,6 @@ int serve(const Options& options) {
     return 1;
   }
   size_thread_stacks();
-
-  // Signals go to one thread that waits for them; every other thread blocks them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
 
   SystemTime time;
   Limits limits;
@@ -199,9 +204,13 @@ int serve(const Options& options) {
   std::cout << "shido-server listening on " << options.listen.host << ":" << server.port()
             << " server key fingerprint " << key.value().public_key().fingerprint() << std::endl;
 
+  // Lines every --status-interval (a thread of its own) and on SIGUSR1.
+  StatusReporter status([&server] { return server.status_counts(); }, logger, time,
+                        std::chrono::seconds(options.status_interval));
   std::thread signal_waiter([&] {
     int signal = 0;
-    sigwait(&signals, &signal);
+    // SIGUSR1 is consumed here, so it interrupts no call in any other thread.
+    while (sigwait(&signals, &signal) == 0 && signal == SIGUSR1) status.report();
     logger.log(LogLevel::kInfo, "", "",
                std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
     server.stop();
@@ -212,8 +221,23 @@ int serve(const Options& options) {
   pthread_kill(signal_waiter.native_handle(),  // NOLINT(bugprone-bad-signal-to-kill-thread)
                SIGTERM);
   signal_waiter.join();
+  status.stop();  // wakes its timer: no wait for the next line
   logger.log(LogLevel::kInfo, "", "", "stopped");
   return 0;
+}
+
+// What CLI11 refused in a config file, from its "INI was not able to parse KEY", where a
+// [SECTION] header shows as "SECTION.++".
+std::string config_file_culprit(std::string_view message) {
+  constexpr std::string_view kPrefix = "INI was not able to parse ";
+  constexpr std::string_view kSectionMark = ".++";
+  if (message.substr(0, kPrefix.size()) != kPrefix) return std::string(message);
+  std::string_view name = message.substr(kPrefix.size());
+  if (name.ends_with(kSectionMark)) {
+    name.remove_suffix(kSectionMark.size());
+    return "the section [" + std::string(name) + "] (options go at the top level)";
+  }
+  return "the key '" + std::string(name) + "'";
 }
 
 // Fills `options` from the command line (and a --config file). Returns the exit status when
@@ -227,7 +251,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       "shido-server"};
   app.set_config("--config", "",
                  "Read options from a TOML/INI file (key = value, names as the long options)");
-  app.set_version_flag("--version", "shido-server 0.1.0 (protocol 1)");
+  // A misspelt key in the config file must stop the server, not leave an option at its
+  // default without a word.
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.set_version_flag("--version", "shido-server " + std::string(kShidoVersion) + " (protocol 1)");
   app.add_option("--host", options.listen.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", options.listen.port, "TCP port; 0 picks a free one")
       ->capture_default_str();
@@ -367,6 +394,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--log-level", options.log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--status-interval", options.status_interval,
+                 "Seconds between status lines in the log (info: connections, accounts, waiting "
+                 "messages, messages stored and fetched per second); 0: none. SIGUSR1 logs one "
+                 "at once, always")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   app.add_option("--code-ttl", options.code_ttl,
                  "Seconds a registration code stays valid (protocol: 600)")
       ->capture_default_str()
@@ -379,6 +412,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->group("Testing");
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& error) {
+    std::cerr << "shido-server: the config file has " << config_file_culprit(error.what())
+              << ", which is not an option of shido-server --help\n";
+    return 1;
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 1;
   }

@@ -274,6 +274,7 @@ std::unique_ptr<PutInProgress> MemoryStore::start_put(const std::string& recipie
   if (log_ == nullptr) {
     std::string id = message.id;
     add_message(box, order, std::make_shared<const StoredMessage>(std::move(message)));
+    messages_stored_ += 1;
     // Woken after the unlock, a waiting fetch finds the mutex free instead of blocking on
     // it again.
     lock.unlock();
@@ -296,6 +297,7 @@ Result<PutResult> MemoryStore::finish_put(Put& put) {
   box.reserved -= 1;
   if (durable.ok()) {
     add_message(box, put.order_, std::make_shared<const StoredMessage>(std::move(*put.message_)));
+    messages_stored_ += 1;
   }
   put.ticket_.reset();  // settled: applied, or dropped
   lock.unlock();
@@ -349,6 +351,7 @@ std::vector<MessagePtr> MemoryStore::fetch(const std::string& phone, std::size_t
   for (auto it = box.messages.begin(); it != box.messages.end() && out.size() < max; ++it) {
     out.push_back(it->second);
   }
+  messages_fetched_ += out.size();
   return out;
 }
 
@@ -448,7 +451,14 @@ StoreImage MemoryStore::capture() const {
 
 StoreCounts MemoryStore::counts() const {
   std::lock_guard lock(mutex_);
-  return {users_.size(), message_count_, stored_bytes_, envelope_bytes_};
+  StoreCounts counts;
+  counts.users = users_.size();
+  counts.messages = message_count_;
+  counts.ciphertext_bytes = stored_bytes_;
+  counts.envelope_bytes = envelope_bytes_;
+  counts.messages_stored = messages_stored_;
+  counts.messages_fetched = messages_fetched_;
+  return counts;
 }
 
 std::unique_ptr<Store> make_memory_store(const TimeSource& time, Limits limits) {

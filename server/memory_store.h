@@ -38,13 +38,6 @@ struct StoreImage {
   std::vector<Message> messages;  // each mailbox's in arrival order
 };
 
-struct StoreCounts {
-  std::size_t users = 0;
-  std::size_t messages = 0;
-  std::size_t ciphertext_bytes = 0;  // what --max-stored-bytes counts
-  std::size_t envelope_bytes = 0;    // the messages' whole envelopes
-};
-
 // What replaying one change did.
 enum class ReplayResult {
   kApplied,
@@ -83,7 +76,7 @@ class MemoryStore final : public Store {
   ReplayResult replay(Change change);
   // The whole state, consistent at one instant. Messages are shared, not copied.
   StoreImage capture() const;
-  StoreCounts counts() const;
+  StoreCounts counts() const override;
 
  private:
   class Put;
@@ -145,6 +138,9 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, std::size_t> sender_bytes_;  // by sender, in all mailboxes
   std::size_t envelope_bytes_ = 0;                             // the stored messages' envelopes
   std::size_t message_count_ = 0;                              // stored messages
+  // Counted here, under the lock these operations hold anyway: free for the status line.
+  std::uint64_t messages_stored_ = 0;   // by puts (not by replay), since the start
+  std::uint64_t messages_fetched_ = 0;  // handed out by fetch, since the start
   std::uint64_t next_order_ = 0;
   bool stopping_ = false;
 };

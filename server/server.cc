@@ -180,7 +180,7 @@ void Server::accept_one() {
   try {
     connection.thread = std::thread([this, &connection, peer, slot = std::move(*slot)]() mutable {
       serve_connection(context_, connection_limits_, transports_, connection.fd, peer,
-                       std::move(slot));
+                       std::move(slot), logged_in_);
       {
         std::lock_guard done(mutex_);
         ::close(connection.fd);
@@ -212,6 +212,17 @@ void Server::refuse(UniqueFd fd, const std::string& peer, const std::string& why
   }
   const ErrorReply busy{Code::kServerBusy, why, std::nullopt, std::nullopt};
   refuser_.refuse(std::move(fd), encode_frame(dump_json(busy.to_json())));
+}
+
+StatusCounts Server::status_counts() const {
+  StatusCounts counts;
+  {
+    std::lock_guard lock(mutex_);
+    counts.connections = active_;
+  }
+  counts.logged_in = logged_in_.load(std::memory_order_relaxed);
+  counts.store = context_.store.counts();
+  return counts;
 }
 
 void Server::reap_finished() {

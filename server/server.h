@@ -15,6 +15,7 @@
 #include "server/log_budget.h"
 #include "server/refuser.h"
 #include "server/session.h"
+#include "server/status_report.h"
 #include "shido/net/socket.h"
 #include "shido/protocol/frame.h"
 
@@ -58,6 +59,10 @@ class Server {
   // Safe from any thread, any number of times.
   void stop();
 
+  // The connections and what the store holds now, for the status line. Safe from any
+  // thread, while run() serves too.
+  StatusCounts status_counts() const;
+
  private:
   struct Connection {
     std::thread thread;
@@ -87,9 +92,11 @@ class Server {
   Refuser refuser_;
   LogBudget refusal_log_;  // only the accept thread logs refusals
 
-  std::mutex mutex_;  // guards connections_ and each Connection's fd and finished
+  mutable std::mutex mutex_;  // guards connections_ and each Connection's fd and finished
   std::list<Connection> connections_;
   std::size_t active_ = 0;  // connections not yet finished; guarded by mutex_
+  // Connections logged in; an atomic, so that a login takes no lock for it.
+  std::atomic<std::size_t> logged_in_{0};
 };
 
 }  // namespace shido::server

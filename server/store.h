@@ -117,6 +117,21 @@ enum class PutResult {
   kSenderStoreShareFull,  // the sender's share of all mailboxes is used up
 };
 
+// What a store holds, and how many messages it has taken and handed out since it started:
+// for the status line (server/status_report.h) and the disk store's compaction.
+struct StoreCounts {
+  std::size_t users = 0;
+  std::size_t messages = 0;
+  std::size_t ciphertext_bytes = 0;  // what --max-stored-bytes counts (with sends in flight)
+  std::size_t envelope_bytes = 0;    // the messages' whole envelopes
+  // Since the store started (not journaled): messages a put made fetchable, and messages
+  // fetches handed out (a message fetched twice counts twice). Rates are their differences.
+  std::uint64_t messages_stored = 0;
+  std::uint64_t messages_fetched = 0;
+  // The disk store's journals since its last snapshot; none for the memory store.
+  std::optional<std::uint64_t> journal_bytes;
+};
+
 struct AckResult {
   int deleted = 0;
   int waiting = 0;
@@ -203,6 +218,10 @@ class Store {
 
   // Wakes every fetch that waits, now and later: the server is stopping.
   virtual void shutdown() = 0;
+
+  // --- Watching it
+  // Consistent at one instant (the journal's bytes at about the same one).
+  virtual StoreCounts counts() const = 0;
 };
 
 // A Store in memory only, safe for any number of threads. time must outlive the store.

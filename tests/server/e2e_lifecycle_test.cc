@@ -294,5 +294,24 @@ TEST_F(LifecycleTest, AConfigFileSetsTheOptions) {
   EXPECT_NE(server().log().find("DEBUG"), std::string::npos);  // the file's log level
 }
 
+TEST_F(LifecycleTest, AConfigFileKeyThatIsNoOptionStopsTheServer) {
+  // A misspelt key would otherwise leave its option at the default without a word; a key
+  // under a [section] is not read as a top-level one, so it is refused too.
+  const test::TempDir dir("shido-config");
+  const std::string config = dir.path() + "/server.conf";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"stor = memory\n", "the key 'stor'"},
+      {"[shido]\nstore = memory\n", "the section [shido]"},
+  };
+  for (const auto& [text, named] : cases) {
+    std::ofstream(config) << text;
+    const auto [exit, err] = run_to_exit({"--config", config, "--data-dir", dir.path() + "/data"});
+    EXPECT_TRUE(exit.exited) << text;
+    EXPECT_EQ(exit.status, 1) << text << err;
+    EXPECT_NE(err.find("not an option"), std::string::npos) << text << err;
+    EXPECT_NE(err.find(named), std::string::npos) << text << err;
+  }
+}
+
 }  // namespace
 }  // namespace shido::e2e
