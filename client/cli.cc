@@ -10,6 +10,7 @@
 
 #include "client/commands.h"
 #include "client/menu.h"
+#include "shido/version.h"
 
 namespace shido::client {
 namespace {
@@ -206,7 +207,7 @@ int run_command_line(int argc, char** argv) {
       "shido-client: end-to-end encrypted messages with a Shido server.\n"
       "Without a command it runs the interactive menu.",
       "shido-client"};
-  app.set_version_flag("--version", "shido-client 0.1.0 (protocol 1)");
+  app.set_version_flag("--version", "shido-client " + std::string(kShidoVersion) + " (protocol 1)");
   app.option_defaults()->always_capture_default();
   // Extras are collected, not thrown: they are reported below, in the order typed, with
   // a suggestion for a mistyped command.

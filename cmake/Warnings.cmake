@@ -10,3 +10,5 @@ target_compile_options(shido_warnings INTERFACE
   # a known false positive); a warning that is wrong about the standard library is no help.
   # (GCC's alone: clang, which builds the fuzzers, has no such warning and rejects the flag.)
   $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
+# The hardening of optimised builds (cmake/Hardening.cmake) comes with the warnings.
+target_link_libraries(shido_warnings INTERFACE shido_hardening)

@@ -8,7 +8,8 @@
 #   bash cmake/setup.sh build [--sanitize address|thread] only build
 #   bash cmake/setup.sh lint                             check format (clang-format) and clang-tidy
 #   bash cmake/setup.sh fuzz [--seconds 20] [--target T] build the fuzzers (clang), run each for 20 s
-#   bash cmake/setup.sh packages server|test|lint|fuzz   list the Debian packages each needs
+#   bash cmake/setup.sh package [--build-only]           build the .deb, check it, install and purge it
+#   bash cmake/setup.sh packages server|test|lint|fuzz|package  list the Debian packages each needs
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,13 +25,17 @@ lint_packages=("${test_packages[@]}" clang-format clang-tidy)
 # The fuzzers (docs/FUZZING.md): Debian 12's clang, its runtimes (libFuzzer, ASan, UBSan),
 # and llvm-symbolizer, which puts function names and lines in a crash's stack.
 fuzz_packages=("${server_packages[@]}" clang libclang-rt-14-dev llvm-14)
+# The Debian package (tests/package/check_package.sh): dpkg-shlibdeps (dpkg-dev) and file
+# for CPack's Depends, lintian, man (man-db, with groff-base) to render the pages, and
+# systemd for systemd-analyze verify (nothing of it runs).
+package_packages=("${server_packages[@]}" dpkg-dev file lintian man-db groff-base systemd)
 
 usage() {
   local status=${1:-0}
   if [ "$status" -eq 0 ]; then
-    sed -n '2,13s/^#   /  /p' "${BASH_SOURCE[0]}"
+    sed -n '2,14s/^#   /  /p' "${BASH_SOURCE[0]}"
   else
-    sed -n '2,13s/^#   /  /p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,14s/^#   /  /p' "${BASH_SOURCE[0]}" >&2
   fi
   exit "$status"
 }
@@ -56,6 +61,7 @@ install_missing() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+cmake_extra=()  # more -D options for the next build (the package's install prefix)
 # build <build-dir> <sanitizer> <tests ON|OFF> <target>...: Release, or Debug (at -O1) under
 # a sanitizer; the micro-benchmarks only in the plain build, where their numbers mean
 # something. Without tests, nothing of GoogleTest or Google Benchmark is looked for.
@@ -65,7 +71,7 @@ build() {
   local type=Release bench=$tests
   [ -n "$sanitize" ] && { type=Debug; bench=OFF; }
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DSHIDO_SANITIZE="$sanitize" \
-    -DSHIDO_BUILD_TESTS="$tests" -DSHIDO_BUILD_BENCH="$bench" >/dev/null
+    -DSHIDO_BUILD_TESTS="$tests" -DSHIDO_BUILD_BENCH="$bench" "${cmake_extra[@]}" >/dev/null
   cmake --build "$dir" --parallel "$(nproc)" --target "$@"
 }
 
@@ -237,12 +243,37 @@ case $command in
     install_missing "${fuzz_packages[@]}"
     fuzz "$fuzz_seconds" "${fuzz_targets[@]}"
     ;;
+  package)
+    # --build-only: the package and the checks of its contents, without installing it (for a
+    # machine where Shido is installed: the full check installs and purges it).
+    check_args=()
+    case ${1:-} in
+      "") ;;
+      --build-only) check_args=(--contents-only) ;;
+      -h|--help) usage ;;
+      *) echo "setup: unknown option $1" >&2; usage 1 ;;
+    esac
+    [ "$(id -u)" -eq 0 ] || { echo "setup: package installs what it needs, and the package itself: run it as root" >&2; exit 1; }
+    install_missing "${package_packages[@]}"
+    # The README's Release build directory, with the package's prefix (/usr, so that the
+    # config goes to /etc): the compile flags are the same, so nothing is compiled again.
+    cmake_extra=(-DCMAKE_INSTALL_PREFIX=/usr)
+    build "$dir" "" OFF shido-server shido-client shido_gzipped_docs
+    rm -f "$dir"/package/shido_*.deb
+    (cd "$dir" && cpack -G DEB >/dev/null)
+    deb=("$dir"/package/shido_*.deb)
+    [ -f "${deb[0]}" ] || { echo "setup: cpack made no package in $dir/package" >&2; exit 1; }
+    echo "setup: built ${deb[0]}" >&2
+    version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$dir/CMakeCache.txt")
+    bash "$root/tests/package/check_package.sh" "${deb[0]}" "$version" "${check_args[@]}"
+    ;;
   packages)
     case ${1:-} in
       server) printf '%s\n' "${server_packages[@]}" ;;
       test) printf '%s\n' "${test_packages[@]}" ;;
       lint) printf '%s\n' "${lint_packages[@]}" ;;
       fuzz) printf '%s\n' "${fuzz_packages[@]}" ;;
+      package) printf '%s\n' "${package_packages[@]}" ;;
       *) usage 1 ;;
     esac
     ;;
