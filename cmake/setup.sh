@@ -15,11 +15,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What each command needs on a bare Debian 12 (debootstrap --variant=minbase), where
 # nothing else can be assumed; .ci/bare-debian proves these lists on every CI run.
-# The server needs a compiler, CMake and Ninja, and the three libraries it links.
-server_packages=(g++ cmake ninja-build libssl-dev nlohmann-json3-dev libcli11-dev)
+# The server needs a compiler, CMake and Ninja, the libraries it links, and pkg-config,
+# through which CMake finds hiredis (the Redis store's client library).
+server_packages=(g++ cmake ninja-build libssl-dev nlohmann-json3-dev libcli11-dev pkg-config libhiredis-dev)
 # The tests add GoogleTest, GoogleMock (a package of its own on Debian 12, not part of
-# libgtest-dev) and Google Benchmark for the micro-benchmarks.
-test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev)
+# libgtest-dev), Google Benchmark for the micro-benchmarks, and redis-server, which the Redis
+# store's tests start on a port of their own (its system service is never used).
+test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev redis-server)
 # The checks every change must pass (CI runs them): Debian 12's clang-format and clang-tidy.
 lint_packages=("${test_packages[@]}" clang-format clang-tidy)
 # The fuzzers (docs/FUZZING.md): Debian 12's clang, its runtimes (libFuzzer, ASan, UBSan),

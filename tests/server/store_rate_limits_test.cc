@@ -1,7 +1,8 @@
 // The store's rate limits on code requests and failed registration proofs (design section
 // 10.4), on a fake clock: per phone from one address, per address, per phone, server-wide;
 // which limit answers and for how long; that a refused request counts nowhere; and that
-// the bookkeeping forgets what has left every window.
+// the bookkeeping forgets what has left every window. Run against every backend (memory,
+// disk, Redis: store_backends.h).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include "fake_time.h"
 #include "server/store.h"
+#include "store_backends.h"
 
 namespace shido::server {
 namespace {
@@ -17,6 +19,7 @@ namespace {
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
+using test::Backend;
 using test::FakeTime;
 
 // "+1555" and 7 digits: a distinct phone per n.
@@ -29,9 +32,9 @@ std::string address(int n) {
   return "10.0." + std::to_string(n / 256) + "." + std::to_string(n % 256);
 }
 
-class RateLimitsTest : public ::testing::Test {
+class RateLimitsTest : public ::testing::TestWithParam<Backend> {
  protected:
-  explicit RateLimitsTest(Limits limits = {}) : store_(make_memory_store(time_, limits)) {}
+  explicit RateLimitsTest(Limits limits = {}) : store_(backends_.open(GetParam(), time_, limits)) {}
 
   // The refusal of a code request, which the test expects.
   RateRefusal refused_code(const std::string& for_phone, const std::string& from) {
@@ -46,6 +49,7 @@ class RateLimitsTest : public ::testing::Test {
   }
 
   FakeTime time_;
+  test::StoreBackends backends_;  // before store_, which it must outlive
   std::unique_ptr<Store> store_;
   const std::string alice_ = phone(1);
   const std::string bob_ = phone(2);
@@ -55,7 +59,7 @@ class RateLimitsTest : public ::testing::Test {
 
 // --- Codes for one phone
 
-TEST_F(RateLimitsTest, OneAddressGetsThreeCodesForAPhoneInAnHour) {
+TEST_P(RateLimitsTest, OneAddressGetsThreeCodesForAPhoneInAnHour) {
   EXPECT_FALSE(store_->take_code_slot(alice_, attacker_));
   time_.advance(seconds(100));
   EXPECT_FALSE(store_->take_code_slot(alice_, attacker_));
@@ -72,14 +76,14 @@ TEST_F(RateLimitsTest, OneAddressGetsThreeCodesForAPhoneInAnHour) {
   EXPECT_EQ(refused_code(alice_, attacker_).wait, seconds(100));  // the second, from t=100
 }
 
-TEST_F(RateLimitsTest, AnAddressThatSpentItsCodesForAPhoneLeavesTheOwnersAlone) {
+TEST_P(RateLimitsTest, AnAddressThatSpentItsCodesForAPhoneLeavesTheOwnersAlone) {
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(store_->take_code_slot(alice_, attacker_));
   // However often it asks again, it spends nothing of the phone's ten.
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(store_->take_code_slot(alice_, attacker_));
   EXPECT_FALSE(store_->take_code_slot(alice_, owner_));
 }
 
-TEST_F(RateLimitsTest, APhoneGetsTenCodesAnHourWhichOneAddressCannotReach) {
+TEST_P(RateLimitsTest, APhoneGetsTenCodesAnHourWhichOneAddressCannotReach) {
   // One address asking all hour long gets its three, and no more.
   int granted = 0;
   for (int step = 0; step < 6; ++step) {
@@ -101,7 +105,7 @@ TEST_F(RateLimitsTest, APhoneGetsTenCodesAnHourWhichOneAddressCannotReach) {
 
 // --- Codes from one address, and from everyone
 
-TEST_F(RateLimitsTest, OneAddressGetsTenCodesInTenMinutesForAllPhones) {
+TEST_P(RateLimitsTest, OneAddressGetsTenCodesInTenMinutesForAllPhones) {
   for (int n = 0; n < 10; ++n) {
     ASSERT_FALSE(store_->take_code_slot(phone(100 + n), attacker_)) << n;
     time_.advance(seconds(10));
@@ -114,7 +118,7 @@ TEST_F(RateLimitsTest, OneAddressGetsTenCodesInTenMinutesForAllPhones) {
   EXPECT_FALSE(store_->take_code_slot(phone(110), attacker_));
 }
 
-TEST_F(RateLimitsTest, RefusedRequestsCountInNoLimit) {
+TEST_P(RateLimitsTest, RefusedRequestsCountInNoLimit) {
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(store_->take_code_slot(alice_, attacker_));
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->take_code_slot(alice_, attacker_));
   // The address has used 3 of its 10, whatever it was refused.
@@ -122,7 +126,7 @@ TEST_F(RateLimitsTest, RefusedRequestsCountInNoLimit) {
   EXPECT_EQ(refused_code(phone(107), attacker_).limit, RateLimit::kCodesPerAddress);
 }
 
-TEST_F(RateLimitsTest, TheServerSendsSixtyCodesAMinute) {
+TEST_P(RateLimitsTest, TheServerSendsSixtyCodesAMinute) {
   for (int n = 0; n < 60; ++n) ASSERT_FALSE(store_->take_code_slot(phone(n), address(n))) << n;
   time_.advance(seconds(15));
   const RateRefusal refusal = refused_code(phone(60), address(60));
@@ -143,7 +147,7 @@ class NarrowRateLimitsTest : public RateLimitsTest {
   NarrowRateLimitsTest() : RateLimitsTest(narrow()) {}
 };
 
-TEST_F(NarrowRateLimitsTest, TheLimitThatRefusesLongestAnswers) {
+TEST_P(NarrowRateLimitsTest, TheLimitThatRefusesLongestAnswers) {
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(store_->take_code_slot(alice_, attacker_));
   // Both the phone from this address (an hour) and the address (two hours) refuse: the
   // request can pass only in two hours, so that is what the answer says.
@@ -167,7 +171,7 @@ class EqualWindowsTest : public RateLimitsTest {
   EqualWindowsTest() : RateLimitsTest(equal()) {}
 };
 
-TEST_F(EqualWindowsTest, OnATieTheFirstLimitInTheOrderAnswers) {
+TEST_P(EqualWindowsTest, OnATieTheFirstLimitInTheOrderAnswers) {
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(store_->take_code_slot(alice_, attacker_));
   const RateRefusal refusal = refused_code(alice_, attacker_);
   EXPECT_EQ(refusal.limit, RateLimit::kCodesPerPhoneFromAddress);
@@ -176,7 +180,7 @@ TEST_F(EqualWindowsTest, OnATieTheFirstLimitInTheOrderAnswers) {
 
 // --- Failed registration proofs
 
-TEST_F(RateLimitsTest, FailedProofsAreCappedPerAddressAndPerPhone) {
+TEST_P(RateLimitsTest, FailedProofsAreCappedPerAddressAndPerPhone) {
   for (int i = 0; i < 10; ++i) ASSERT_FALSE(store_->take_failed_proof_slot(alice_, attacker_)) << i;
   time_.advance(hours(1));
   RateRefusal refusal = refused_failure(alice_, attacker_);
@@ -200,7 +204,7 @@ TEST_F(RateLimitsTest, FailedProofsAreCappedPerAddressAndPerPhone) {
   EXPECT_FALSE(store_->take_failed_proof_slot(alice_, attacker_));
 }
 
-TEST_F(RateLimitsTest, ReturnedFailedProofSlotsDoNotCount) {
+TEST_P(RateLimitsTest, ReturnedFailedProofSlotsDoNotCount) {
   for (int i = 0; i < 100; ++i) {
     ASSERT_FALSE(store_->take_failed_proof_slot(alice_, attacker_)) << i;
     store_->return_failed_proof_slot(alice_, attacker_);
@@ -219,7 +223,7 @@ class ServerWideFailuresTest : public RateLimitsTest {
   ServerWideFailuresTest() : RateLimitsTest(few()) {}
 };
 
-TEST_F(ServerWideFailuresTest, FailedProofsAreCappedServerWide) {
+TEST_P(ServerWideFailuresTest, FailedProofsAreCappedServerWide) {
   for (int n = 0; n < 3; ++n) {
     ASSERT_FALSE(store_->take_failed_proof_slot(phone(n), address(n))) << n;
     time_.advance(hours(1));
@@ -236,7 +240,7 @@ TEST_F(ServerWideFailuresTest, FailedProofsAreCappedServerWide) {
 
 // --- Memory
 
-TEST_F(RateLimitsTest, TheBookkeepingForgetsWhatHasLeftEveryWindow) {
+TEST_P(RateLimitsTest, TheBookkeepingForgetsWhatHasLeftEveryWindow) {
   // Every phone and address ever seen must not stay in memory.
   for (int n = 0; n < 1000; ++n) {
     ASSERT_FALSE(store_->take_code_slot(phone(n), address(n))) << n;
@@ -256,6 +260,12 @@ TEST_F(RateLimitsTest, TheBookkeepingForgetsWhatHasLeftEveryWindow) {
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(store_->take_code_slot(phone(5), address(5)));
   EXPECT_TRUE(store_->take_code_slot(phone(5), address(5)));
 }
+
+const auto kAllBackends = ::testing::Values(Backend::kMemory, Backend::kDisk, Backend::kRedis);
+INSTANTIATE_TEST_SUITE_P(Stores, RateLimitsTest, kAllBackends, test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, NarrowRateLimitsTest, kAllBackends, test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, EqualWindowsTest, kAllBackends, test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, ServerWideFailuresTest, kAllBackends, test::backend_name);
 
 }  // namespace
 }  // namespace shido::server

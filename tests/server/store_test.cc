@@ -1,5 +1,6 @@
-// MemoryStore on its own: accounts, connect lockouts, mailboxes and long-polls, with a fake
-// clock so that locks pass without sleeping (the rate limits: store_rate_limits_test.cc).
+// The Store contract, run against every backend (memory, disk, Redis: store_backends.h):
+// accounts, connect lockouts, mailboxes and long-polls, with a fake clock so that locks pass
+// without sleeping (the rate limits: store_rate_limits_test.cc).
 #include "server/store.h"
 
 #include <gtest/gtest.h>
@@ -15,12 +16,14 @@
 
 #include "fake_time.h"
 #include "shido/crypto/keys.h"
+#include "store_backends.h"
 #include "store_fixtures.h"
 
 namespace shido::server {
 namespace {
 
 using std::chrono::seconds;
+using test::Backend;
 using test::FakeTime;
 using test::make_message;
 using test::make_user;
@@ -31,9 +34,9 @@ std::string salt_text(const StoredMessage& message) {
   return to_string(ByteView(message.envelope).first(12));
 }
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  explicit StoreTest(Limits limits = {}) : store_(make_memory_store(time_, limits)) {}
+  explicit StoreTest(Limits limits = {}) : store_(backends_.open(GetParam(), time_, limits)) {}
 
   std::string put(const std::string& recipient,
                   StoredMessage message = make_message("+15550000001")) {
@@ -61,6 +64,7 @@ class StoreTest : public ::testing::Test {
   }
 
   FakeTime time_;
+  test::StoreBackends backends_;  // before store_, which it must outlive
   std::unique_ptr<Store> store_;
   const std::string alice_ = "+15550000001";
   const std::string bob_ = "+15550000002";
@@ -68,7 +72,7 @@ class StoreTest : public ::testing::Test {
 
 // --- Accounts
 
-TEST_F(StoreTest, AddUserThenFindReturnsIt) {
+TEST_P(StoreTest, AddUserThenFindReturnsIt) {
   EXPECT_FALSE(store_->find_user(alice_));
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   auto found = store_->find_user(alice_);
@@ -78,7 +82,7 @@ TEST_F(StoreTest, AddUserThenFindReturnsIt) {
   EXPECT_FALSE(store_->find_user(bob_));
 }
 
-TEST_F(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
+TEST_P(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   User second = make_user(alice_);
   second.email = "other@example.com";
@@ -88,7 +92,7 @@ TEST_F(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
 
 // --- Connect lockout
 
-TEST_F(StoreTest, FiveFailuresLockForSixtySeconds) {
+TEST_P(StoreTest, FiveFailuresLockForSixtySeconds) {
   EXPECT_FALSE(store_->lock_remaining(alice_));
   for (int expected_left = 4; expected_left >= 1; --expected_left) {
     EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, expected_left);
@@ -107,7 +111,7 @@ TEST_F(StoreTest, FiveFailuresLockForSixtySeconds) {
   EXPECT_FALSE(store_->lock_remaining(bob_));
 }
 
-TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
+TEST_P(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
   const std::vector<int> expected = {60, 120, 240, 480, 960, 1920, 3600, 3600};
   for (std::size_t n = 0; n < expected.size(); ++n) {
     // The count restarted when the previous lock began: four failures leave it unlocked.
@@ -124,7 +128,7 @@ TEST_F(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
   }
 }
 
-TEST_F(StoreTest, EvenTheFortiethLockLastsAnHour) {
+TEST_P(StoreTest, EvenTheFortiethLockLastsAnHour) {
   // 60 s * 2^28 in nanoseconds overflows 64 bits; the length must be capped before that.
   for (int n = 0; n < 40; ++n) {
     for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
@@ -135,7 +139,7 @@ TEST_F(StoreTest, EvenTheFortiethLockLastsAnHour) {
   }
 }
 
-TEST_F(StoreTest, SuccessResetsFailuresAndLockNumber) {
+TEST_P(StoreTest, SuccessResetsFailuresAndLockNumber) {
   for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
   time_.advance(seconds(60));
   for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_).value();
@@ -147,7 +151,7 @@ TEST_F(StoreTest, SuccessResetsFailuresAndLockNumber) {
   EXPECT_EQ(*store_->lock_remaining(alice_), seconds(60));
 }
 
-TEST_F(StoreTest, LockoutsArePerPhone) {
+TEST_P(StoreTest, LockoutsArePerPhone) {
   for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
   EXPECT_TRUE(store_->lock_remaining(alice_));
   EXPECT_FALSE(store_->lock_remaining(bob_));
@@ -156,13 +160,13 @@ TEST_F(StoreTest, LockoutsArePerPhone) {
 
 // --- Mailboxes
 
-TEST_F(StoreTest, PutForUnknownRecipientIsRefused) {
+TEST_P(StoreTest, PutForUnknownRecipientIsRefused) {
   std::string id;
   EXPECT_EQ(store_->put_message(bob_, make_message(alice_), id).value(), PutResult::kNoSuchUser);
   EXPECT_EQ(store_->waiting(bob_), 0u);
 }
 
-TEST_F(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
+TEST_P(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
@@ -181,7 +185,7 @@ TEST_F(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
   EXPECT_EQ(store_->waiting(bob_), 5u);
 }
 
-TEST_F(StoreTest, FetchSeesOnlyTheCallersMailbox) {
+TEST_P(StoreTest, FetchSeesOnlyTheCallersMailbox) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string for_bob = put(bob_, make_message(alice_));
@@ -190,7 +194,7 @@ TEST_F(StoreTest, FetchSeesOnlyTheCallersMailbox) {
   EXPECT_EQ(ids_of(store_->fetch(alice_, 10, {})), std::vector<std::string>{for_alice});
 }
 
-TEST_F(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
+TEST_P(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string a = put(bob_), b = put(bob_), c = put(bob_);
@@ -210,7 +214,7 @@ TEST_F(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
   EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{c});
 }
 
-TEST_F(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
+TEST_P(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string id = put(bob_);
   for (int i = 0; i < 3; ++i)
@@ -219,7 +223,7 @@ TEST_F(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
   EXPECT_TRUE(store_->fetch(bob_, 10, {}).empty());
 }
 
-TEST_F(StoreTest, IdsAreUniqueAndShort) {
+TEST_P(StoreTest, IdsAreUniqueAndShort) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::set<std::string> ids;
@@ -232,7 +236,7 @@ TEST_F(StoreTest, IdsAreUniqueAndShort) {
   EXPECT_EQ(ids.size(), 1000u);
 }
 
-TEST_F(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
+TEST_P(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   constexpr int kThreads = 8, kEach = 200;
   std::vector<std::thread> threads;
@@ -290,7 +294,7 @@ class SenderShareTest : public StoreTest {
   }
 };
 
-TEST_F(SenderShareTest, OneSenderFillsOnlyItsShareOfAMailbox) {
+TEST_P(SenderShareTest, OneSenderFillsOnlyItsShareOfAMailbox) {
   const std::string carol = "+15550000003";
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(try_put(bob_, alice_, 16), PutResult::kStored);
@@ -306,7 +310,7 @@ TEST_F(SenderShareTest, OneSenderFillsOnlyItsShareOfAMailbox) {
   EXPECT_EQ(try_put(bob_, alice_, 16), PutResult::kStored);
 }
 
-TEST_F(SenderShareTest, OneSenderHoldsOnlyItsShareOfTheStore) {
+TEST_P(SenderShareTest, OneSenderHoldsOnlyItsShareOfTheStore) {
   for (const std::string phone : {"+15550000011", "+15550000012", "+15550000013"})
     ASSERT_EQ(store_->add_user(make_user(phone)).value(), AddUserResult::kAdded);
   // 48 + 48 bytes in two mailboxes: the third 48 would pass 100, 1/16 of the store.
@@ -316,7 +320,7 @@ TEST_F(SenderShareTest, OneSenderHoldsOnlyItsShareOfTheStore) {
   EXPECT_EQ(try_put("+15550000013", bob_, 48), PutResult::kStored);
 }
 
-TEST_F(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
+TEST_P(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(put(bob_, make_message(alice_, 16)));
@@ -328,7 +332,7 @@ TEST_F(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
   EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 16), id).value(), PutResult::kStored);
 }
 
-TEST_F(SmallLimitsTest, FullByBytesExactlyAtTheLimit) {
+TEST_P(SmallLimitsTest, FullByBytesExactlyAtTheLimit) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string first = put(bob_, make_message(alice_, 48));
   std::string id;
@@ -343,7 +347,7 @@ TEST_F(SmallLimitsTest, FullByBytesExactlyAtTheLimit) {
   EXPECT_EQ(store_->put_message(bob_, make_message(alice_, 48), id).value(), PutResult::kStored);
 }
 
-TEST_F(SmallLimitsTest, AFullMailboxDoesNotAffectOthers) {
+TEST_P(SmallLimitsTest, AFullMailboxDoesNotAffectOthers) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   for (int i = 0; i < 3; ++i) put(bob_, make_message(alice_, 16));
@@ -353,7 +357,7 @@ TEST_F(SmallLimitsTest, AFullMailboxDoesNotAffectOthers) {
   EXPECT_EQ(store_->put_message(alice_, make_message(bob_, 16), id).value(), PutResult::kStored);
 }
 
-TEST_F(SmallLimitsTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
+TEST_P(SmallLimitsTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string to_bob = put(bob_, make_message(alice_, 80));
@@ -372,12 +376,12 @@ TEST_F(SmallLimitsTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
 
 // --- Long-poll
 
-TEST_F(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
+TEST_P(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(20)).empty());
 }
 
-TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
+TEST_P(StoreTest, LongPollWakesWhenAMessageArrives) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   auto polled = long_poll(bob_);
   const std::string id = put(bob_, make_message(alice_));
@@ -389,7 +393,7 @@ TEST_F(StoreTest, LongPollWakesWhenAMessageArrives) {
   EXPECT_EQ(messages[0]->sender_phone, alice_);
 }
 
-TEST_F(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
+TEST_P(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   put(alice_, make_message(bob_));
@@ -397,7 +401,7 @@ TEST_F(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
   EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(50)).empty());
 }
 
-TEST_F(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
+TEST_P(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   auto polled = long_poll(bob_);
   store_->shutdown();
@@ -409,6 +413,11 @@ TEST_F(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
   ASSERT_EQ(later.wait_for(kGenerous), std::future_status::ready);
   EXPECT_TRUE(later.get().empty());
 }
+
+const auto kAllBackends = ::testing::Values(Backend::kMemory, Backend::kDisk, Backend::kRedis);
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, kAllBackends, test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, SmallLimitsTest, kAllBackends, test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, SenderShareTest, kAllBackends, test::backend_name);
 
 }  // namespace
 }  // namespace shido::server
