@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <future>
 #include <string>
 
@@ -46,18 +45,6 @@ TcpPair tcp_pair() {
 void send_all(int fd, std::string_view bytes) {
   ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(bytes.size()));
-}
-
-// True while thread `tid` of this process waits in poll() or ppoll(): what "a thread
-// blocked in receive" looks like from outside.
-bool waiting_in_poll(pid_t tid) {
-  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  long number = -1;
-  if (!(file >> number)) return false;
-#ifdef SYS_poll
-  if (number == SYS_poll) return true;
-#endif
-  return number == SYS_ppoll;
 }
 
 // Receives until `size` bytes came or something else happened.
@@ -213,7 +200,7 @@ TEST(SocketStreamTest, ShutdownFromAnotherThreadWakesAReceiveWithoutADeadline) {
     char buffer[16];
     return stream.receive(buffer, sizeof buffer, std::nullopt);
   });
-  ASSERT_TRUE(test::eventually([&] { return receiver != 0 && waiting_in_poll(receiver); }))
+  ASSERT_TRUE(test::eventually([&] { return receiver != 0 && test::waiting_in_poll(receiver); }))
       << "the receiving thread never waited in poll()";
   ASSERT_EQ(::shutdown(pair.server.get(), SHUT_RDWR), 0);
   ASSERT_EQ(received.wait_for(30s), std::future_status::ready) << "receive() did not wake";

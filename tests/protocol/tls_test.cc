@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <iostream>
@@ -113,17 +112,6 @@ std::string patterned(std::size_t size) {
   std::string bytes(size, '\0');
   for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 131 + i / 4099) & 0xff);
   return bytes;
-}
-
-// True while thread `tid` of this process waits in poll() or ppoll().
-bool waiting_in_poll(pid_t tid) {
-  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  long number = -1;
-  if (!(file >> number)) return false;
-#ifdef SYS_poll
-  if (number == SYS_poll) return true;
-#endif
-  return number == SYS_ppoll;
 }
 
 // The server's side of one connection: how its handshake ended, and what `serve` reported.
@@ -577,7 +565,8 @@ TEST_F(TlsTest, ShutdownFromAnotherThreadWakesAReceive) {
     char buffer[16];
     return c.client->receive(buffer, sizeof buffer, std::nullopt);
   });
-  const bool waiting = test::eventually([&] { return receiver != 0 && waiting_in_poll(receiver); });
+  const bool waiting =
+      test::eventually([&] { return receiver != 0 && test::waiting_in_poll(receiver); });
   ASSERT_EQ(::shutdown(c.pair.client.get(), SHUT_RDWR), 0);
   const bool woke = received.wait_for(30s) == std::future_status::ready;
   client_done.set_value();

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include <sys/syscall.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -59,6 +61,16 @@ void PinnedRandom::fill(std::span<std::uint8_t> out) {
   if (out.size() > remaining()) throw std::runtime_error("PinnedRandom: out of pinned bytes");
   std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(offset_), out.size(), out.begin());
   offset_ += out.size();
+}
+
+bool waiting_in_poll(int tid) {
+  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  if (!(file >> number)) return false;
+#ifdef SYS_poll
+  if (number == SYS_poll) return true;
+#endif
+  return number == SYS_ppoll;
 }
 
 }  // namespace shido::test

@@ -46,6 +46,10 @@ bool is_fingerprint_text(std::string_view text);
 // -Wmaybe-uninitialized under the sanitizers.)
 bool is_six_digits(std::string_view text);
 
+// True while thread `tid` of this process waits in poll() or ppoll(): what "a thread
+// blocked in a receive" looks like from outside (/proc/self/task/TID/syscall).
+bool waiting_in_poll(int tid);
+
 // Prints "[ KAT ] <what>: <n> vector cases checked (...)" so that the test log records how
 // many cases each known-answer test ran.
 void report_cases(std::string_view what, std::size_t checked, std::string_view detail = {});

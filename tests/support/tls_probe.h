@@ -36,6 +36,9 @@ struct SslSessionFree {
 struct X509Free {
   void operator()(X509* p) const { X509_free(p); }
 };
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
 struct PkeyFree {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 };
@@ -44,6 +47,7 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 using SslSessionPtr = std::unique_ptr<SSL_SESSION, SslSessionFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 // OpenSSL's error queue as text ("" when empty), emptied.
 inline std::string openssl_errors() {
@@ -238,19 +242,23 @@ inline Probe probe_handshake(SSL_CTX* context, int fd, SSL_SESSION* resume = nul
   return probe;
 }
 
+// A client connection made with context over two memory BIOs (what it writes stays in its
+// write BIO; nothing touches a socket).
+inline SslPtr memory_client(SSL_CTX* context, const char* what) {
+  SslPtr ssl(SSL_new(context));
+  BioPtr in(BIO_new(BIO_s_mem()));
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (!ssl || !in || !out) throw std::runtime_error(std::string(what) + ": " + openssl_errors());
+  SSL_set_bio(ssl.get(), in.release(), out.release());  // ssl owns both now
+  SSL_set_connect_state(ssl.get());
+  return ssl;
+}
+
 // The first flight a client made with context sends: its ClientHello record(s), as a
 // memory BIO caught them (nothing touched a socket).
 inline std::string capture_client_hello(SSL_CTX* context) {
-  SslPtr ssl(SSL_new(context));
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
-  if (!ssl || !in || !out) {
-    BIO_free(in);
-    BIO_free(out);
-    throw std::runtime_error("capture_client_hello: " + openssl_errors());
-  }
-  SSL_set_bio(ssl.get(), in, out);  // ssl owns both now
-  SSL_set_connect_state(ssl.get());
+  SslPtr ssl = memory_client(context, "capture_client_hello");
+  BIO* out = SSL_get_wbio(ssl.get());
   // It cannot finish without a peer: it wants the ServerHello.
   const int result = SSL_do_handshake(ssl.get());
   if (result == 1 || SSL_get_error(ssl.get(), result) != SSL_ERROR_WANT_READ) {
@@ -269,16 +277,7 @@ inline std::string capture_client_hello(SSL_CTX* context) {
 // on a fresh connection that offers the session, over memory BIOs (nothing reaches a
 // socket). 1 when it can.
 inline int try_early_data(SSL_CTX* context, SSL_SESSION* session) {
-  SslPtr ssl(SSL_new(context));
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
-  if (!ssl || !in || !out) {
-    BIO_free(in);
-    BIO_free(out);
-    throw std::runtime_error("try_early_data: " + openssl_errors());
-  }
-  SSL_set_bio(ssl.get(), in, out);  // ssl owns both now
-  SSL_set_connect_state(ssl.get());
+  SslPtr ssl = memory_client(context, "try_early_data");
   if (SSL_set_session(ssl.get(), session) != 1) throw std::runtime_error("SSL_set_session");
   std::size_t written = 0;
   const int result = SSL_write_early_data(ssl.get(), "0rtt", 4, &written);
