@@ -321,27 +321,27 @@ Result<std::unique_ptr<DiskStore>> DiskStore::open(const DiskStoreOptions& optio
   return store;
 }
 
-std::optional<User> DiskStore::find_user(const std::string& phone) const {
+Result<std::optional<User>> DiskStore::find_user(const std::string& phone) const {
   return memory_.find_user(phone);
 }
 Result<AddUserResult> DiskStore::add_user(User user) { return memory_.add_user(std::move(user)); }
 // The rate limits are the memory store's alone: they are not journaled (docs/STORAGE.md).
-std::optional<RateRefusal> DiskStore::take_code_slot(const std::string& phone,
-                                                     const std::string& address) {
+Result<std::optional<RateRefusal>> DiskStore::take_code_slot(const std::string& phone,
+                                                             const std::string& address) {
   return memory_.take_code_slot(phone, address);
 }
-std::optional<RateRefusal> DiskStore::take_failed_proof_slot(const std::string& phone,
-                                                             const std::string& address) {
+Result<std::optional<RateRefusal>> DiskStore::take_failed_proof_slot(const std::string& phone,
+                                                                     const std::string& address) {
   return memory_.take_failed_proof_slot(phone, address);
 }
 void DiskStore::return_failed_proof_slot(const std::string& phone, const std::string& address) {
   memory_.return_failed_proof_slot(phone, address);
 }
 std::size_t DiskStore::rate_limit_keys() const { return memory_.rate_limit_keys(); }
-std::optional<Clock::duration> DiskStore::lock_remaining(const std::string& phone) const {
+Result<std::optional<Clock::duration>> DiskStore::lock_remaining(const std::string& phone) const {
   return memory_.lock_remaining(phone);
 }
-int DiskStore::connect_attempts_left(const std::string& phone) const {
+Result<int> DiskStore::connect_attempts_left(const std::string& phone) const {
   return memory_.connect_attempts_left(phone);
 }
 Result<FailureResult> DiskStore::record_connect_failure(const std::string& phone) {
@@ -357,8 +357,8 @@ std::unique_ptr<PutInProgress> DiskStore::start_put(const std::string& recipient
                                                     StoredMessage message) {
   return memory_.start_put(recipient, std::move(message));
 }
-std::vector<MessagePtr> DiskStore::fetch(const std::string& phone, std::size_t max,
-                                         Clock::duration wait) {
+Result<std::vector<MessagePtr>> DiskStore::fetch(const std::string& phone, std::size_t max,
+                                                 Clock::duration wait) {
   return memory_.fetch(phone, max, wait);
 }
 Result<AckResult> DiskStore::ack(const std::string& phone, const std::vector<std::string>& ids) {

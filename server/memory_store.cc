@@ -63,11 +63,11 @@ Status MemoryStore::wait_durable(std::unique_lock<std::mutex>& lock, ChangeLog::
   return durable;
 }
 
-std::optional<User> MemoryStore::find_user(const std::string& phone) const {
+Result<std::optional<User>> MemoryStore::find_user(const std::string& phone) const {
   std::lock_guard lock(mutex_);
   auto it = users_.find(phone);
-  if (it == users_.end()) return std::nullopt;
-  return it->second;
+  if (it == users_.end()) return std::optional<User>();
+  return std::optional<User>(it->second);
 }
 
 Result<AddUserResult> MemoryStore::add_user(User user) {
@@ -85,8 +85,8 @@ Result<AddUserResult> MemoryStore::add_user(User user) {
   return AddUserResult::kAdded;
 }
 
-std::optional<RateRefusal> MemoryStore::take_code_slot(const std::string& phone,
-                                                       const std::string& address) {
+Result<std::optional<RateRefusal>> MemoryStore::take_code_slot(const std::string& phone,
+                                                               const std::string& address) {
   const std::string pair = phone_from_address(phone, address);
   std::lock_guard lock(mutex_);
   const TimePoint now = time_.now();
@@ -105,18 +105,18 @@ std::optional<RateRefusal> MemoryStore::take_code_slot(const std::string& phone,
   codes_per_address_.add(address, now);
   codes_per_phone_.add(phone, now);
   codes_per_minute_.add(kServerKey, now);
-  return std::nullopt;
+  return std::optional<RateRefusal>();
 }
 
-std::optional<RateRefusal> MemoryStore::take_failed_proof_slot(const std::string& phone,
-                                                               const std::string& address) {
+Result<std::optional<RateRefusal>> MemoryStore::take_failed_proof_slot(const std::string& phone,
+                                                                       const std::string& address) {
   std::lock_guard lock(mutex_);
   const TimePoint now = time_.now();
   if (auto refusal = failures_refusal(phone, address, now)) return refusal;
   failures_per_phone_.add(phone, now);
   failures_per_address_.add(address, now);
   failures_per_day_.add(kServerKey, now);
-  return std::nullopt;
+  return std::optional<RateRefusal>();
 }
 
 void MemoryStore::return_failed_proof_slot(const std::string& phone, const std::string& address) {
@@ -142,16 +142,17 @@ std::size_t MemoryStore::rate_limit_keys() const {
          failures_per_address_.keys() + failures_per_day_.keys();
 }
 
-std::optional<Clock::duration> MemoryStore::lock_remaining(const std::string& phone) const {
+Result<std::optional<Clock::duration>> MemoryStore::lock_remaining(const std::string& phone) const {
   std::lock_guard lock(mutex_);
+  using Remaining = std::optional<Clock::duration>;
   auto it = lockouts_.find(phone);
-  if (it == lockouts_.end()) return std::nullopt;
+  if (it == lockouts_.end()) return Remaining();
   const std::int64_t now = time_.unix_ms();
-  if (it->second.locked_until_unix_ms <= now) return std::nullopt;
-  return std::chrono::milliseconds(it->second.locked_until_unix_ms - now);
+  if (it->second.locked_until_unix_ms <= now) return Remaining();
+  return Remaining(std::chrono::milliseconds(it->second.locked_until_unix_ms - now));
 }
 
-int MemoryStore::connect_attempts_left(const std::string& phone) const {
+Result<int> MemoryStore::connect_attempts_left(const std::string& phone) const {
   std::lock_guard lock(mutex_);
   auto found = lockouts_.find(phone);
   const int failures = found == lockouts_.end() ? 0 : static_cast<int>(found->second.failures);
@@ -340,8 +341,8 @@ void MemoryStore::add_message(Mailbox& box, std::uint64_t order, MessagePtr mess
   box.messages.emplace(order, std::move(message));
 }
 
-std::vector<MessagePtr> MemoryStore::fetch(const std::string& phone, std::size_t max,
-                                           Clock::duration wait) {
+Result<std::vector<MessagePtr>> MemoryStore::fetch(const std::string& phone, std::size_t max,
+                                                   Clock::duration wait) {
   std::unique_lock lock(mutex_);
   Mailbox& box = mailboxes_[phone];
   if (box.messages.empty() && wait > Clock::duration::zero() && !stopping_) {

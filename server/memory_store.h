@@ -50,23 +50,23 @@ class MemoryStore final : public Store {
   // time (and log, when given) must outlive the store.
   MemoryStore(const TimeSource& time, Limits limits, ChangeLog* log = nullptr);
 
-  std::optional<User> find_user(const std::string& phone) const override;
+  Result<std::optional<User>> find_user(const std::string& phone) const override;
   Result<AddUserResult> add_user(User user) override;
-  std::optional<RateRefusal> take_code_slot(const std::string& phone,
-                                            const std::string& address) override;
-  std::optional<RateRefusal> take_failed_proof_slot(const std::string& phone,
+  Result<std::optional<RateRefusal>> take_code_slot(const std::string& phone,
                                                     const std::string& address) override;
+  Result<std::optional<RateRefusal>> take_failed_proof_slot(const std::string& phone,
+                                                            const std::string& address) override;
   void return_failed_proof_slot(const std::string& phone, const std::string& address) override;
   std::size_t rate_limit_keys() const override;
-  std::optional<Clock::duration> lock_remaining(const std::string& phone) const override;
-  int connect_attempts_left(const std::string& phone) const override;
+  Result<std::optional<Clock::duration>> lock_remaining(const std::string& phone) const override;
+  Result<int> connect_attempts_left(const std::string& phone) const override;
   Result<FailureResult> record_connect_failure(const std::string& phone) override;
   Status record_connect_success(const std::string& phone) override;
   std::mutex& connect_mutex(const std::string& phone) override;
   std::unique_ptr<PutInProgress> start_put(const std::string& recipient,
                                            StoredMessage message) override;
-  std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
-                                Clock::duration wait) override;
+  Result<std::vector<MessagePtr>> fetch(const std::string& phone, std::size_t max,
+                                        Clock::duration wait) override;
   Result<AckResult> ack(const std::string& phone, const std::vector<std::string>& ids) override;
   std::size_t waiting(const std::string& phone) const override;
   void shutdown() override;

@@ -97,18 +97,19 @@ RedisStore::RedisStore(const RedisStoreOptions& options, const TimeSource& time,
 
 RedisStore::~RedisStore() = default;
 
-std::optional<User> RedisStore::find_user(const std::string& phone) const {
+Result<std::optional<User>> RedisStore::find_user(const std::string& phone) const {
   auto connection = pool_->lease();
   auto reply =
       connection->command({"HMGET", account_key(phone, "user"), "email", "key", "salt", "hash"});
-  if (!reply.ok()) return std::nullopt;
+  if (!reply.ok()) return reply.error();
   const ReplyView fields = reply.value().view();
-  if (fields.size() != 4 || fields[0].is_nil()) return std::nullopt;
+  if (fields.size() != 4) return Error{Errc::kIo, "storage unavailable: a bad account reply"};
+  if (fields[0].is_nil()) return std::optional<User>();
   auto key = PublicKey::from_der(as_bytes(fields[1].text()));
-  if (!key.ok()) return std::nullopt;
+  if (!key.ok()) return Error{Errc::kIo, "storage unavailable: a damaged account key in redis"};
   const auto bytes_of = [](std::string_view text) { return Bytes(text.begin(), text.end()); };
-  return User{phone, std::string(fields[0].text()), std::move(key).value(),
-              bytes_of(fields[2].text()), bytes_of(fields[3].text())};
+  return std::optional<User>(User{phone, std::string(fields[0].text()), std::move(key).value(),
+                                  bytes_of(fields[2].text()), bytes_of(fields[3].text())});
 }
 
 Result<AddUserResult> RedisStore::add_user(User user) {
@@ -123,8 +124,8 @@ Result<AddUserResult> RedisStore::add_user(User user) {
   return added.value().view().integer() == 1 ? AddUserResult::kAdded : AddUserResult::kPhoneTaken;
 }
 
-std::optional<RateRefusal> RedisStore::take_code_slot(const std::string& phone,
-                                                      const std::string& address) {
+Result<std::optional<RateRefusal>> RedisStore::take_code_slot(const std::string& phone,
+                                                              const std::string& address) {
   // Every limit is checked before any is counted, as in the memory store; the failure
   // windows are checked (a code nobody may try is not sent) but not counted.
   return take_slots(
@@ -134,8 +135,8 @@ std::optional<RateRefusal> RedisStore::take_code_slot(const std::string& phone,
       4, phone, address);
 }
 
-std::optional<RateRefusal> RedisStore::take_failed_proof_slot(const std::string& phone,
-                                                              const std::string& address) {
+Result<std::optional<RateRefusal>> RedisStore::take_failed_proof_slot(const std::string& phone,
+                                                                      const std::string& address) {
   return take_slots(
       {RateLimit::kFailuresPerPhone, RateLimit::kFailuresPerAddress, RateLimit::kFailuresPerDay}, 3,
       phone, address);
@@ -176,9 +177,10 @@ Window window_of(RateLimit limit, const Limits& limits, const std::string& phone
 
 }  // namespace
 
-std::optional<RateRefusal> RedisStore::take_slots(const std::vector<RateLimit>& checks,
-                                                  std::size_t counted, const std::string& phone,
-                                                  const std::string& address) {
+Result<std::optional<RateRefusal>> RedisStore::take_slots(const std::vector<RateLimit>& checks,
+                                                          std::size_t counted,
+                                                          const std::string& phone,
+                                                          const std::string& address) {
   std::vector<std::string> keys;
   std::vector<std::string> args = {number(time_.unix_ms()), to_hex(random_bytes(8)),
                                    number(static_cast<std::int64_t>(counted))};
@@ -191,12 +193,14 @@ std::optional<RateRefusal> RedisStore::take_slots(const std::vector<RateLimit>& 
   keys.push_back(global_key("windows"));
   auto connection = pool_->lease();
   auto taken = scripts_->take_rate_slots.run(*connection, keys, args);
-  if (!taken.ok()) return RateRefusal{checks.front(), kUnavailableWait};
+  if (!taken.ok()) return taken.error();
   const ReplyView answer = taken.value().view();
-  const std::int64_t refused = answer.size() == 2 ? answer[0].integer() : 0;
-  if (refused <= 0 || static_cast<std::size_t>(refused) > checks.size()) return std::nullopt;
-  return RateRefusal{checks[static_cast<std::size_t>(refused) - 1],
-                     std::chrono::milliseconds(answer[1].integer())};
+  if (answer.size() != 2) return Error{Errc::kIo, "storage unavailable: a bad rate-limit reply"};
+  const std::int64_t refused = answer[0].integer();
+  if (refused <= 0 || static_cast<std::size_t>(refused) > checks.size())
+    return std::optional<RateRefusal>();
+  return std::optional<RateRefusal>(RateRefusal{checks[static_cast<std::size_t>(refused) - 1],
+                                                std::chrono::milliseconds(answer[1].integer())});
 }
 
 void RedisStore::return_failed_proof_slot(const std::string& phone, const std::string& address) {
@@ -217,19 +221,20 @@ std::size_t RedisStore::rate_limit_keys() const {
   return live.ok() ? static_cast<std::size_t>(live.value().view().integer()) : 0;
 }
 
-std::optional<Clock::duration> RedisStore::lock_remaining(const std::string& phone) const {
+Result<std::optional<Clock::duration>> RedisStore::lock_remaining(const std::string& phone) const {
   auto connection = pool_->lease();
+  using Remaining = std::optional<Clock::duration>;
   auto until = connection->command({"HGET", account_key(phone, "lock"), "until"});
-  if (!until.ok()) return kUnavailableWait;
+  if (!until.ok()) return until.error();
   const std::int64_t remaining = integer_of(until.value().view()) - time_.unix_ms();
-  if (remaining <= 0) return std::nullopt;
-  return std::chrono::milliseconds(remaining);
+  if (remaining <= 0) return Remaining();
+  return Remaining(std::chrono::milliseconds(remaining));
 }
 
-int RedisStore::connect_attempts_left(const std::string& phone) const {
+Result<int> RedisStore::connect_attempts_left(const std::string& phone) const {
   auto connection = pool_->lease();
   auto failures = connection->command({"HGET", account_key(phone, "lock"), "failures"});
-  if (!failures.ok()) return 0;
+  if (!failures.ok()) return failures.error();
   return limits_.failures_before_lock - static_cast<int>(integer_of(failures.value().view()));
 }
 
@@ -333,8 +338,8 @@ void RedisStore::wake(const std::string& phone) {
   found->second.arrived.notify_all();
 }
 
-std::vector<MessagePtr> RedisStore::fetch(const std::string& phone, std::size_t max,
-                                          Clock::duration wait) {
+Result<std::vector<MessagePtr>> RedisStore::fetch(const std::string& phone, std::size_t max,
+                                                  Clock::duration wait) {
   bool waits = false;
   std::uint64_t seen = 0;
   {
@@ -350,7 +355,7 @@ std::vector<MessagePtr> RedisStore::fetch(const std::string& phone, std::size_t 
   auto messages = read_mailbox(phone, max);
   if (waits && (!messages.ok() || messages.value().empty())) {
     // Nothing waiting: wait for a put through this server (or, when Redis could not be read,
-    // a moment, so that the client does not ask again at once).
+    // a moment before the error, so that a client that asks again at once does not spin).
     wait_for_arrival(phone, seen,
                      messages.ok() ? wait : std::min<Clock::duration>(wait, kUnavailableWait));
     if (messages.ok()) messages = read_mailbox(phone, max);
@@ -360,9 +365,9 @@ std::vector<MessagePtr> RedisStore::fetch(const std::string& phone, std::size_t 
     auto found = waiters_.find(phone);
     if (--found->second.count == 0) waiters_.erase(found);
   }
-  if (!messages.ok()) return {};
+  if (!messages.ok()) return messages.error();
   messages_fetched_ += messages.value().size();
-  return std::move(messages).value();
+  return messages;
 }
 
 void RedisStore::wait_for_arrival(const std::string& phone, std::uint64_t seen,

@@ -6,12 +6,11 @@
 // layout is in redis_store.cc. The server supplies "now" (the TimeSource's wall-clock Unix
 // ms) to every script, so every server agrees on one time line and tests use a fake clock.
 //
-// Durability is Redis's (its AOF and fsync settings). When Redis is unreachable, an
-// operation that returns a Result gives an error ("storage unavailable": the session answers
-// 100) and nothing was changed; the operations whose signature has no room for an error fail
-// closed: a rate-limit slot or a lock check refuses for a second, find_user finds nobody,
-// fetch returns nothing (after waiting up to a second, so that no client spins). The next
-// operation reconnects.
+// Durability is Redis's (its AOF and fsync settings). When Redis is unreachable, every
+// operation gives an error ("storage unavailable": the session answers 100) and nothing was
+// changed; a fetch gives it after waiting up to a second, so that no client spins. The two
+// operations without room for an error fail closed: a failed-proof slot that cannot be given
+// back stays taken, and waiting() counts nothing. The next operation reconnects.
 //
 // Process-local, by design: connect_mutex() (a striped mutex around one connect proof on
 // this server; the counting of failures and locks itself is atomic in Redis, so proofs on
@@ -55,23 +54,23 @@ class RedisStore final : public Store {
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
-  std::optional<User> find_user(const std::string& phone) const override;
+  Result<std::optional<User>> find_user(const std::string& phone) const override;
   Result<AddUserResult> add_user(User user) override;
-  std::optional<RateRefusal> take_code_slot(const std::string& phone,
-                                            const std::string& address) override;
-  std::optional<RateRefusal> take_failed_proof_slot(const std::string& phone,
+  Result<std::optional<RateRefusal>> take_code_slot(const std::string& phone,
                                                     const std::string& address) override;
+  Result<std::optional<RateRefusal>> take_failed_proof_slot(const std::string& phone,
+                                                            const std::string& address) override;
   void return_failed_proof_slot(const std::string& phone, const std::string& address) override;
   std::size_t rate_limit_keys() const override;
-  std::optional<Clock::duration> lock_remaining(const std::string& phone) const override;
-  int connect_attempts_left(const std::string& phone) const override;
+  Result<std::optional<Clock::duration>> lock_remaining(const std::string& phone) const override;
+  Result<int> connect_attempts_left(const std::string& phone) const override;
   Result<FailureResult> record_connect_failure(const std::string& phone) override;
   Status record_connect_success(const std::string& phone) override;
   std::mutex& connect_mutex(const std::string& phone) override;
   std::unique_ptr<PutInProgress> start_put(const std::string& recipient,
                                            StoredMessage message) override;
-  std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
-                                Clock::duration wait) override;
+  Result<std::vector<MessagePtr>> fetch(const std::string& phone, std::size_t max,
+                                        Clock::duration wait) override;
   Result<AckResult> ack(const std::string& phone, const std::vector<std::string>& ids) override;
   std::size_t waiting(const std::string& phone) const override;
   void shutdown() override;
@@ -87,8 +86,9 @@ class RedisStore final : public Store {
 
   // Takes a slot in the windows of `checks` (RateLimit values, in order), counting in the
   // first `counted` of them, or gives the refusal.
-  std::optional<RateRefusal> take_slots(const std::vector<RateLimit>& checks, std::size_t counted,
-                                        const std::string& phone, const std::string& address);
+  Result<std::optional<RateRefusal>> take_slots(const std::vector<RateLimit>& checks,
+                                                std::size_t counted, const std::string& phone,
+                                                const std::string& address);
   Result<std::vector<MessagePtr>> read_mailbox(const std::string& phone, std::size_t max);
   void wake(const std::string& phone);
   // Waits until a put through this server reached phone's mailbox since `seen`, `wait`

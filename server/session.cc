@@ -111,7 +111,7 @@ void Session::drop_pending() {
 }
 
 void Session::storage_failed(ReplySink& out, const std::string& phone, const Error& error) {
-  log(LogLevel::kError, phone, "could not store a change: " + error.message);
+  log(LogLevel::kError, phone, "the store failed: " + error.message);
   send_error(out, Code::kGeneralServerError,
              "the server could not store this (storage unavailable); nothing was changed, try "
              "again later");
@@ -239,11 +239,21 @@ void Session::on_send_phone_number(const Json& request, ReplySink& out) {
                std::nullopt, kDeliveryBusyRetryAfter);
     return;
   }
-  if (auto refused = context_.store.take_code_slot(phone, address_)) {
-    rate_limited(out, phone, *refused);
+  const auto refused = context_.store.take_code_slot(phone, address_);
+  if (!refused.ok()) {
+    storage_failed(out, phone, refused.error());
     return;
   }
-  if (context_.store.find_user(phone)) {
+  if (refused.value()) {
+    rate_limited(out, phone, *refused.value());
+    return;
+  }
+  const auto existing = context_.store.find_user(phone);
+  if (!existing.ok()) {
+    storage_failed(out, phone, existing.error());
+    return;
+  }
+  if (existing.value()) {
     send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
     return;
   }
@@ -292,11 +302,22 @@ void Session::on_send_public_key(const Json& request, ReplySink& out) {
   // A proof is a guess at the code: before it is looked at, it takes one of the failed
   // proofs the phone, the address and the server may have in a day (design section 10.4),
   // given back below when it is no failure. A refusal keeps the pending registration.
-  if (auto refused = context_.store.take_failed_proof_slot(phone, address_)) {
-    rate_limited(out, phone, *refused);
+  const auto refused = context_.store.take_failed_proof_slot(phone, address_);
+  if (!refused.ok()) {
+    storage_failed(out, phone, refused.error());  // the pending registration is kept
     return;
   }
-  if (context_.store.find_user(phone)) {
+  if (refused.value()) {
+    rate_limited(out, phone, *refused.value());
+    return;
+  }
+  const auto existing = context_.store.find_user(phone);
+  if (!existing.ok()) {
+    context_.store.return_failed_proof_slot(phone, address_);
+    storage_failed(out, phone, existing.error());
+    return;
+  }
+  if (existing.value()) {
     context_.store.return_failed_proof_slot(phone, address_);
     drop_pending();
     send_error(out, Code::kAlreadyRegistered, "this phone number is already registered");
@@ -357,12 +378,22 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
   }
   // From the lock check to the recorded outcome, one proof per account at a time.
   std::lock_guard serialised(context_.store.connect_mutex(phone));
-  if (auto locked = context_.store.lock_remaining(phone)) {
-    send_error(out, Code::kConnectRequestNotAccepted, "account locked after failed attempts",
-               std::nullopt, whole_seconds_up(*locked));
+  const auto locked = context_.store.lock_remaining(phone);
+  if (!locked.ok()) {
+    storage_failed(out, phone, locked.error());
     return;
   }
-  std::optional<User> user = context_.store.find_user(phone);
+  if (locked.value()) {
+    send_error(out, Code::kConnectRequestNotAccepted, "account locked after failed attempts",
+               std::nullopt, whole_seconds_up(*locked.value()));
+    return;
+  }
+  auto found = context_.store.find_user(phone);
+  if (!found.ok()) {
+    storage_failed(out, phone, found.error());
+    return;
+  }
+  std::optional<User> user = std::move(found).value();
   if (!user) {
     send_error(out, Code::kUserNotFound, "no account with this phone number");
     return;
@@ -375,8 +406,12 @@ void Session::on_connect_request(const Json& request, ReplySink& out) {
     // and never locks (design section 10.2; anyone could otherwise lock any account). The
     // answer is the one a wrong code gets, with the attempts left unchanged.
     log(LogLevel::kWarn, phone, "connect proof that does not open: not counted");
-    send_error(out, Code::kInvalidSecretCode, "wrong code or key",
-               context_.store.connect_attempts_left(phone));
+    const auto left = context_.store.connect_attempts_left(phone);
+    if (!left.ok()) {
+      storage_failed(out, phone, left.error());
+      return;
+    }
+    send_error(out, Code::kInvalidSecretCode, "wrong code or key", left.value());
     return;
   }
   if (!constant_time_equal(code_hash(user->code_salt, code->view()), user->code_hash)) {
@@ -411,12 +446,16 @@ void Session::on_communication_request(const Json& request, ReplySink& out) {
     send_error(out, Code::kInvalidPhoneNumber, "recipients_phone_number must be E.164");
     return;
   }
-  std::optional<User> user = context_.store.find_user(recipient);
-  if (!user) {
+  const auto user = context_.store.find_user(recipient);
+  if (!user.ok()) {
+    storage_failed(out, phone_, user.error());
+    return;
+  }
+  if (!user.value()) {
     send_error(out, Code::kUserNotFound, "no account with this phone number");
     return;
   }
-  send(out, RecipientKey{recipient, user->public_key.pem()});
+  send(out, RecipientKey{recipient, user.value()->public_key.pem()});
 }
 
 // A send that passed every check before the store: the message to store, or why it is
@@ -521,8 +560,13 @@ void Session::on_check_waiting_messages(const Json& request, ReplySink& out) {
   if (!message) return;
   // The long-poll may wait for a minute: the replies before it go out first.
   if (message->wait_seconds > 0 && !out.flush().ok()) return;
-  const auto messages = context_.store.fetch(phone_, static_cast<std::size_t>(message->max),
-                                             std::chrono::seconds(message->wait_seconds));
+  const auto fetched = context_.store.fetch(phone_, static_cast<std::size_t>(message->max),
+                                            std::chrono::seconds(message->wait_seconds));
+  if (!fetched.ok()) {
+    storage_failed(out, phone_, fetched.error());
+    return;
+  }
+  const std::vector<MessagePtr>& messages = fetched.value();
   const int count = static_cast<int>(messages.size());
   if (!out.send(WaitingApproved{count}.to_json()).ok()) return;
   for (int i = 0; i < count; ++i) {

@@ -6,6 +6,8 @@
 //
 // Operations that change what is kept return an error when the change could not be made
 // durable (a full disk, an I/O error): then nothing changed, and the session answers 100.
+// Reads return an error when the store could not be asked (the Redis store, while Redis is
+// unreachable): the session answers 100 "storage unavailable" rather than a guess.
 #pragma once
 
 #include <chrono>
@@ -158,7 +160,8 @@ class Store {
   virtual ~Store() = default;
 
   // --- Accounts
-  virtual std::optional<User> find_user(const std::string& phone) const = 0;
+  // The account of phone, or nullopt when there is none.
+  virtual Result<std::optional<User>> find_user(const std::string& phone) const = 0;
   // Adds a user; kPhoneTaken when the phone is registered, or being registered on another
   // connection (the caller answers 114).
   virtual Result<AddUserResult> add_user(User user) = 0;
@@ -170,23 +173,24 @@ class Store {
   // Counts a code request for phone from address in every code limit, or, when any code
   // limit is reached, or the phone, the address or the server has no failed registration
   // proofs left (a code nobody may try is not sent), refuses it and counts nothing.
-  virtual std::optional<RateRefusal> take_code_slot(const std::string& phone,
-                                                    const std::string& address) = 0;
+  virtual Result<std::optional<RateRefusal>> take_code_slot(const std::string& phone,
+                                                            const std::string& address) = 0;
   // Takes one failed registration proof for phone from address, before the proof is looked
   // at, or refuses when the phone, the address or the server has none left. Taken first so
   // that proofs sent at once cannot all pass the check before any is counted.
-  virtual std::optional<RateRefusal> take_failed_proof_slot(const std::string& phone,
-                                                            const std::string& address) = 0;
+  virtual Result<std::optional<RateRefusal>> take_failed_proof_slot(const std::string& phone,
+                                                                    const std::string& address) = 0;
   // Gives back a slot take_failed_proof_slot() took: the proof was right, or did not open.
+  // When the store cannot be reached the slot stays taken (fails closed).
   virtual void return_failed_proof_slot(const std::string& phone, const std::string& address) = 0;
   // How many keys (phones, addresses) the rate limits hold: a bound on that bookkeeping.
   virtual std::size_t rate_limit_keys() const = 0;
 
   // --- Connect lockout
   // How long the account stays locked, or nullopt when it is not locked.
-  virtual std::optional<Clock::duration> lock_remaining(const std::string& phone) const = 0;
+  virtual Result<std::optional<Clock::duration>> lock_remaining(const std::string& phone) const = 0;
   // How many failed proofs the phone has left before it is locked (the limit when none).
-  virtual int connect_attempts_left(const std::string& phone) const = 0;
+  virtual Result<int> connect_attempts_left(const std::string& phone) const = 0;
   virtual Result<FailureResult> record_connect_failure(const std::string& phone) = 0;
   virtual Status record_connect_success(const std::string& phone) = 0;
   // Held by a session from its lock check to recording the outcome of a connect proof,
@@ -209,8 +213,8 @@ class Store {
   }
   // Up to max of phone's messages, oldest first, without removing them. When none are
   // waiting, waits until one arrives, `wait` passes, or shutdown() is called.
-  virtual std::vector<MessagePtr> fetch(const std::string& phone, std::size_t max,
-                                        Clock::duration wait) = 0;
+  virtual Result<std::vector<MessagePtr>> fetch(const std::string& phone, std::size_t max,
+                                                Clock::duration wait) = 0;
   // Deletes the listed messages of phone's mailbox; ids not there are ignored.
   virtual Result<AckResult> ack(const std::string& phone, const std::vector<std::string>& ids) = 0;
   // How many messages wait for phone.

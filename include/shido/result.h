@@ -66,7 +66,9 @@ class [[nodiscard]] Result {
 
   T& value() & { return std::get<0>(state_); }
   const T& value() const& { return std::get<0>(state_); }
-  T&& value() && { return std::get<0>(std::move(state_)); }
+  // By value: a reference into a temporary Result would dangle (e.g. in a range-for over
+  // store.fetch(...).value()).
+  T value() && { return std::get<0>(std::move(state_)); }
   const E& error() const { return std::get<1>(state_); }
 
  private:

@@ -165,7 +165,7 @@ void BM_StorePutFetchAck(benchmark::State& state) {
                                  .envelope = packed};
     std::string id;
     (void)store->put_message("+972502222222", std::move(stored), id);
-    auto fetched = store->fetch("+972502222222", 100, std::chrono::seconds(0));
+    auto fetched = store->fetch("+972502222222", 100, std::chrono::seconds(0)).value();
     benchmark::DoNotOptimize(store->ack("+972502222222", {id}));
   }
 }

@@ -59,7 +59,7 @@ class DiskStoreTest : public ::testing::Test {
   }
   static std::vector<std::string> waiting_ids(Store& store, const std::string& phone) {
     std::vector<std::string> ids;
-    for (const MessagePtr& message : store.fetch(phone, 100000, seconds(0)))
+    for (const MessagePtr& message : store.fetch(phone, 100000, seconds(0)).value())
       ids.push_back(message->id);
     return ids;
   }
@@ -93,17 +93,17 @@ TEST_F(DiskStoreTest, ARestartKeepsAccountsMessagesAcknowledgementsAndLocks) {
   }
   time_.advance(seconds(10));
   auto store = open(fs_);
-  ASSERT_TRUE(store->find_user(kAlice));
-  EXPECT_EQ(store->find_user(kBob)->email, "someone@example.com");
-  EXPECT_EQ(store->find_user(kBob)->public_key, test::fixture_key().public_key());
+  ASSERT_TRUE(store->find_user(kAlice).value());
+  EXPECT_EQ(store->find_user(kBob).value()->email, "someone@example.com");
+  EXPECT_EQ(store->find_user(kBob).value()->public_key, test::fixture_key().public_key());
   EXPECT_EQ(waiting_ids(*store, kBob), (std::vector<std::string>{ids[0], ids[2]}));
-  const MessagePtr first = store->fetch(kBob, 1, seconds(0)).at(0);
+  const MessagePtr first = store->fetch(kBob, 1, seconds(0)).value().at(0);
   EXPECT_EQ(first->sender_phone, kAlice);
   EXPECT_EQ(first->stored_at_ms, FakeTime::kStartUnixMs);
   EXPECT_EQ(first->envelope, make_message(kAlice, 32).envelope);
   // Carol's lock (60 s from the fifth failure) has 50 s left; Alice's one failure is kept.
-  ASSERT_TRUE(store->lock_remaining(kCarol));
-  EXPECT_EQ(whole_seconds_up(*store->lock_remaining(kCarol)), 50);
+  ASSERT_TRUE(store->lock_remaining(kCarol).value());
+  EXPECT_EQ(whole_seconds_up(*store->lock_remaining(kCarol).value()), 50);
   EXPECT_EQ(store->record_connect_failure(kAlice).value().attempts_left, 3);
   EXPECT_EQ(store->add_user(make_user(kAlice)).value(), AddUserResult::kPhoneTaken);
 }
@@ -116,26 +116,27 @@ TEST_F(DiskStoreTest, ALockEndsByTheWallClockAcrossARestart) {
   }
   time_.advance(seconds(61));
   auto store = open(fs_);
-  EXPECT_FALSE(store->lock_remaining(kCarol));
+  EXPECT_FALSE(store->lock_remaining(kCarol).value());
   // The second lock doubles: the count of locks survived.
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->record_connect_failure(kCarol).ok());
-  EXPECT_EQ(whole_seconds_up(*store->lock_remaining(kCarol)), 120);
+  EXPECT_EQ(whole_seconds_up(*store->lock_remaining(kCarol).value()), 120);
 }
 
 TEST_F(DiskStoreTest, RateLimitsAreNotJournaledAndStartEmpty) {
   const std::uint64_t journal_bytes = [&] {
     auto store = open(fs_);
     const std::uint64_t before = store->stats().journal_bytes;
-    for (int i = 0; i < 3; ++i) EXPECT_FALSE(store->take_code_slot(kAlice, "192.0.2.1"));
-    EXPECT_TRUE(store->take_code_slot(kAlice, "192.0.2.1"));
-    for (int i = 0; i < 10; ++i) EXPECT_FALSE(store->take_failed_proof_slot(kAlice, "192.0.2.1"));
-    EXPECT_TRUE(store->take_failed_proof_slot(kAlice, "192.0.2.1"));
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(store->take_code_slot(kAlice, "192.0.2.1").value());
+    EXPECT_TRUE(store->take_code_slot(kAlice, "192.0.2.1").value());
+    for (int i = 0; i < 10; ++i)
+      EXPECT_FALSE(store->take_failed_proof_slot(kAlice, "192.0.2.1").value());
+    EXPECT_TRUE(store->take_failed_proof_slot(kAlice, "192.0.2.1").value());
     return store->stats().journal_bytes - before;
   }();
   EXPECT_EQ(journal_bytes, 0u);  // asking for codes cannot make the journal grow
   auto store = open(fs_);
-  EXPECT_FALSE(store->take_code_slot(kAlice, "192.0.2.1"));
-  EXPECT_FALSE(store->take_failed_proof_slot(kAlice, "192.0.2.1"));
+  EXPECT_FALSE(store->take_code_slot(kAlice, "192.0.2.1").value());
+  EXPECT_FALSE(store->take_failed_proof_slot(kAlice, "192.0.2.1").value());
 }
 
 TEST_F(DiskStoreTest, UnderAlwaysNoPutReturnsBeforeTheSyncThatCoversIt) {
@@ -243,15 +244,15 @@ TEST_F(DiskStoreTest, AFailedSyncIsNeverRetriedOnTheSameFile) {
   fs_.fail(Call::kSync);
   std::string id;
   ASSERT_FALSE(store->add_user(make_user("+15550000009")).ok());
-  EXPECT_FALSE(store->find_user("+15550000009"));
+  EXPECT_FALSE(store->find_user("+15550000009").value());
   ASSERT_TRUE(eventually([&] { return store->stats().writable; }));
   // Writing again means a new journal after a snapshot, not the file whose sync failed.
   EXPECT_GT(store->stats().generation, generation);
   ASSERT_EQ(store->add_user(make_user("+15550000009")).value(), AddUserResult::kAdded);
   store.reset();
   auto reopened = open(*fs_.after_power_cut());
-  EXPECT_TRUE(reopened->find_user("+15550000009"));
-  EXPECT_TRUE(reopened->find_user(kCarol));
+  EXPECT_TRUE(reopened->find_user("+15550000009").value());
+  EXPECT_TRUE(reopened->find_user(kCarol).value());
 }
 
 TEST_F(DiskStoreTest, AFailedSnapshotLeavesTheFilesWholeAndAnotherIsTriedLater) {

@@ -68,13 +68,13 @@ class RecoveryTest : public ::testing::Test {
 
   static Seen seen(Store& store, std::size_t users) {
     Seen state{users, {}};
-    for (const MessagePtr& message : store.fetch(kBob, 1000, seconds(0)))
+    for (const MessagePtr& message : store.fetch(kBob, 1000, seconds(0)).value())
       state.bobs.push_back(message->id);
     return state;
   }
   static std::size_t users_of(Store& store) {
-    return static_cast<std::size_t>(store.find_user(kAlice).has_value()) +
-           static_cast<std::size_t>(store.find_user(kBob).has_value());
+    return static_cast<std::size_t>(store.find_user(kAlice).value().has_value()) +
+           static_cast<std::size_t>(store.find_user(kBob).value().has_value());
   }
 
   FakeFileSystem fs_;

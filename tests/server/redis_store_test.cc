@@ -76,12 +76,12 @@ TEST_F(RedisStoreTest, TwoStoresOnOneRedisShareEverything) {
   auto b = open();
   ASSERT_EQ(a->add_user(make_user(kBob)).value(), AddUserResult::kAdded);
   EXPECT_EQ(b->add_user(make_user(kBob)).value(), AddUserResult::kPhoneTaken);
-  ASSERT_TRUE(b->find_user(kBob));
-  EXPECT_EQ(b->find_user(kBob)->public_key, make_user(kBob).public_key);
+  ASSERT_TRUE(b->find_user(kBob).value());
+  EXPECT_EQ(b->find_user(kBob).value()->public_key, make_user(kBob).public_key);
 
   std::string id;
   ASSERT_EQ(put(*a, kBob, kAlice, &id), PutResult::kStored);
-  const auto fetched = b->fetch(kBob, 10, {});
+  const auto fetched = b->fetch(kBob, 10, {}).value();
   ASSERT_EQ(fetched.size(), 1u);
   EXPECT_EQ(fetched[0]->id, id);
   EXPECT_EQ(fetched[0]->sender_key, make_user(kAlice).public_key);
@@ -91,14 +91,14 @@ TEST_F(RedisStoreTest, TwoStoresOnOneRedisShareEverything) {
 
   // A lock earned through one holds on the other.
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(a->record_connect_failure(kAlice).ok());
-  ASSERT_TRUE(b->lock_remaining(kAlice));
-  EXPECT_EQ(*b->lock_remaining(kAlice), seconds(60));
+  ASSERT_TRUE(b->lock_remaining(kAlice).value());
+  EXPECT_EQ(*b->lock_remaining(kAlice).value(), seconds(60));
 
   // And so do the rate limits: three codes for a phone from one address, in all.
-  EXPECT_FALSE(a->take_code_slot(kAlice, "192.0.2.1"));
-  EXPECT_FALSE(b->take_code_slot(kAlice, "192.0.2.1"));
-  EXPECT_FALSE(a->take_code_slot(kAlice, "192.0.2.1"));
-  auto refused = b->take_code_slot(kAlice, "192.0.2.1");
+  EXPECT_FALSE(a->take_code_slot(kAlice, "192.0.2.1").value());
+  EXPECT_FALSE(b->take_code_slot(kAlice, "192.0.2.1").value());
+  EXPECT_FALSE(a->take_code_slot(kAlice, "192.0.2.1").value());
+  auto refused = b->take_code_slot(kAlice, "192.0.2.1").value();
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->limit, RateLimit::kCodesPerPhoneFromAddress);
 }
@@ -111,7 +111,7 @@ TEST_F(RedisStoreTest, CountsAreTheStoresAndTotalsThisServersOwn) {
   std::string first;
   ASSERT_EQ(put(*a, kBob, kAlice, &first), PutResult::kStored);
   ASSERT_EQ(put(*a, kBob, kAlice), PutResult::kStored);
-  EXPECT_EQ(b->fetch(kBob, 10, {}).size(), 2u);
+  EXPECT_EQ(b->fetch(kBob, 10, {}).value().size(), 2u);
   ASSERT_EQ(b->ack(kBob, {first}).value().deleted, 1);
   // What the store holds is the same seen from either server...
   for (const RedisStore* store : {a.get(), b.get()}) {
@@ -148,7 +148,7 @@ TEST_F(RedisStoreTest, ScriptsRedisForgotAreLoadedAgain) {
   ASSERT_EQ(put(*store, kBob, kAlice), PutResult::kStored);
   ASSERT_EQ(redis_.command("SCRIPT FLUSH"), "+OK");
   EXPECT_EQ(put(*store, kBob, kAlice), PutResult::kStored);
-  EXPECT_EQ(store->fetch(kBob, 10, {}).size(), 2u);
+  EXPECT_EQ(store->fetch(kBob, 10, {}).value().size(), 2u);
 }
 
 TEST_F(RedisStoreTest, AWrongAddressIsReportedAtOpen) {
@@ -182,12 +182,15 @@ TEST_F(RedisStoreTest, WhileRedisIsDownChangesFailAndNothingCrashesThenItReconne
   EXPECT_FALSE(store.ack(kBob, {"x"}).ok());
   EXPECT_FALSE(store.record_connect_failure(kBob).ok());
   EXPECT_FALSE(store.record_connect_success(kBob).ok());
-  // The checks that have no room for an error fail closed.
-  EXPECT_TRUE(store.take_code_slot(kBob, "192.0.2.1"));
-  EXPECT_TRUE(store.take_failed_proof_slot(kBob, "192.0.2.1"));
-  EXPECT_TRUE(store.lock_remaining(kBob));
-  EXPECT_FALSE(store.find_user(kBob));
-  EXPECT_TRUE(store.fetch(kBob, 10, std::chrono::milliseconds(10)).empty());
+  // So do the reads: the session answers 100 rather than guess (no account, no lock).
+  for (const bool succeeded :
+       {store.take_code_slot(kBob, "192.0.2.1").ok(),
+        store.take_failed_proof_slot(kBob, "192.0.2.1").ok(), store.lock_remaining(kBob).ok(),
+        store.connect_attempts_left(kBob).ok(), store.find_user(kBob).ok(),
+        store.fetch(kBob, 10, std::chrono::milliseconds(10)).ok()}) {
+    EXPECT_FALSE(succeeded);
+  }
+  EXPECT_NE(store.find_user(kBob).error().message.find("storage unavailable"), std::string::npos);
 
   own.start_again();  // without AOF: empty, as a new Redis would be
   EXPECT_EQ(store.add_user(make_user(kBob)).value(), AddUserResult::kAdded);

@@ -26,7 +26,7 @@ TEST_F(SessionTest, RegistrationDeliversTheCodeThenLogsIn) {
   EXPECT_EQ(done, Json({{"code", 104}}));
   EXPECT_EQ(conn.session().phone(), alice_);
 
-  auto user = store_->find_user(alice_);
+  auto user = store_->find_user(alice_).value();
   ASSERT_TRUE(user);
   EXPECT_EQ(user->public_key, key.public_key());
   EXPECT_EQ(user->email, "alice@example.com");
@@ -145,7 +145,7 @@ TEST_F(SessionTest, WrongCodesCountDownThenThePendingRegistrationIsDropped) {
   }
   conn.hello();
   EXPECT_TRUE(IsError(conn.send_key(key, alice_, code), Code::kUnexpectedCode));
-  EXPECT_FALSE(store_->find_user(alice_));
+  EXPECT_FALSE(store_->find_user(alice_).value());
   EXPECT_EQ(conn.session().phone(), "");
 }
 
@@ -206,7 +206,7 @@ TEST_F(SessionTest, RegisterProofBoundToAnotherPhoneIs109) {
   // The phone comes from the pending 102, so a proof made for bob does not open.
   const Json reply = conn.send_key(key, bob_, code);
   EXPECT_TRUE(IsError(reply, Code::kInvalidSecretCode));
-  EXPECT_FALSE(store_->find_user(bob_));
+  EXPECT_FALSE(store_->find_user(bob_).value());
 }
 
 TEST_F(SessionTest, SendPublicKeyWithoutPending102Is129) {
@@ -261,7 +261,7 @@ TEST_F(SessionTest, CodeExpiresAfterTenMinutes) {
   time_.advance(seconds(600));
   conn.hello();
   EXPECT_TRUE(IsError(conn.send_key(key, alice_, code), Code::kUnexpectedCode));
-  EXPECT_FALSE(store_->find_user(alice_));
+  EXPECT_FALSE(store_->find_user(alice_).value());
 }
 
 TEST_F(SessionTest, CodeIsGoodJustBeforeItExpires) {
@@ -311,7 +311,7 @@ TEST_F(SessionTest, ALater102ReplacesThePendingRegistration) {
   conn.hello();
   EXPECT_EQ(code_of(conn.send_key(key, bob_, delivery_.last_code(bob_))), 104);
   EXPECT_EQ(conn.session().phone(), bob_);
-  EXPECT_FALSE(store_->find_user(alice_));
+  EXPECT_FALSE(store_->find_user(alice_).value());
 }
 
 TEST_F(SessionTest, ARefusedLater102KeepsThePendingRegistration) {
@@ -355,7 +355,7 @@ TEST_F(SessionTest, AnotherConnectionCannotSpendOrReplaceThePendingRegistration)
   second.hello();
   EXPECT_TRUE(
       IsError(second.send_key(KeyPair::generate(), alice_, second_code), Code::kAlreadyRegistered));
-  EXPECT_EQ(store_->find_user(alice_)->public_key, key.public_key());
+  EXPECT_EQ(store_->find_user(alice_).value()->public_key, key.public_key());
   EXPECT_EQ(second.session().phone(), "");
 }
 
@@ -385,7 +385,7 @@ TEST_F(SessionTest, RegisteringWhileLoggedInSwitchesToTheNewAccount) {
   register_on(conn, alice_);
   register_on(conn, bob_);
   EXPECT_EQ(conn.session().phone(), bob_);
-  EXPECT_TRUE(store_->find_user(alice_));
+  EXPECT_TRUE(store_->find_user(alice_).value());
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ TEST_F(StorageSessionTest, ARegistrationThatCannotBeWrittenGets100AndLeavesThePh
   fail_next_write();
   EXPECT_TRUE(IsError(conn.send_key(key, alice_, code), Code::kGeneralServerError));
   EXPECT_EQ(conn.session().phone(), "");
-  EXPECT_FALSE(store_->find_user(alice_));
+  EXPECT_FALSE(store_->find_user(alice_).value());
   wait_until_writable();
   register_account(alice_);
 }

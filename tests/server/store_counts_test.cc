@@ -45,9 +45,9 @@ void run_load(Store& store) {
   std::string id;
   EXPECT_EQ(store.put_message("+15559999999", make_message(kAlice), id).value(),
             PutResult::kNoSuchUser);
-  EXPECT_EQ(store.fetch(kBob, 2, seconds(0)).size(), 2u);
-  EXPECT_EQ(store.fetch(kBob, 2, seconds(0)).size(), 2u);
-  EXPECT_EQ(store.fetch(kAlice, 10, seconds(0)).size(), 0u);
+  EXPECT_EQ(store.fetch(kBob, 2, seconds(0)).value().size(), 2u);
+  EXPECT_EQ(store.fetch(kBob, 2, seconds(0)).value().size(), 2u);
+  EXPECT_EQ(store.fetch(kAlice, 10, seconds(0)).value().size(), 0u);
   EXPECT_EQ(store.ack(kBob, {ids[0], ids[1], "not-there"}).value().deleted, 2);
 }
 

@@ -51,7 +51,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     auto started = std::make_shared<std::latch>(1);
     auto polled = std::async(std::launch::async, [this, phone, started] {
       started->count_down();
-      return store_->fetch(phone, 10, seconds(60));
+      return store_->fetch(phone, 10, seconds(60)).value();
     });
     started->wait();
     return polled;
@@ -73,13 +73,13 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 // --- Accounts
 
 TEST_P(StoreTest, AddUserThenFindReturnsIt) {
-  EXPECT_FALSE(store_->find_user(alice_));
+  EXPECT_FALSE(store_->find_user(alice_).value());
   ASSERT_EQ(store_->add_user(make_user(alice_)).value(), AddUserResult::kAdded);
-  auto found = store_->find_user(alice_);
+  auto found = store_->find_user(alice_).value();
   ASSERT_TRUE(found);
   EXPECT_EQ(found->phone, alice_);
   EXPECT_EQ(found->email, "someone@example.com");
-  EXPECT_FALSE(store_->find_user(bob_));
+  EXPECT_FALSE(store_->find_user(bob_).value());
 }
 
 TEST_P(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
@@ -87,28 +87,28 @@ TEST_P(StoreTest, AddUserRefusesATakenPhoneAndKeepsTheFirst) {
   User second = make_user(alice_);
   second.email = "other@example.com";
   EXPECT_EQ(store_->add_user(second).value(), AddUserResult::kPhoneTaken);
-  EXPECT_EQ(store_->find_user(alice_)->email, "someone@example.com");
+  EXPECT_EQ(store_->find_user(alice_).value()->email, "someone@example.com");
 }
 
 // --- Connect lockout
 
 TEST_P(StoreTest, FiveFailuresLockForSixtySeconds) {
-  EXPECT_FALSE(store_->lock_remaining(alice_));
+  EXPECT_FALSE(store_->lock_remaining(alice_).value());
   for (int expected_left = 4; expected_left >= 1; --expected_left) {
     EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, expected_left);
-    EXPECT_FALSE(store_->lock_remaining(alice_));
+    EXPECT_FALSE(store_->lock_remaining(alice_).value());
   }
   EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 0);
-  auto remaining = store_->lock_remaining(alice_);
+  auto remaining = store_->lock_remaining(alice_).value();
   ASSERT_TRUE(remaining);
   EXPECT_EQ(*remaining, seconds(60));
   time_.advance(seconds(59));
-  remaining = store_->lock_remaining(alice_);
+  remaining = store_->lock_remaining(alice_).value();
   ASSERT_TRUE(remaining);
   EXPECT_EQ(*remaining, seconds(1));
   time_.advance(seconds(1));
-  EXPECT_FALSE(store_->lock_remaining(alice_));
-  EXPECT_FALSE(store_->lock_remaining(bob_));
+  EXPECT_FALSE(store_->lock_remaining(alice_).value());
+  EXPECT_FALSE(store_->lock_remaining(bob_).value());
 }
 
 TEST_P(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
@@ -120,11 +120,11 @@ TEST_P(StoreTest, LocksDoubleUpToAnHourAndFailuresRestartWithEachLock) {
           << "lock " << n;
     }
     ASSERT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 0);
-    auto remaining = store_->lock_remaining(alice_);
+    auto remaining = store_->lock_remaining(alice_).value();
     ASSERT_TRUE(remaining);
     EXPECT_EQ(*remaining, seconds(expected[n])) << "lock number " << n;
     time_.advance(*remaining);
-    ASSERT_FALSE(store_->lock_remaining(alice_));
+    ASSERT_FALSE(store_->lock_remaining(alice_).value());
   }
 }
 
@@ -132,7 +132,7 @@ TEST_P(StoreTest, EvenTheFortiethLockLastsAnHour) {
   // 60 s * 2^28 in nanoseconds overflows 64 bits; the length must be capped before that.
   for (int n = 0; n < 40; ++n) {
     for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
-    auto remaining = store_->lock_remaining(alice_);
+    auto remaining = store_->lock_remaining(alice_).value();
     ASSERT_TRUE(remaining) << "lock number " << n;
     EXPECT_EQ(*remaining, n < 6 ? seconds(60 << n) : seconds(3600)) << "lock number " << n;
     time_.advance(*remaining);
@@ -148,13 +148,13 @@ TEST_P(StoreTest, SuccessResetsFailuresAndLockNumber) {
   EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 4);
   for (int i = 0; i < 3; ++i) (void)store_->record_connect_failure(alice_).value();
   EXPECT_EQ(store_->record_connect_failure(alice_).value().attempts_left, 0);
-  EXPECT_EQ(*store_->lock_remaining(alice_), seconds(60));
+  EXPECT_EQ(*store_->lock_remaining(alice_).value(), seconds(60));
 }
 
 TEST_P(StoreTest, LockoutsArePerPhone) {
   for (int i = 0; i < 5; ++i) (void)store_->record_connect_failure(alice_).value();
-  EXPECT_TRUE(store_->lock_remaining(alice_));
-  EXPECT_FALSE(store_->lock_remaining(bob_));
+  EXPECT_TRUE(store_->lock_remaining(alice_).value());
+  EXPECT_FALSE(store_->lock_remaining(bob_).value());
   EXPECT_EQ(store_->record_connect_failure(bob_).value().attempts_left, 4);
 }
 
@@ -173,15 +173,15 @@ TEST_P(StoreTest, FetchReturnsOldestFirstWithoutRemoving) {
     ids.push_back(put(bob_, make_message(alice_)));
     time_.advance(seconds(1));
   }
-  auto first = store_->fetch(bob_, 3, {});
+  auto first = store_->fetch(bob_, 3, {}).value();
   EXPECT_EQ(ids_of(first), std::vector<std::string>(ids.begin(), ids.begin() + 3));
   EXPECT_EQ(first[0]->sender_phone, alice_);
   EXPECT_EQ(salt_text(*first[0]), alice_);
   EXPECT_EQ(first[0]->stored_at_ms, FakeTime::kStartUnixMs);
   EXPECT_EQ(first[1]->stored_at_ms, FakeTime::kStartUnixMs + 1000);
   // Nothing was removed: the same messages come again, and all five with a larger max.
-  EXPECT_EQ(ids_of(store_->fetch(bob_, 3, {})), ids_of(first));
-  EXPECT_EQ(ids_of(store_->fetch(bob_, 100, {})), ids);
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 3, {}).value()), ids_of(first));
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 100, {}).value()), ids);
   EXPECT_EQ(store_->waiting(bob_), 5u);
 }
 
@@ -190,8 +190,8 @@ TEST_P(StoreTest, FetchSeesOnlyTheCallersMailbox) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string for_bob = put(bob_, make_message(alice_));
   const std::string for_alice = put(alice_, make_message(bob_));
-  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{for_bob});
-  EXPECT_EQ(ids_of(store_->fetch(alice_, 10, {})), std::vector<std::string>{for_alice});
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {}).value()), std::vector<std::string>{for_bob});
+  EXPECT_EQ(ids_of(store_->fetch(alice_, 10, {}).value()), std::vector<std::string>{for_alice});
 }
 
 TEST_P(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
@@ -204,23 +204,23 @@ TEST_P(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
   AckResult result = store_->ack(bob_, {b, "no-such-id", alices, ""}).value();
   EXPECT_EQ(result.deleted, 1);
   EXPECT_EQ(result.waiting, 2);
-  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), (std::vector<std::string>{a, c}));
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {}).value()), (std::vector<std::string>{a, c}));
   EXPECT_EQ(store_->waiting(alice_), 1u);
 
   // Acknowledging again deletes nothing more; a repeated id counts once.
   result = store_->ack(bob_, {b, a, a}).value();
   EXPECT_EQ(result.deleted, 1);
   EXPECT_EQ(result.waiting, 1);
-  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{c});
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {}).value()), std::vector<std::string>{c});
 }
 
 TEST_P(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string id = put(bob_);
   for (int i = 0; i < 3; ++i)
-    EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {})), std::vector<std::string>{id});
+    EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {}).value()), std::vector<std::string>{id});
   EXPECT_EQ(store_->ack(bob_, {id}).value().deleted, 1);
-  EXPECT_TRUE(store_->fetch(bob_, 10, {}).empty());
+  EXPECT_TRUE(store_->fetch(bob_, 10, {}).value().empty());
 }
 
 TEST_P(StoreTest, IdsAreUniqueAndShort) {
@@ -257,7 +257,7 @@ TEST_P(StoreTest, ConcurrentPutsFromManyThreadsAllArriveOnce) {
   std::set<std::string> expected;
   for (const auto& ids : stored) expected.insert(ids.begin(), ids.end());
   ASSERT_EQ(expected.size(), static_cast<std::size_t>(kThreads * kEach));
-  const auto fetched = ids_of(store_->fetch(bob_, kThreads * kEach + 1, {}));
+  const auto fetched = ids_of(store_->fetch(bob_, kThreads * kEach + 1, {}).value());
   EXPECT_EQ(std::set<std::string>(fetched.begin(), fetched.end()), expected);
   EXPECT_EQ(fetched.size(), expected.size());
 }
@@ -304,7 +304,7 @@ TEST_P(SenderShareTest, OneSenderFillsOnlyItsShareOfAMailbox) {
   // Bytes count too: 48 of Carol's 64 would be one too many after her 16.
   EXPECT_EQ(try_put(bob_, carol, 64), PutResult::kSenderShareFull);
   // An acknowledgement gives the share back.
-  const MessagePtr oldest = store_->fetch(bob_, 1, {}).at(0);
+  const MessagePtr oldest = store_->fetch(bob_, 1, {}).value().at(0);
   ASSERT_EQ(oldest->sender_phone, alice_);
   ASSERT_EQ(store_->ack(bob_, {oldest->id}).value().deleted, 1);
   EXPECT_EQ(try_put(bob_, alice_, 16), PutResult::kStored);
@@ -378,7 +378,7 @@ TEST_P(SmallLimitsTest, TheWholeStoreFillsAcrossMailboxesAndEmptiesWithAcks) {
 
 TEST_P(StoreTest, FetchWithWaitReturnsEmptyWhenTheWaitPasses) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
-  EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(20)).empty());
+  EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(20)).value().empty());
 }
 
 TEST_P(StoreTest, LongPollWakesWhenAMessageArrives) {
@@ -398,7 +398,7 @@ TEST_P(StoreTest, LongPollIsNotWokenByAnotherMailbox) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   put(alice_, make_message(bob_));
   // Bob's mailbox stays empty: his short poll runs out and returns nothing.
-  EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(50)).empty());
+  EXPECT_TRUE(store_->fetch(bob_, 10, std::chrono::milliseconds(50)).value().empty());
 }
 
 TEST_P(StoreTest, ShutdownWakesWaitingFetchesAndLaterOnes) {
