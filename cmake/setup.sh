@@ -177,7 +177,7 @@ fuzz() {
   return "$failed"
 }
 
-fuzz_targets=(frame_reader messages key_import envelope_open session)
+fuzz_targets=(frame_reader messages key_import envelope_open session proxy_header)
 
 command=${1:-}
 [ $# -gt 0 ] && shift

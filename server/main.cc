@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -18,9 +19,12 @@
 #include "server/delivery_gate.h"
 #include "server/disk_store.h"
 #include "server/file_system.h"
+#include "server/redis_checks.h"
+#include "server/redis_store.h"
 #include "server/server.h"
 #include "server/status_report.h"
 #include "server/store.h"
+#include "server/store_import.h"
 #include "server/thread_caches.h"
 #include "shido/crypto/keys.h"
 #include "shido/version.h"
@@ -32,10 +36,15 @@ using namespace shido::server;
 
 struct Options {
   ListenOptions listen;
+  std::string proxy_from;  // parsed into listen.proxy_from
   std::string data_dir = "./shido-data";
   std::string store = "disk";
+  std::string server_key;  // empty: <data-dir>/server_key.pem, made on first start
+  std::size_t redis_pool_size = RedisStoreOptions{}.pool_size;
+  bool redis_allow_remote = false;
   std::string fsync = "always";
   bool salvage = false;
+  bool import_disk_store = false;
   int compact_after_ack = 3600;
   std::uint64_t compact_min_bytes = std::uint64_t{64} << 20;
   std::string outbox;
@@ -64,8 +73,15 @@ struct Options {
 };
 
 // The server key lives in the data directory: made on first start, reused afterwards.
-Result<KeyPair> load_or_create_server_key(const std::string& data_dir, Logger& logger) {
-  const std::string path = data_dir + "/server_key.pem";
+// --server-key names it instead: every server of one deployment presents the same key, so
+// that file is never made here (a mistyped path would give one server a key of its own).
+Result<KeyPair> load_or_create_server_key(const Options& options, Logger& logger) {
+  if (!options.server_key.empty()) {
+    auto given = load_private_key(options.server_key);
+    if (!given.ok()) return Error{given.error().code, "--server-key: " + given.error().message};
+    return given;
+  }
+  const std::string path = options.data_dir + "/server_key.pem";
   auto existing = load_private_key(path);
   if (existing.ok() || existing.error().code != Errc::kNotFound) return existing;
   KeyPair key = KeyPair::generate();
@@ -123,9 +139,62 @@ FsyncPolicy parse_fsync(const std::string& name) {
   return FsyncPolicy::kAlways;
 }
 
+// The Redis store of --store redis://...: the password from the URL or, kept out of the
+// command line and the config file, from SHIDO_REDIS_PASSWORD. Never logged.
+Result<std::unique_ptr<RedisStore>> open_redis_store(const Options& options, const TimeSource& time,
+                                                     Limits limits, Logger& logger) {
+  auto address = parse_redis_url(options.store);
+  if (!address.ok()) return Error{address.error().code, "--store: " + address.error().message};
+  if (const char* password = std::getenv("SHIDO_REDIS_PASSWORD");
+      password != nullptr && *password != '\0') {
+    if (!address.value().password.empty()) {
+      return Error{Errc::kInvalidArgument,
+                   "--store names a redis password and so does SHIDO_REDIS_PASSWORD: give one"};
+    }
+    address.value().password = password;
+  }
+  if (!address.value().is_loopback() && !options.redis_allow_remote) {
+    return Error{Errc::kInvalidArgument,
+                 "--store: redis at " + address.value().describe() +
+                     " is not on this machine, and the link to it is not encrypted (phone "
+                     "numbers, messages and the password would cross the network in clear): "
+                     "run redis on loopback, or reach it over a private link or a TLS tunnel "
+                     "and say so with --redis-allow-remote"};
+  }
+  {
+    // Refuses a Redis that may evict keys or is a replica; warns of weak persistence.
+    RedisConnection probe(address.value(), RedisTimeouts{});
+    auto checked = check_redis_server(probe);
+    if (!checked.ok()) return Error{checked.error().code, "--store: " + checked.error().message};
+    for (const std::string& warning : checked.value().warnings) {
+      logger.log(LogLevel::kWarn, "", "", warning);
+    }
+  }
+  RedisStoreOptions redis{address.value(), options.redis_pool_size};
+  redis.on_reachability = [&logger](bool reachable, const std::string& detail) {
+    logger.log(reachable ? LogLevel::kInfo : LogLevel::kWarn, "", "",
+               (reachable ? "redis reachable again: " : "redis unreachable: ") + detail);
+  };
+  redis.subscription_state = [&logger](bool up, const std::string& why) {
+    logger.log(up ? LogLevel::kInfo : LogLevel::kWarn, "", "",
+               (up ? "redis subscription up: " : "redis subscription lost: ") + why);
+  };
+  auto store = RedisStore::open(redis, time, limits);
+  if (!store.ok()) return store.error();
+  logger.log(LogLevel::kInfo, "", "",
+             "--store redis at " + address.value().describe() + ", " +
+                 std::to_string(options.redis_pool_size) + " connections");
+  return store;
+}
+
 // The store the options ask for; for the disk store, recovered from the data directory.
 Result<std::unique_ptr<Store>> open_store(const Options& options, FileSystem& fs,
                                           const TimeSource& time, Limits limits, Logger& logger) {
+  if (options.store.starts_with("redis://")) {
+    auto redis = open_redis_store(options, time, limits, logger);
+    if (!redis.ok()) return redis.error();
+    return std::unique_ptr<Store>(std::move(redis).value());
+  }
   if (options.store == "memory") {
     logger.log(LogLevel::kWarn, "", "",
                "--store memory: accounts and messages are lost when the server stops");
@@ -162,7 +231,7 @@ int serve(const Options& options) {
     return fail(prepared.error());
   auto data_dir_lock = lock_data_directory(options.data_dir);
   if (!data_dir_lock.ok()) return fail(data_dir_lock.error());
-  auto key = load_or_create_server_key(options.data_dir, logger);
+  auto key = load_or_create_server_key(options, logger);
   if (!key.ok()) return fail(key.error());
   ListenOptions listen = options.listen;
   listen.max_connections = connection_cap(options.listen.max_connections, logger);
@@ -171,6 +240,10 @@ int serve(const Options& options) {
     return 1;
   }
   size_thread_stacks();
+  if (!listen.proxy_from.empty()) {
+    logger.log(LogLevel::kInfo, "", "",
+               "taking PROXY v2 headers from the balancers " + options.proxy_from);
+  }
 
   SystemTime time;
   Limits limits;
@@ -226,6 +299,52 @@ int serve(const Options& options) {
   return 0;
 }
 
+// --import-disk-store: moves the disk store of --data-dir into the Redis of --store, then
+// exits without serving (server/store_import.h). The store's files are only read; the data
+// directory's lock keeps a disk server from writing them meanwhile.
+int import_disk_store(const Options& options) {
+  Logger logger(*parse_log_level(options.log_level));
+  const auto fail = [](const std::string& message) {
+    std::cerr << "shido-server: --import-disk-store: " << message << "\n";
+    return 1;
+  };
+  if (!options.store.starts_with("redis://"))
+    return fail("it moves the disk store of --data-dir into Redis: give --store redis://...");
+  if (options.salvage) {
+    return fail(
+        "--salvage rewrites a damaged file, and the import writes none: start the disk "
+        "server once with --salvage, stop it, then import");
+  }
+  auto data_dir_lock = lock_data_directory(options.data_dir);
+  if (!data_dir_lock.ok()) return fail(data_dir_lock.error().message);
+  auto file_system = make_posix_file_system();
+  auto image = read_disk_store(*file_system, options.data_dir, logger);
+  if (!image.ok()) return fail(image.error().message);
+  SystemTime time;
+  auto redis = open_redis_store(options, time, Limits{}, logger);
+  if (!redis.ok()) return fail(redis.error().message);
+  auto imported = import_store_image(image.value(), *redis.value());
+  if (!imported.ok()) return fail(imported.error().message);
+  std::cout << describe_import(imported.value(), options.data_dir,
+                               parse_redis_url(options.store).value().describe())
+            << "\n";
+  // Clients pin the server key: a server that presents another one is refused by all of them.
+  const std::string key_path =
+      options.server_key.empty() ? options.data_dir + "/server_key.pem" : options.server_key;
+  auto key = load_private_key(key_path);
+  if (key.ok()) {
+    std::cout << "clients pin this store's server key (fingerprint "
+              << key.value().public_key().fingerprint()
+              << "): start every server on this redis with --server-key " << key_path
+              << " (or a copy)\n";
+  } else {
+    std::cout << "clients pin the disk server's key, and " << key_path << " could not be read ("
+              << key.error().message
+              << "): start every server on this redis with --server-key and that key\n";
+  }
+  return 0;
+}
+
 // What CLI11 refused in a config file, from its "INI was not able to parse KEY", where a
 // [SECTION] header shows as "SECTION.++".
 std::string config_file_culprit(std::string_view message) {
@@ -261,14 +380,45 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_flag("--require-tls", options.listen.require_tls,
                "Close plaintext connections without a reply (TLS 1.3 is always served on the "
                "same port; clients use it unless told --plaintext)");
+  app.add_option("--proxy-from", options.proxy_from,
+                 "Load balancers (addresses or ADDR/BITS networks, comma-separated) whose "
+                 "connections must begin with a PROXY protocol v2 header; the client it names "
+                 "is the peer for the log and every per-address limit. No other peer is read "
+                 "for one");
   app.add_option("--data-dir", options.data_dir,
                  "Directory (mode 0700) for the server key and, with --store disk, the journal "
                  "and snapshots; one server at a time")
       ->capture_default_str();
   app.add_option("--store", options.store,
-                 "disk: kept in --data-dir across restarts; memory: lost at every stop")
+                 "disk: kept in --data-dir across restarts; memory: lost at every stop; "
+                 "redis://[:PASSWORD@]HOST:PORT[/DB]: in Redis, shared by every server given "
+                 "the same URL (docs/SCALING.md; the password may come from "
+                 "SHIDO_REDIS_PASSWORD instead)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"disk", "memory"}));
+      ->check(
+          [](const std::string& value) -> std::string {
+            if (value == "disk" || value == "memory" || value.starts_with("redis://")) return {};
+            return "must be disk, memory or redis://HOST:PORT";
+          },
+          "disk|memory|redis://...");
+  app.add_option("--server-key", options.server_key,
+                 "The server's private key (PEM, mode 0600), the same file on every server "
+                 "behind one address; default: server_key.pem in --data-dir, made on first "
+                 "start");
+  app.add_option("--redis-pool-size", options.redis_pool_size,
+                 "With --store redis://: connections to Redis shared by the connection threads")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+  app.add_flag("--redis-allow-remote", options.redis_allow_remote,
+               "With --store redis://: allow a Redis that is not on loopback (hiredis has no "
+               "TLS: only over a private link or a tunnel)");
+  app.add_flag("--import-disk-store", options.import_disk_store,
+               "Move the disk store of --data-dir (accounts, connect failures and locks, "
+               "waiting messages) into the Redis of --store redis://..., which must hold no "
+               "account yet, print what was moved and exit without serving. Stop the disk "
+               "server first; its files are only read, not changed (not even a torn tail is "
+               "cut; --salvage is refused). Then start every server with --server-key "
+               "<data-dir>/server_key.pem: clients pin that key (docs/SCALING.md)");
   app.add_option("--fsync", options.fsync,
                  "always: replies 104, 118 and 121 wait for the disk (nothing acknowledged is "
                  "lost); everysec: a crash of the machine loses about the last second; no: the "
@@ -430,6 +580,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   options.listen.connection.frames.frame_timeout = std::chrono::seconds(options.frame_timeout);
   options.listen.connection.frames.idle_timeout = std::chrono::seconds(options.idle_timeout);
   options.listen.connection.login_deadline = std::chrono::seconds(options.login_deadline);
+  auto proxy_from = ProxySources::parse(options.proxy_from);
+  if (!proxy_from.ok()) {
+    std::cerr << "shido-server: --proxy-from: " << proxy_from.error().message << "\n";
+    return 1;
+  }
+  options.listen.proxy_from = std::move(proxy_from).value();
   return std::nullopt;
 }
 
@@ -440,7 +596,7 @@ int main(int argc, char** argv) {
   try {
     Options options;
     if (const std::optional<int> stop = parse_options(argc, argv, options)) return *stop;
-    return serve(options);
+    return options.import_disk_store ? import_disk_store(options) : serve(options);
   } catch (const std::exception& error) {
     std::cerr << "shido-server: " << error.what() << "\n";
     return 1;

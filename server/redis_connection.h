@@ -4,7 +4,8 @@
 // A command that fails (Redis unreachable, a timeout, a reset) returns an error whose
 // message begins "storage unavailable" and drops the context, so that the next command
 // connects again; nothing throws. Redis's own error replies come back as errors too, with
-// Redis's text.
+// Redis's text. Given a RedisHealth (the pool's), a connection connects only when the
+// health allows it, and tells it how the connect went.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -13,10 +14,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "server/redis_health.h"
 #include "server/redis_url.h"
 #include "shido/result.h"
 
@@ -64,7 +67,8 @@ struct RedisTimeouts {
 
 class RedisConnection {
  public:
-  RedisConnection(RedisAddress address, RedisTimeouts timeouts);
+  // health (may be null: connect whenever needed) must outlive the connection.
+  RedisConnection(RedisAddress address, RedisTimeouts timeouts, RedisHealth* health = nullptr);
 
   // Sends args as one command (each binary-safe) and reads its reply; connects first (with
   // AUTH and SELECT) when not connected.
@@ -72,9 +76,18 @@ class RedisConnection {
   // True when the error is Redis saying it does not know a script's SHA (after a restart
   // or SCRIPT FLUSH): the caller loads it again.
   static bool is_unknown_script(const Error& error);
+  // True when Redis answered and refused (an error reply: an unknown or forbidden command,
+  // a wrong argument), false when Redis could not be reached.
+  static bool is_refusal(const Error& error);
+  // A refusal's text as Redis gave it ("ERR unknown command ..."); "" for other errors.
+  static std::string_view refusal_text(const Error& error);
+
+  const RedisAddress& address() const { return address_; }
 
  private:
   Status connect();
+  // Connects, AUTHs and SELECTs; the reason when that failed (the context is then dropped).
+  std::optional<std::string> open();
   Result<RedisReply> send(const std::vector<std::string_view>& args);
   // Drops the context after a failure that leaves its stream in an unknown state.
   Error lost(const std::string& what);
@@ -84,6 +97,7 @@ class RedisConnection {
   };
   const RedisAddress address_;
   const RedisTimeouts timeouts_;
+  RedisHealth* const health_;
   std::unique_ptr<redisContext, Free> context_;
 };
 

@@ -1,6 +1,7 @@
 // A fixed number of Redis connections shared by the connection threads: a thread leases
 // one for an operation (one or a few round trips) and gives it back, waiting when all are
-// leased. A connection that failed reconnects on its next use, whoever leases it.
+// leased. A connection that failed reconnects on its next use, whoever leases it; given a
+// TimeSource, the pool backs off while Redis is unreachable (server/redis_health.h).
 #pragma once
 
 #include <condition_variable>
@@ -9,14 +10,21 @@
 #include <mutex>
 #include <vector>
 
+#include "server/clock.h"
 #include "server/redis_connection.h"
+#include "server/redis_health.h"
 
 namespace shido::server {
 
 class RedisPool {
  public:
-  // size >= 1; nothing connects until first used.
+  // size >= 1; nothing connects until first used. Without back-off: every command on a
+  // dropped connection tries to connect.
   RedisPool(const RedisAddress& address, std::size_t size, RedisTimeouts timeouts);
+  // With back-off on `time`'s clock, reporting each change of reachability to `report` (may
+  // be empty; see RedisHealth). time must outlive the pool.
+  RedisPool(const RedisAddress& address, std::size_t size, RedisTimeouts timeouts,
+            const TimeSource& time, RedisHealth::Report report);
 
   // One connection, the leaseholder's alone until the lease ends.
   class Lease {
@@ -39,9 +47,14 @@ class RedisPool {
 
   Lease lease();
 
+  // Null without back-off.
+  const RedisHealth* health() const { return health_.get(); }
+
  private:
   void give_back(std::unique_ptr<RedisConnection> connection);
+  void fill(const RedisAddress& address, std::size_t size, RedisTimeouts timeouts);
 
+  std::unique_ptr<RedisHealth> health_;  // before idle_: the connections point to it
   std::mutex mutex_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<RedisConnection>> idle_;  // guarded by mutex_

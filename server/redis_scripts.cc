@@ -84,7 +84,9 @@ return 0
 //       6 the store's totals, 7 what each sender holds in all mailboxes (bytes).
 // ARGV: 1 id, 2 sender, 3 ciphertext bytes, 4 envelope bytes, 5 the record, then the
 //       limits: 6 mailbox messages, 7 mailbox bytes, 8 store bytes, 9 share messages,
-//       10 share bytes, 11 a sender's bytes in the whole store.
+//       10 share bytes, 11 a sender's bytes in the whole store; then 12 the
+//       arrivals channel and 13 the recipient's phone, published when the message is stored
+//       (server/redis_arrivals.h): in the same step, so no server hears of one it cannot read.
 // Returns 0 stored, 1 no such user, 2 mailbox full, 3 store full, 4 the sender's share of
 // the mailbox used up, 5 the sender's share of the store used up (PutResult's order).
 constexpr std::string_view kPut = R"lua(
@@ -114,6 +116,7 @@ redis.call('HINCRBY', KEYS[6], 'bytes', size)
 redis.call('HINCRBY', KEYS[6], 'envelope_bytes', tonumber(ARGV[4]))
 redis.call('HINCRBY', KEYS[6], 'messages', 1)
 redis.call('HINCRBY', KEYS[7], sender, size)
+redis.call('PUBLISH', ARGV[12], ARGV[13])  -- the recipient, to every server's waiters
 return 0
 )lua";
 
@@ -162,6 +165,42 @@ end
 return {deleted, redis.call('ZCARD', KEYS[1])}
 )lua";
 
+// KEYS: 1 the account, 2 its lockout hash, 3 its mailbox {bytes, seq}, 4 its order, 5 its
+//       messages, 6 its senders' shares; 7 the totals, 8 the senders' holdings (as for put).
+// ARGV: 1 e-mail, 2 key (DER), 3 code salt, 4 code hash, 5 failures, 6 locks, 7 locked
+//       until (Unix ms; all three 0: no lockout), then per message, oldest first: id, sender,
+//       ciphertext bytes, envelope bytes, record.
+// Writes the account, its lockout and its mailbox as add_user, connect_failure and one put
+// per message would have left them (without limits: the other store kept its own), in one
+// step. Returns 1, or 0 and writes nothing when Redis holds any of the account's state.
+constexpr std::string_view kImportAccount = R"lua(
+for i = 1, 6 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], 'email', ARGV[1], 'key', ARGV[2], 'salt', ARGV[3], 'hash', ARGV[4])
+redis.call('HINCRBY', KEYS[7], 'users', 1)
+if ARGV[5] ~= '0' or ARGV[6] ~= '0' then
+  redis.call('HSET', KEYS[2], 'failures', ARGV[5], 'locks', ARGV[6], 'until', ARGV[7])
+end
+local order = 0
+for i = 8, #ARGV, 5 do
+  local id, sender = ARGV[i], ARGV[i + 1]
+  local size, envelope = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  order = order + 1
+  redis.call('ZADD', KEYS[4], order, id)
+  redis.call('HSET', KEYS[5], id, ARGV[i + 4])
+  redis.call('HINCRBY', KEYS[3], 'bytes', size)
+  redis.call('HINCRBY', KEYS[6], sender .. ':n', 1)
+  redis.call('HINCRBY', KEYS[6], sender .. ':b', size)
+  redis.call('HINCRBY', KEYS[7], 'bytes', size)
+  redis.call('HINCRBY', KEYS[7], 'envelope_bytes', envelope)
+  redis.call('HINCRBY', KEYS[7], 'messages', 1)
+  redis.call('HINCRBY', KEYS[8], sender, size)
+end
+if order > 0 then redis.call('HSET', KEYS[3], 'seq', order) end
+return 1
+)lua";
+
 std::string with_windows(std::string_view body) {
   return std::string(kWindowFunctions) + std::string(body);
 }
@@ -175,7 +214,8 @@ RedisScripts::RedisScripts()
       connect_failure(std::string(kConnectFailure)),
       put(std::string(kPut)),
       fetch(std::string(kFetch)),
-      ack(std::string(kAck)) {}
+      ack(std::string(kAck)),
+      import_account(std::string(kImportAccount)) {}
 
 Result<std::string> RedisScript::load(RedisConnection& connection) const {
   auto loaded = connection.command({"SCRIPT", "LOAD", source_});

@@ -44,6 +44,7 @@ struct RedisScripts {
   RedisScript put;                // a message into a mailbox, within every limit
   RedisScript fetch;              // a mailbox's oldest messages
   RedisScript ack;                // deletes messages and gives their room back
+  RedisScript import_account;     // one account moved in whole from another store
 };
 
 }  // namespace shido::server

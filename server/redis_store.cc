@@ -4,6 +4,7 @@
 #include <charconv>
 #include <utility>
 
+#include "server/redis_arrivals.h"
 #include "server/redis_message.h"
 #include "server/redis_pool.h"
 #include "server/redis_scripts.h"
@@ -27,6 +28,7 @@ namespace shido::server {
 //   shido:{global}:totals     hash: users, messages, bytes, envelope_bytes
 //   shido:{global}:held       hash: sender -> ciphertext bytes waiting in all mailboxes
 //   shido:{global}:codes, shido:{global}:failures  the server-wide windows
+//   shido:{global}:arrivals   a pub/sub channel, not a key: each stored message's recipient
 //   shido:{global}:windows    sorted set: every window key by when its newest event leaves
 //
 // Scripts that touch more than one slot (standalone Redis and a replica set do not care;
@@ -92,8 +94,19 @@ Result<std::unique_ptr<RedisStore>> RedisStore::open(const RedisStoreOptions& op
 RedisStore::RedisStore(const RedisStoreOptions& options, const TimeSource& time, Limits limits)
     : time_(time),
       limits_(limits),
-      pool_(std::make_unique<RedisPool>(options.address, options.pool_size, RedisTimeouts{})),
-      scripts_(std::make_unique<const RedisScripts>()) {}
+      pool_(std::make_unique<RedisPool>(options.address, options.pool_size, RedisTimeouts{}, time,
+                                        options.on_reachability)),
+      scripts_(std::make_unique<const RedisScripts>()),
+      arrivals_(std::make_unique<RedisArrivals>(
+          options.address, global_key("arrivals"),
+          ArrivalCallbacks{
+              [this](const std::string& phone) { wake(phone); }, [this] { wake_all(); },
+              [this, report = options.subscription_state](bool up, const std::string& why) {
+                // Redis may be gone: every long-poll reads again, and returns
+                // the error rather than wait out its time.
+                if (!up) wake_all();
+                if (report) report(up, why);
+              }})) {}
 
 RedisStore::~RedisStore() = default;
 
@@ -286,6 +299,8 @@ std::unique_ptr<PutInProgress> RedisStore::start_put(const std::string& recipien
       to_size(limits_.sender_share_messages),
       to_size(limits_.sender_share_bytes),
       to_size(limits_.store_max_bytes / limits_.sender_share_of_store)};
+  // Whom the script tells once the message is stored (server/redis_arrivals.h).
+  args.insert(args.end(), {global_key("arrivals"), recipient});
   Result<PutResult> outcome = PutResult::kStored;
   {
     auto connection = pool_->lease();
@@ -306,6 +321,8 @@ std::unique_ptr<PutInProgress> RedisStore::start_put(const std::string& recipien
   }
   if (outcome.ok() && outcome.value() == PutResult::kStored) {
     messages_stored_ += 1;
+    // At once, not after Redis's round trip, nor only while subscribed; the publication
+    // wakes it again, harmlessly, and the waiters on other servers.
     wake(recipient);
   }
   return std::make_unique<FinishedPut>(std::move(message.id), std::move(outcome));
@@ -338,6 +355,14 @@ void RedisStore::wake(const std::string& phone) {
   found->second.arrived.notify_all();
 }
 
+void RedisStore::wake_all() {
+  std::lock_guard lock(waiters_mutex_);
+  for (auto& [phone, waiters] : waiters_) {
+    waiters.arrivals += 1;
+    waiters.arrived.notify_all();
+  }
+}
+
 Result<std::vector<MessagePtr>> RedisStore::fetch(const std::string& phone, std::size_t max,
                                                   Clock::duration wait) {
   bool waits = false;
@@ -354,11 +379,16 @@ Result<std::vector<MessagePtr>> RedisStore::fetch(const std::string& phone, std:
   }
   auto messages = read_mailbox(phone, max);
   if (waits && (!messages.ok() || messages.value().empty())) {
-    // Nothing waiting: wait for a put through this server (or, when Redis could not be read,
-    // a moment before the error, so that a client that asks again at once does not spin).
-    wait_for_arrival(phone, seen,
-                     messages.ok() ? wait : std::min<Clock::duration>(wait, kUnavailableWait));
-    if (messages.ok()) messages = read_mailbox(phone, max);
+    // Nothing waiting: wait for an arrival (or, when Redis could not be read, a moment before
+    // the error, so that a client that asks again at once does not spin). A wake-up that
+    // brings nothing (every waiter wakes after a resubscription) waits on.
+    const TimePoint until =
+        Clock::now() + (messages.ok() ? wait : std::min<Clock::duration>(wait, kUnavailableWait));
+    bool arrived = false;
+    do {
+      arrived = wait_for_arrival(phone, seen, until);
+      if (messages.ok()) messages = read_mailbox(phone, max);
+    } while (arrived && messages.ok() && messages.value().empty());
   }
   if (waits) {
     std::lock_guard lock(waiters_mutex_);
@@ -370,11 +400,13 @@ Result<std::vector<MessagePtr>> RedisStore::fetch(const std::string& phone, std:
   return messages;
 }
 
-void RedisStore::wait_for_arrival(const std::string& phone, std::uint64_t seen,
-                                  Clock::duration wait) {
+bool RedisStore::wait_for_arrival(const std::string& phone, std::uint64_t& seen, TimePoint until) {
   std::unique_lock lock(waiters_mutex_);
   Waiters& waiters = waiters_.at(phone);
-  waiters.arrived.wait_for(lock, wait, [&] { return stopping_ || waiters.arrivals != seen; });
+  waiters.arrived.wait_until(lock, until, [&] { return stopping_ || waiters.arrivals != seen; });
+  const bool arrived = !stopping_ && waiters.arrivals != seen;
+  seen = waiters.arrivals;
+  return arrived;
 }
 
 Result<AckResult> RedisStore::ack(const std::string& phone, const std::vector<std::string>& ids) {
@@ -419,6 +451,57 @@ StoreCounts RedisStore::counts() const {
   counts.ciphertext_bytes = size_at(2);
   counts.envelope_bytes = size_at(3);
   return counts;
+}
+
+Result<bool> RedisStore::holds_accounts() const {
+  auto connection = pool_->lease();
+  auto users = connection->command({"HGET", global_key("totals"), "users"});
+  if (!users.ok()) return users.error();
+  if (integer_of(users.value().view()) > 0) return true;
+  // The totals may be gone while accounts are not (a key deleted by hand): look for one.
+  std::string cursor = "0";
+  do {
+    auto page = connection->command({"SCAN", cursor, "MATCH", "shido:{*}:user", "COUNT", "1000"});
+    if (!page.ok()) return page.error();
+    const ReplyView reply = page.value().view();
+    if (reply.size() != 2) return Error{Errc::kIo, "storage unavailable: a bad SCAN reply"};
+    if (reply[1].size() > 0) return true;
+    cursor = std::string(reply[0].text());
+  } while (cursor != "0");
+  return false;
+}
+
+// Like put, the script touches {global}'s totals and holdings too (see the top).
+Status RedisStore::import_account(const ImportedAccount& account) {
+  const std::string& phone = account.user.phone;
+  const auto text = [](const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); };
+  const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
+  const std::vector<std::string> keys = {
+      account_key(phone, "user"),     account_key(phone, "lock"),
+      account_key(phone, "box"),      account_key(phone, "order"),
+      account_key(phone, "messages"), account_key(phone, "shares"),
+      global_key("totals"),           global_key("held")};
+  std::vector<std::string> args = {account.user.email,
+                                   text(account.user.public_key.der()),
+                                   text(account.user.code_salt),
+                                   text(account.user.code_hash),
+                                   number(account.failures),
+                                   number(account.locks),
+                                   number(account.locked_until_unix_ms)};
+  args.reserve(args.size() + 5 * account.mailbox.size());
+  for (const MessagePtr& message : account.mailbox) {
+    args.push_back(message->id);
+    args.push_back(message->sender_phone);
+    args.push_back(to_size(message->ciphertext_size()));
+    args.push_back(to_size(message->envelope.size()));
+    args.push_back(encode_redis_message(*message));
+  }
+  auto connection = pool_->lease();
+  auto written = scripts_->import_account.run(*connection, keys, args);
+  if (!written.ok()) return written.error();
+  if (written.value().view().integer() != 1)
+    return Error{Errc::kBadValue, "redis already holds the account " + phone};
+  return {};
 }
 
 }  // namespace shido::server

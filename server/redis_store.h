@@ -12,12 +12,15 @@
 // operations without room for an error fail closed: a failed-proof slot that cannot be given
 // back stays taken, and waiting() counts nothing. The next operation reconnects.
 //
+// Long-polls wait on this server and wake for a message stored through any server: the put
+// script publishes the recipient's phone and every store subscribes (server/redis_arrivals.h).
+// After each (re)subscription every waiter here reads its mailbox again, for what was
+// published while the subscription was down.
+//
 // Process-local, by design: connect_mutex() (a striped mutex around one connect proof on
 // this server; the counting of failures and locks itself is atomic in Redis, so proofs on
-// several servers at once still count each failure once), the wake-up of long-polls (a put
-// through this server wakes its waiting fetches; one through another server does not yet),
-// and the totals of messages stored and fetched that counts() reports ("since the store
-// started").
+// several servers at once still count each failure once), and the totals of messages stored
+// and fetched that counts() reports ("since the store started").
 #pragma once
 
 #include <array>
@@ -25,6 +28,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,12 +39,18 @@
 
 namespace shido::server {
 
+class RedisArrivals;
 class RedisPool;
 struct RedisScripts;
 
 struct RedisStoreOptions {
   RedisAddress address;
   std::size_t pool_size = 8;  // connections shared by the connection threads
+  // Told when Redis stops answering and when it answers again (see server/redis_health.h).
+  std::function<void(bool reachable, const std::string& detail)> on_reachability = nullptr;
+  // The arrivals subscription went down (why: the cause and the next attempt) or came up:
+  // for the log. Called on the subscription's thread; may be empty.
+  std::function<void(bool up, const std::string& why)> subscription_state = nullptr;
 };
 
 class RedisStore final : public Store {
@@ -79,7 +89,7 @@ class RedisStore final : public Store {
  private:
   // The long-polls of one mailbox waiting on this server.
   struct Waiters {
-    std::uint64_t arrivals = 0;  // puts through this server since the first waiter came
+    std::uint64_t arrivals = 0;  // arrivals heard since the first waiter came
     int count = 0;
     std::condition_variable arrived;
   };
@@ -91,9 +101,11 @@ class RedisStore final : public Store {
                                                 const std::string& address);
   Result<std::vector<MessagePtr>> read_mailbox(const std::string& phone, std::size_t max);
   void wake(const std::string& phone);
-  // Waits until a put through this server reached phone's mailbox since `seen`, `wait`
-  // passed, or shutdown().
-  void wait_for_arrival(const std::string& phone, std::uint64_t seen, Clock::duration wait);
+  // Every waiter here: after a (re)subscription, arrivals may have gone unheard.
+  void wake_all();
+  // Waits until a message for phone arrived (through any server) since `seen`, `until`, or
+  // shutdown(); true for an arrival (`seen` then counts it).
+  bool wait_for_arrival(const std::string& phone, std::uint64_t& seen, TimePoint until);
 
   const TimeSource& time_;
   const Limits limits_;
@@ -107,6 +119,25 @@ class RedisStore final : public Store {
 
   std::atomic<std::uint64_t> messages_stored_{0};
   std::atomic<std::uint64_t> messages_fetched_{0};
+
+  std::unique_ptr<RedisArrivals> arrivals_;  // last: its thread calls wake(), so it goes first
+
+ public:
+  // --- Moving another store in (--import-disk-store, server/store_import.h)
+  // An account as another store kept it.
+  struct ImportedAccount {
+    User user;
+    std::uint32_t failures = 0;  // its connect-failure state (change.h's LockChanged)
+    std::uint32_t locks = 0;
+    std::int64_t locked_until_unix_ms = 0;
+    std::vector<MessagePtr> mailbox;  // oldest first
+  };
+  // True when Redis holds any account: an import would merge two communities.
+  Result<bool> holds_accounts() const;
+  // Writes the account, its connect-failure state and its mailbox in one script, with every
+  // count a put keeps (the mailbox's, the senders' shares and holdings, the totals), without
+  // limits. Fails (kBadValue), writing nothing, when Redis holds any of the account's state.
+  Status import_account(const ImportedAccount& account);
 };
 
 }  // namespace shido::server

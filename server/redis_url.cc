@@ -1,5 +1,10 @@
 #include "server/redis_url.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace shido::server {
@@ -24,6 +29,22 @@ Error bad_url(const std::string& why) {
 
 std::string RedisAddress::describe() const {
   return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+}
+
+bool RedisAddress::is_loopback() const {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  // RFC 6761 reserves "localhost" (and its trailing-dot form) for loopback.
+  std::string name = host;
+  if (name.ends_with('.')) name.pop_back();
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name == "localhost";
 }
 
 Result<RedisAddress> parse_redis_url(std::string_view url) {

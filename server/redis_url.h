@@ -17,6 +17,9 @@ struct RedisAddress {
 
   // "HOST:PORT/DB", for the log and error messages: without the password.
   std::string describe() const;
+  // True for 127.0.0.0/8, ::1 (and ::ffff:127.x.y.z) and "localhost": hiredis 0.14 has no
+  // TLS, so only there do the password and the phone numbers not cross a network in clear.
+  bool is_loopback() const;
 };
 
 // Parses a redis:// URL; the error says which part is wrong (never quoting the password).

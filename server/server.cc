@@ -13,6 +13,7 @@
 
 #include "server/connection.h"
 #include "server/peer_address.h"
+#include "server/proxy_reader.h"
 #include "shido/protocol/messages.h"
 
 namespace shido::server {
@@ -34,6 +35,9 @@ void tune_socket(int fd, const FrameLimits& limits) {
 // How many refusals the log tells of: a burst, then one a second, with a count of the rest.
 constexpr int kRefusalLogBurst = 20;
 constexpr std::chrono::seconds kRefusalLogEvery{1};
+
+constexpr const char* kTooManyFromAddress =
+    "too many connections from your address that have not logged in; try again later";
 
 }  // namespace
 
@@ -153,6 +157,9 @@ void Server::accept_one() {
     return;
   }
   const std::string peer = peer_name(address);
+  // A balancer's connection holds no slot yet: its thread takes one for the client its
+  // PROXY header names.
+  const bool from_balancer = options_.proxy_from.contains(address);
   tune_socket(fd.get(), options_.connection.frames);
 
   std::unique_lock lock(mutex_);
@@ -166,21 +173,22 @@ void Server::accept_one() {
     refuse(std::move(fd), peer, "the server is at its connection limit; try again later");
     return;
   }
-  std::optional<AddressSlots::Slot> slot = unauthenticated_.take(address_key(peer));
-  if (!slot) {
-    lock.unlock();
-    refuse(std::move(fd), peer,
-           "too many connections from your address that have not logged in; try again later");
-    return;
+  std::optional<AddressSlots::Slot> slot;
+  if (!from_balancer) {
+    slot = unauthenticated_.take(address_key(peer));
+    if (!slot) {
+      lock.unlock();
+      refuse(std::move(fd), peer, kTooManyFromAddress);
+      return;
+    }
   }
   connections_.emplace_back();
   Connection& connection = connections_.back();
   connection.fd = fd.release();
   active_ += 1;
   try {
-    connection.thread = std::thread([this, &connection, peer, slot = std::move(*slot)]() mutable {
-      serve_connection(context_, connection_limits_, transports_, connection.fd, peer,
-                       std::move(slot), logged_in_);
+    connection.thread = std::thread([this, &connection, peer, slot = std::move(slot)]() mutable {
+      serve(connection.fd, peer, std::move(slot));
       {
         std::lock_guard done(mutex_);
         ::close(connection.fd);
@@ -202,7 +210,42 @@ void Server::accept_one() {
   }
 }
 
+void Server::serve(int fd, std::string peer, std::optional<AddressSlots::Slot> slot) {
+  try {
+    if (!slot) {
+      // Read before the first-byte test, which then sees the client's first byte.
+      auto header = read_proxy_header(fd, deadline_in(options_.connection.frames.frame_timeout));
+      if (!header.ok()) {
+        context_.logger.log(LogLevel::kInfo, peer, "",
+                            "closing: a balancer's connection: " + header.error().message);
+        return;
+      }
+      const std::string balancer = peer;
+      if (header.value().client) peer = *header.value().client;
+      slot = unauthenticated_.take(address_key(peer));
+      if (!slot) {
+        // The refuser lingers on a copy of the socket; this thread ends at once.
+        refuse(UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)), peer, kTooManyFromAddress);
+        return;
+      }
+      context_.logger.log(LogLevel::kDebug, peer, "",
+                          header.value().client ? "relayed by the balancer " + balancer
+                                                : "the balancer's own connection (LOCAL)");
+    }
+  } catch (const std::exception& error) {
+    context_.logger.log(LogLevel::kError, peer, "",
+                        std::string("connection failed: ") + error.what());
+    return;
+  } catch (...) {
+    context_.logger.log(LogLevel::kError, peer, "", "connection failed");
+    return;
+  }
+  serve_connection(context_, connection_limits_, transports_, fd, peer, std::move(*slot),
+                   logged_in_);
+}
+
 void Server::refuse(UniqueFd fd, const std::string& peer, const std::string& why) {
+  std::unique_lock log_lock(refusal_log_mutex_);
   if (refusal_log_.take(context_.time.now())) {
     if (const int suppressed = refusal_log_.take_suppressed(); suppressed > 0) {
       context_.logger.log(LogLevel::kWarn, "", "",
@@ -210,6 +253,7 @@ void Server::refuse(UniqueFd fd, const std::string& peer, const std::string& why
     }
     context_.logger.log(LogLevel::kWarn, peer, "", "refused: " + why);
   }
+  log_lock.unlock();
   const ErrorReply busy{Code::kServerBusy, why, std::nullopt, std::nullopt};
   refuser_.refuse(std::move(fd), encode_frame(dump_json(busy.to_json())));
 }

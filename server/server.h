@@ -13,6 +13,7 @@
 #include "server/address_slots.h"
 #include "server/connection.h"
 #include "server/log_budget.h"
+#include "server/proxy_sources.h"
 #include "server/refuser.h"
 #include "server/session.h"
 #include "server/status_report.h"
@@ -38,6 +39,9 @@ struct ListenOptions {
   std::size_t max_pending_frame_bytes = std::size_t{64} << 20;
   // Plaintext connections are closed without a reply (TLS ones are always served).
   bool require_tls = false;
+  // Balancers whose connections begin with a PROXY v2 header naming the client, whose
+  // address then counts in the log and the per-address limits. No one else is read for one.
+  ProxySources proxy_from;
 };
 
 class Server {
@@ -71,6 +75,9 @@ class Server {
   };
 
   void accept_one();
+  // Runs on the connection's thread. `slot` is none for a balancer's connection: its
+  // client is known only once its PROXY header is read. Never throws.
+  void serve(int fd, std::string peer, std::optional<AddressSlots::Slot> slot);
   void refuse(UniqueFd fd, const std::string& peer, const std::string& why);
   void reap_finished();
   void shutdown_connections();  // shuts down (not closes) every open connection
@@ -90,7 +97,9 @@ class Server {
   std::optional<TlsServer> tls_;  // made by listen()
   Transports transports_;
   Refuser refuser_;
-  LogBudget refusal_log_;  // only the accept thread logs refusals
+  // The accept thread logs refusals, and so do balancers' connection threads.
+  std::mutex refusal_log_mutex_;
+  LogBudget refusal_log_;  // guarded by refusal_log_mutex_
 
   mutable std::mutex mutex_;  // guards connections_ and each Connection's fd and finished
   std::list<Connection> connections_;

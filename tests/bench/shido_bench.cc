@@ -1,24 +1,30 @@
-// shido-bench: drives a real shido-server over TCP (plaintext, or TLS 1.3 with --tls) and
-// measures registrations, logins, message throughput and latencies, checking that every
-// message sent arrives exactly once with the right body. See docs/BENCHMARKS.md.
+// shido-bench: drives a real shido-server over TCP (plaintext, or TLS 1.3 with --tls), or two
+// on one Redis (--receive-server), and measures registrations, logins, message throughput and
+// latencies, checking that every message sent arrives exactly once with the right body. See
+// docs/BENCHMARKS.md.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 
 #include "bench/guarded_main.h"
 #include "bench/process_stats.h"
@@ -39,6 +45,13 @@ struct Options {
   std::vector<std::string> server_args;  // for the spawned server, each split at spaces
   std::string host = "127.0.0.1";
   std::uint16_t port = 5000;
+  // --receive-server HOST:PORT: the receivers' server (a second one on the same store);
+  // empty: the receivers use host and port, as everything else does.
+  std::string receive_server;
+  std::string receive_host;
+  std::uint16_t receive_port = 0;
+  // --server-pid: servers the run did not spawn, whose CPU it counts as the server's.
+  std::vector<int> server_pids;
   std::string outbox;
   int users = 50;
   int clients = 4;
@@ -124,14 +137,18 @@ void parallel_for(int n, int threads, Fn fn) {
   for (auto& thread : pool) thread.join();
 }
 
-ProtocolClient logged_in(const Options& options, const User& user,
-                         Greeting* greeting_out = nullptr) {
-  auto client = must(ProtocolClient::connect(options.host, options.port, std::chrono::seconds(120),
-                                             transport_of(options)),
+// Which server a connection goes to: the receivers' (--receive-server) or the one everything
+// else uses.
+enum class Role { kMain, kReceiver };
+
+ProtocolClient logged_in(const Options& options, const User& user, Role role = Role::kMain) {
+  const bool apart = role == Role::kReceiver && !options.receive_server.empty();
+  auto client = must(ProtocolClient::connect(apart ? options.receive_host : options.host,
+                                             apart ? options.receive_port : options.port,
+                                             std::chrono::seconds(120), transport_of(options)),
                      "connect");
   Greeting greeting = must(client.hello(), "hello");
   must(client.login(user.key, greeting, user.phone, as_bytes(user.code)), "login of " + user.phone);
-  if (greeting_out != nullptr) *greeting_out = greeting;
   return client;
 }
 
@@ -255,7 +272,7 @@ double log_in_receivers(const Options& options, const std::vector<User>& users,
   const std::int64_t start = now_ns();
   parallel_for(options.users, options.clients, [&](int i) {
     receivers[static_cast<std::size_t>(i)].emplace(
-        logged_in(options, users[static_cast<std::size_t>(i)]));
+        logged_in(options, users[static_cast<std::size_t>(i)], Role::kReceiver));
   });
   return options.users / (static_cast<double>(now_ns() - start) / 1e9);
 }
@@ -508,15 +525,22 @@ void wait_for_delivery(Traffic& traffic) {
   }
 }
 
-// CPU seconds the spawned server (0 without one) and the bench have used so far.
+// CPU seconds the servers (the spawned one and those of --server-pid together; 0 without
+// any) and the bench have used so far.
 struct CpuUse {
   double server = 0;
   double bench = 0;
 };
 
-CpuUse cpu_use(const test::ServerProcess* server) {
-  return {server != nullptr ? bench::cpu_seconds(server->pid()) : 0,
-          bench::cpu_seconds(::getpid())};
+CpuUse cpu_use(const test::ServerProcess* server, const Options& options) {
+  double servers = server != nullptr ? bench::cpu_seconds(server->pid()) : 0;
+  for (const int pid : options.server_pids) servers += bench::cpu_seconds(pid);
+  return {servers, bench::cpu_seconds(::getpid())};
+}
+
+// Whether the servers' CPU is measured: a spawned server, or --server-pid.
+bool server_cpu_known(const test::ServerProcess* server, const Options& options) {
+  return server != nullptr || !options.server_pids.empty();
 }
 
 // What the traffic came to: counts, the rate, the CPU per message and the latency samples.
@@ -548,7 +572,7 @@ void move_messages(Traffic& traffic, std::vector<std::optional<ProtocolClient>>&
   std::atomic<int> peak_threads{0};
   std::thread monitor = watch_server_threads(server, traffic, peak_threads);
 
-  const CpuUse cpu_at_start = cpu_use(server);
+  const CpuUse cpu_at_start = cpu_use(server, traffic.options);
   const std::int64_t start = now_ns();
   std::vector<std::thread> sender_threads;
   for (int c = 0; c < traffic.options.clients; ++c) {
@@ -563,7 +587,7 @@ void move_messages(Traffic& traffic, std::vector<std::optional<ProtocolClient>>&
 
   wait_for_delivery(traffic);
   const std::int64_t finished = now_ns();
-  const CpuUse cpu_at_end = cpu_use(server);
+  const CpuUse cpu_at_end = cpu_use(server, traffic.options);
   traffic.done = true;
   for (auto& thread : receiver_threads) thread.join();
   monitor.join();
@@ -583,7 +607,7 @@ void move_messages(Traffic& traffic, std::vector<std::optional<ProtocolClient>>&
 void measure_logins(const Options& options, const std::vector<User>& users,
                     const test::ServerProcess* server, Results& results) {
   std::vector<std::vector<std::int64_t>> latencies(static_cast<std::size_t>(options.clients));
-  const CpuUse cpu_at_start = cpu_use(server);
+  const CpuUse cpu_at_start = cpu_use(server, options);
   const std::int64_t start = now_ns();
   std::vector<std::thread> threads;
   for (int c = 0; c < options.clients; ++c) {
@@ -601,7 +625,7 @@ void measure_logins(const Options& options, const std::vector<User>& users,
   }
   for (auto& thread : threads) thread.join();
   const std::int64_t finished = now_ns();
-  const CpuUse cpu_at_end = cpu_use(server);
+  const CpuUse cpu_at_end = cpu_use(server, options);
 
   const double logins = static_cast<double>(options.clients) * options.logins;
   results.seconds = static_cast<double>(finished - start) / 1e9;
@@ -616,13 +640,13 @@ void measure_logins(const Options& options, const std::vector<User>& users,
 // --- After the run ---------------------------------------------------------------------
 
 // The run's settings and figures, one JSON object (the keys docs/BENCHMARKS.md and
-// summarize.py read).
-Json make_report(const Options& options, const Results& results, bool spawned) {
+// summarize.py read). server_cpu: whether the servers' CPU was measured.
+Json make_report(const Options& options, const Results& results, bool server_cpu) {
   const bool login_mode = options.mode == "login";
   const int total = login_mode ? 0 : options.clients * options.messages;
   // Figures of login mode only: null in the others.
   const auto login_figure = [&](double value) { return login_mode ? Json(value) : Json(nullptr); };
-  return {
+  Json report = {
       {"mode", options.mode},
       {"tls", options.tls},
       {"users", options.users},
@@ -637,7 +661,7 @@ Json make_report(const Options& options, const Results& results, bool spawned) {
       {"login_p50_ms", login_figure(bench::percentile_ms(results.login_ns, 50))},
       {"login_p99_ms", login_figure(bench::percentile_ms(results.login_ns, 99))},
       {"server_cpu_us_per_login",
-       spawned ? login_figure(results.server_cpu_us_per_login) : Json(nullptr)},
+       server_cpu ? login_figure(results.server_cpu_us_per_login) : Json(nullptr)},
       {"bench_cpu_us_per_login", login_figure(results.bench_cpu_us_per_login)},
       {"messages_per_second", results.messages_per_second},
       {"sent", results.sent},
@@ -662,9 +686,12 @@ Json make_report(const Options& options, const Results& results, bool spawned) {
       {"fetch_after_send", options.fetch_after_send},
       {"seconds", results.seconds},
       {"server_cpu_us_per_message",
-       spawned ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
+       server_cpu ? Json(results.server_cpu_us_per_message) : Json(nullptr)},
       {"bench_cpu_us_per_message", results.bench_cpu_us_per_message},
   };
+  // Only with --receive-server, so that other runs' lines stay as they were.
+  if (!options.receive_server.empty()) report["receive_server"] = options.receive_server;
+  return report;
 }
 
 // One JSON line with --json (for scripts), else a header line and one line per figure.
@@ -709,7 +736,7 @@ int run(Options options) {
   results.registrations_per_second = register_users(options, users);
   if (options.mode == "login") {
     measure_logins(options, users, server.get(), results);
-    print_report(options, make_report(options, results, server != nullptr));
+    print_report(options, make_report(options, results, server_cpu_known(server.get(), options)));
     if (server) server->stop(SIGTERM);
     return 0;
   }
@@ -720,11 +747,25 @@ int run(Options options) {
   results.ciphertext_bytes = traffic.plan.ciphertext_bytes;
   move_messages(traffic, receivers, server.get(), results);
 
-  print_report(options, make_report(options, results, server != nullptr));
+  print_report(options, make_report(options, results, server_cpu_known(server.get(), options)));
   const bool clean = delivered_cleanly(results);
   // SIGTERM, as an operator stops it (its destructor would SIGKILL it).
   if (server) server->stop(SIGTERM);
   return clean ? 0 : 1;
+}
+
+// "HOST:PORT" split at its last colon; nullopt when it is not that.
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  const std::string_view digits = std::string_view(text).substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || port == 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  return std::pair{text.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
 // The command line, then the run.
@@ -747,6 +788,25 @@ int parse_and_run(int argc, char** argv) {
   app.add_option("--outbox", options.outbox,
                  "The server's --outbox, to read codes (without --spawn)")
       ->excludes(spawn);
+  app.add_option("--receive-server", options.receive_server,
+                 "HOST:PORT of a second server on the same store (the same --store redis://... "
+                 "and --server-key): the receivers log in and long-poll there, while users "
+                 "register and senders send through the first server, so that every message "
+                 "crosses servers and reaches its receiver by the cross-server wake-up")
+      ->check(
+          [](const std::string& value) -> std::string {
+            return split_host_port(value) ? "" : "must be HOST:PORT";
+          },
+          "HOST:PORT");
+  app.add_option("--server-pid", options.server_pids,
+                 "A server this run did not spawn (e.g. both of a --receive-server run); their "
+                 "CPU together is reported as server_cpu_us_per_message (repeatable)")
+      ->check(
+          [](const std::string& pid) -> std::string {
+            return std::filesystem::exists("/proc/" + pid + "/stat") ? ""
+                                                                     : "no such process: " + pid;
+          },
+          "PID");
   app.add_option("--users", options.users, "Users to register")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
@@ -782,6 +842,9 @@ int parse_and_run(int argc, char** argv) {
                "(default: plaintext TCP, so that figures compare with those measured before TLS)");
   app.add_flag("--json", options.json, "One JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
+  if (const auto receive = split_host_port(options.receive_server)) {
+    std::tie(options.receive_host, options.receive_port) = *receive;
+  }
   return run(options);
 }
 

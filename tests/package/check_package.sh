@@ -136,6 +136,7 @@ for option in "${options[@]}"; do
     outbox) grep -qx 'outbox = /var/lib/shido/outbox' "$conf" || fail "the config does not set outbox = /var/lib/shido/outbox" ;;
     data-dir) grep -qx '# data-dir = /var/lib/shido' "$conf" || fail "the config does not show data-dir = /var/lib/shido" ;;
     code-command) grep -qx '# code-command =' "$conf" || fail "the config does not show code-command" ;;
+    proxy-from | server-key) grep -qx "# $name =" "$conf" || fail "the config does not show $name" ;;
     *)
       [[ $option == *" "* ]] || default=false  # a flag
       grep -qx "# $name = $default" "$conf" || fail "the config lacks '# $name = $default' (shido-server --help: --$option)"

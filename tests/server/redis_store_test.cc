@@ -8,14 +8,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "fake_time.h"
+#include "server/redis_connection.h"
 #include "store_fixtures.h"
 #include "support/redis_server.h"
+#include "support/test_support.h"
 
 namespace shido::server {
 namespace {
@@ -49,6 +54,26 @@ class RedisStoreTest : public ::testing::Test {
     EXPECT_TRUE(outcome.ok()) << outcome.error().message;
     if (id != nullptr) *id = stored;
     return outcome.ok() ? outcome.value() : PutResult::kNoSuchUser;
+  }
+
+  // A fetch of phone's mailbox on `store`, waiting up to a minute, on a thread of its own.
+  static std::future<std::vector<MessagePtr>> long_poll(RedisStore& store,
+                                                        const std::string& phone) {
+    return std::async(std::launch::async,
+                      [&store, phone] { return store.fetch(phone, 10, seconds(60)).value(); });
+  }
+
+  // How many EVALSHA Redis has run (INFO commandstats). A long-poll reads its mailbox with
+  // one after registering as a waiter: once that ran, only a wake-up ends the poll early.
+  std::int64_t scripts_run() const {
+    RedisConnection connection(parse_redis_url(redis_.url()).value(), RedisTimeouts{});
+    auto info = connection.command({"INFO", "commandstats"});
+    if (!info.ok()) throw std::runtime_error(info.error().message);
+    const std::string_view text = info.value().view().text();
+    constexpr std::string_view kCalls = "cmdstat_evalsha:calls=";
+    const std::size_t at = text.find(kCalls);
+    return at == std::string_view::npos ? 0
+                                        : std::stoll(std::string(text.substr(at + kCalls.size())));
   }
 
   shido::test::RedisServer& redis_ = shido::test::shared_redis_server();
@@ -101,6 +126,51 @@ TEST_F(RedisStoreTest, TwoStoresOnOneRedisShareEverything) {
   auto refused = b->take_code_slot(kAlice, "192.0.2.1").value();
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->limit, RateLimit::kCodesPerPhoneFromAddress);
+}
+
+// The put script publishes the recipient and every store subscribes (server/redis_arrivals.h):
+// a long-poll on one server wakes for a message put through another.
+TEST_F(RedisStoreTest, ALongPollWakesForAMessagePutThroughAnotherStore) {
+  auto a = open();
+  auto b = open();
+  ASSERT_EQ(a->add_user(make_user(kBob)).value(), AddUserResult::kAdded);
+  const std::int64_t before = scripts_run();
+  auto polled = long_poll(*b, kBob);
+  ASSERT_TRUE(shido::test::eventually([&] { return scripts_run() > before; }));
+  std::string id;
+  ASSERT_EQ(put(*a, kBob, kAlice, &id), PutResult::kStored);
+  ASSERT_EQ(polled.wait_for(seconds(20)), std::future_status::ready)
+      << "the put did not wake the fetch";
+  const auto messages = polled.get();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0]->id, id);
+}
+
+// What is published while a subscription is down is lost; once it is back, every long-poll
+// of that store reads its mailbox again (and one that finds nothing waits on).
+TEST_F(RedisStoreTest, ALongPollWakesForAMessagePutWhileItsSubscriptionWasDown) {
+  auto a = open();
+  auto b = open();
+  ASSERT_EQ(a->add_user(make_user(kBob)).value(), AddUserResult::kAdded);
+  ASSERT_EQ(a->add_user(make_user(kAlice)).value(), AddUserResult::kAdded);
+  const std::int64_t before = scripts_run();
+  auto bobs = long_poll(*b, kBob);
+  auto alices = long_poll(*b, kAlice);
+  ASSERT_TRUE(shido::test::eventually([&] { return scripts_run() >= before + 2; }));
+  // Every subscription's connection goes; each store subscribes again after its back-off.
+  redis_.command("CLIENT KILL TYPE pubsub");
+  std::string id;
+  ASSERT_EQ(put(*a, kBob, kAlice, &id), PutResult::kStored);
+  ASSERT_EQ(bobs.wait_for(seconds(20)), std::future_status::ready)
+      << "the resubscription did not wake the fetch";
+  const auto messages = bobs.get();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0]->id, id);
+  // Woken too, Alice's long-poll found nothing and waits on, until her message comes.
+  EXPECT_EQ(alices.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  ASSERT_EQ(put(*a, kAlice, kBob), PutResult::kStored);
+  ASSERT_EQ(alices.wait_for(seconds(20)), std::future_status::ready);
+  EXPECT_EQ(alices.get().size(), 1u);
 }
 
 TEST_F(RedisStoreTest, CountsAreTheStoresAndTotalsThisServersOwn) {
@@ -192,7 +262,8 @@ TEST_F(RedisStoreTest, WhileRedisIsDownChangesFailAndNothingCrashesThenItReconne
   }
   EXPECT_NE(store.find_user(kBob).error().message.find("storage unavailable"), std::string::npos);
 
-  own.start_again();  // without AOF: empty, as a new Redis would be
+  own.start_again();                       // without AOF: empty, as a new Redis would be
+  time_.advance(std::chrono::seconds(5));  // the pool's back-off (server/redis_health.h)
   EXPECT_EQ(store.add_user(make_user(kBob)).value(), AddUserResult::kAdded);
   EXPECT_EQ(put(store, kBob, kAlice), PutResult::kStored);
   EXPECT_EQ(store.waiting(kBob), 1u);

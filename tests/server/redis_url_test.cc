@@ -37,6 +37,30 @@ TEST(RedisUrlTest, BracketedIpv6) {
   EXPECT_EQ(address.value().db, 1);
 }
 
+TEST(RedisUrlTest, LoopbackAddressesAreRecognised) {
+  for (const std::string host :
+       {"127.0.0.1", "127.1.2.3", "127.255.255.255", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1",
+        "localhost", "LocalHost", "localhost."}) {
+    RedisAddress address;
+    address.host = host;
+    EXPECT_TRUE(address.is_loopback()) << host;
+  }
+  auto bracketed = parse_redis_url("redis://[::1]:6379");
+  ASSERT_TRUE(bracketed.ok()) << bracketed.error().message;
+  EXPECT_TRUE(bracketed.value().is_loopback());
+}
+
+TEST(RedisUrlTest, OtherAddressesAreNotLoopback) {
+  for (const std::string host :
+       {"128.0.0.1", "126.255.255.255", "10.0.0.1", "192.168.1.1", "0.0.0.0", "::", "::2",
+        "::ffff:10.0.0.1", "fe80::1", "redis.internal", "localhost.example.com", "mylocalhost",
+        "127.0.0.1.example.com", "127.0.0.1x"}) {
+    RedisAddress address;
+    address.host = host;
+    EXPECT_FALSE(address.is_loopback()) << host;
+  }
+}
+
 TEST(RedisUrlTest, MalformedAddressesAreRefused) {
   for (const std::string url :
        {"", "127.0.0.1:6379", "http://127.0.0.1:6379", "redis://127.0.0.1", "redis://:6379",

@@ -158,8 +158,27 @@ bool RedisServer::launch() {
   return false;
 }
 
+namespace {
+
+// SIGTERM, and SIGKILL if it has not ended within a generous time: Redis ignores SIGTERM
+// while it writes its first AOF, and a test must not hang on that.
+void terminate(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  if (!wait_until(pid, std::chrono::steady_clock::now() + std::chrono::seconds(30), status)) {
+    kill_and_reap(pid, SIGKILL);
+  }
+}
+
+}  // namespace
+
 void RedisServer::stop() {
-  if (pid_ > 0) kill_and_reap(pid_, SIGTERM);
+  if (pid_ > 0) terminate(pid_);
+  pid_ = -1;
+}
+
+void RedisServer::kill() {
+  if (pid_ > 0) kill_and_reap(pid_, SIGKILL);
   pid_ = -1;
 }
 
@@ -172,7 +191,7 @@ void RedisServer::start_again() {
 }
 
 RedisServer::~RedisServer() {
-  if (pid_ > 0) kill_and_reap(pid_, SIGTERM);
+  if (pid_ > 0) terminate(pid_);
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
 }

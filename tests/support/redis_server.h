@@ -28,6 +28,8 @@ class RedisServer {
   // Stops the server (SIGTERM, reaped), keeping its directory and port; start_again()
   // starts it on both once more (with AOF on, what it had is back). For outage tests.
   void stop();
+  // Kills it (SIGKILL: no last write, as a crash or an OOM kill), keeping directory and port.
+  void kill();
   void start_again();
   // Sends one inline command (e.g. "FLUSHALL") and returns Redis's first reply line
   // ("+OK"); throws std::runtime_error when Redis does not answer.
