@@ -29,7 +29,8 @@ std::string encode_redis_message(const StoredMessage& message) {
   return record;
 }
 
-std::optional<StoredMessage> decode_redis_message(std::string id, std::string_view record) {
+std::optional<StoredMessage> decode_redis_message(std::string id, std::string_view record,
+                                                  PublicKeyCache& keys) {
   std::size_t ciphertext = 0;
   std::size_t envelope = 0;
   std::int64_t stored_at = 0;
@@ -45,7 +46,7 @@ std::optional<StoredMessage> decode_redis_message(std::string id, std::string_vi
   if (!read_number(record, key_size, '\n') || record.size() != key_size + envelope) {
     return std::nullopt;
   }
-  auto key = PublicKey::from_der(as_bytes(record.substr(0, key_size)));
+  auto key = keys.from_der(as_bytes(record.substr(0, key_size)));
   if (!key.ok()) return std::nullopt;
   const std::string_view packed = record.substr(key_size);
   StoredMessage message{.id = std::move(id),

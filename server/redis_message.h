@@ -12,12 +12,15 @@
 #include <string>
 #include <string_view>
 
+#include "server/public_key_cache.h"
 #include "server/store.h"
 
 namespace shido::server {
 
 std::string encode_redis_message(const StoredMessage& message);
-// Parses a record written by encode_redis_message; nullopt when it is not one.
-std::optional<StoredMessage> decode_redis_message(std::string id, std::string_view record);
+// Parses a record written by encode_redis_message, its sender's key through `keys`; nullopt
+// when it is not one.
+std::optional<StoredMessage> decode_redis_message(std::string id, std::string_view record,
+                                                  PublicKeyCache& keys);
 
 }  // namespace shido::server

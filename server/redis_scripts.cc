@@ -226,31 +226,67 @@ Result<std::string> RedisScript::load(RedisConnection& connection) const {
   return sha;
 }
 
-Result<RedisReply> RedisScript::evalsha(RedisConnection& connection, const std::string& sha,
-                                        const std::vector<std::string>& keys,
-                                        const std::vector<std::string>& args) const {
-  const std::string key_count = std::to_string(keys.size());
+namespace {
+
+// EVALSHA sha key_count keys... args..., as views into the strings given.
+std::vector<std::string_view> evalsha_command(const std::string& sha, const std::string& key_count,
+                                              const std::vector<std::string>& keys,
+                                              const std::vector<std::string>& args) {
   std::vector<std::string_view> command = {"EVALSHA", sha, key_count};
   command.reserve(3 + keys.size() + args.size());
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
-  return connection.command(command);
+  return command;
+}
+
+}  // namespace
+
+Result<RedisReply> RedisScript::evalsha(RedisConnection& connection, const std::string& sha,
+                                        const std::vector<std::string>& keys,
+                                        const std::vector<std::string>& args) const {
+  const std::string key_count = std::to_string(keys.size());
+  return connection.command(evalsha_command(sha, key_count, keys, args));
+}
+
+Result<std::string> RedisScript::loaded_sha(RedisConnection& connection) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (!sha_.empty()) return sha_;
+  }
+  return load(connection);
+}
+
+std::vector<Result<RedisReply>> RedisScript::run_all(RedisConnection& connection,
+                                                     const std::vector<Call>& calls) const {
+  auto sha = loaded_sha(connection);
+  std::vector<Result<RedisReply>> outcomes;
+  if (!sha.ok()) {
+    for (std::size_t i = 0; i < calls.size(); ++i) outcomes.emplace_back(sha.error());
+    return outcomes;
+  }
+  std::vector<std::string> key_counts;
+  key_counts.reserve(calls.size());
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(calls.size());
+  for (const Call& call : calls) {
+    key_counts.push_back(std::to_string(call.keys.size()));
+    commands.push_back(evalsha_command(sha.value(), key_counts.back(), call.keys, call.args));
+  }
+  outcomes = connection.pipeline(commands);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (!outcomes[i].ok() && RedisConnection::is_unknown_script(outcomes[i].error())) {
+      outcomes[i] = run(connection, calls[i].keys, calls[i].args);
+    }
+  }
+  return outcomes;
 }
 
 Result<RedisReply> RedisScript::run(RedisConnection& connection,
                                     const std::vector<std::string>& keys,
                                     const std::vector<std::string>& args) const {
-  std::string sha;
-  {
-    std::lock_guard lock(mutex_);
-    sha = sha_;
-  }
-  if (sha.empty()) {
-    auto loaded = load(connection);
-    if (!loaded.ok()) return loaded.error();
-    sha = std::move(loaded).value();
-  }
-  auto reply = evalsha(connection, sha, keys, args);
+  auto sha = loaded_sha(connection);
+  if (!sha.ok()) return sha.error();
+  auto reply = evalsha(connection, sha.value(), keys, args);
   if (reply.ok() || !RedisConnection::is_unknown_script(reply.error())) return reply;
   auto loaded = load(connection);
   if (!loaded.ok()) return loaded.error();

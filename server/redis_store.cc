@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 #include <utility>
 
 #include "server/redis_arrivals.h"
@@ -68,19 +69,6 @@ std::int64_t integer_of(ReplyView reply, std::int64_t fallback = 0) {
 // What a refusal says when Redis could not be asked: fail closed, for a moment.
 constexpr auto kUnavailableWait = std::chrono::seconds(1);
 
-// A put whose outcome is known when it starts: Redis stored it (or refused) in one script.
-class FinishedPut final : public PutInProgress {
- public:
-  FinishedPut(std::string id, Result<PutResult> outcome)
-      : id_(std::move(id)), outcome_(std::move(outcome)) {}
-  Result<PutResult> finish() override { return outcome_; }
-  const std::string& id() const override { return id_; }
-
- private:
-  std::string id_;
-  Result<PutResult> outcome_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<RedisStore>> RedisStore::open(const RedisStoreOptions& options,
@@ -118,7 +106,7 @@ Result<std::optional<User>> RedisStore::find_user(const std::string& phone) cons
   const ReplyView fields = reply.value().view();
   if (fields.size() != 4) return Error{Errc::kIo, "storage unavailable: a bad account reply"};
   if (fields[0].is_nil()) return std::optional<User>();
-  auto key = PublicKey::from_der(as_bytes(fields[1].text()));
+  auto key = sender_keys_.from_der(as_bytes(fields[1].text()));
   if (!key.ok()) return Error{Errc::kIo, "storage unavailable: a damaged account key in redis"};
   const auto bytes_of = [](std::string_view text) { return Bytes(text.begin(), text.end()); };
   return std::optional<User>(User{phone, std::string(fields[0].text()), std::move(key).value(),
@@ -273,6 +261,61 @@ std::mutex& RedisStore::connect_mutex(const std::string& phone) {
   return connect_stripes_[std::hash<std::string>{}(phone) % connect_stripes_.size()];
 }
 
+// The puts one connection began and has not finished, sent to Redis together, in one round
+// trip, when the first of them is finished: a connection with a window of sends in flight
+// pays one round trip for the window, as the disk store pays one sync.
+struct RedisStore::PutBatch {
+  struct Put {
+    std::string recipient;
+    RedisScript::Call call;
+  };
+  std::vector<Put> puts;
+  std::vector<Result<PutResult>> outcomes;  // one per put, once sent
+  bool sent = false;
+};
+
+namespace {
+
+class BatchedPut final : public PutInProgress {
+ public:
+  BatchedPut(RedisStore& store, std::shared_ptr<RedisStore::PutBatch> batch, std::size_t index,
+             std::string id)
+      : store_(store), batch_(std::move(batch)), index_(index), id_(std::move(id)) {}
+  ~BatchedPut() override {
+    if (!batch_->sent) store_.send(*batch_);
+  }
+  BatchedPut(const BatchedPut&) = delete;
+  BatchedPut& operator=(const BatchedPut&) = delete;
+
+  Result<PutResult> finish() override {
+    if (!batch_->sent) store_.send(*batch_);
+    const Result<PutResult>& outcome = batch_->outcomes[index_];
+    if (!outcome.ok()) return outcome.error();
+    return outcome.value();
+  }
+  const std::string& id() const override { return id_; }
+
+ private:
+  RedisStore& store_;
+  std::shared_ptr<RedisStore::PutBatch> batch_;
+  std::size_t index_;
+  std::string id_;
+};
+
+Result<PutResult> put_outcome(const Result<RedisReply>& stored) {
+  if (!stored.ok()) return stored.error();
+  static constexpr std::array kOutcomes = {
+      PutResult::kStored,    PutResult::kNoSuchUser,      PutResult::kMailboxFull,
+      PutResult::kStoreFull, PutResult::kSenderShareFull, PutResult::kSenderStoreShareFull};
+  const std::int64_t code = stored.value().view().integer();
+  if (code < 0 || static_cast<std::size_t>(code) >= kOutcomes.size()) {
+    return Error{Errc::kIo, "storage unavailable: the put script answered " + number(code)};
+  }
+  return kOutcomes[static_cast<std::size_t>(code)];
+}
+
+}  // namespace
+
 std::unique_ptr<PutInProgress> RedisStore::start_put(const std::string& recipient,
                                                      StoredMessage message) {
   // Random, as in the memory store: unique across servers and restarts without a counter.
@@ -280,52 +323,65 @@ std::unique_ptr<PutInProgress> RedisStore::start_put(const std::string& recipien
   message.stored_at_ms = time_.unix_ms();
   const std::size_t size = message.ciphertext_size();
   const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
-  std::vector<std::string> keys = {account_key(recipient, "user"),
-                                   account_key(recipient, "box"),
-                                   account_key(recipient, "order"),
-                                   account_key(recipient, "messages"),
-                                   account_key(recipient, "shares"),
-                                   global_key("totals"),
-                                   global_key("held")};
-  std::vector<std::string> args = {
-      message.id,
-      message.sender_phone,
-      to_size(size),
-      to_size(message.envelope.size()),
-      encode_redis_message(message),
-      to_size(limits_.mailbox_max_messages),
-      to_size(limits_.mailbox_max_bytes),
-      to_size(limits_.store_max_bytes),
-      to_size(limits_.sender_share_messages),
-      to_size(limits_.sender_share_bytes),
-      to_size(limits_.store_max_bytes / limits_.sender_share_of_store)};
-  // Whom the script tells once the message is stored (server/redis_arrivals.h).
-  args.insert(args.end(), {global_key("arrivals"), recipient});
-  Result<PutResult> outcome = PutResult::kStored;
+  RedisScript::Call call;
+  call.keys = {account_key(recipient, "user"),
+               account_key(recipient, "box"),
+               account_key(recipient, "order"),
+               account_key(recipient, "messages"),
+               account_key(recipient, "shares"),
+               global_key("totals"),
+               global_key("held")};
+  call.args = {message.id, message.sender_phone, to_size(size), to_size(message.envelope.size()),
+               encode_redis_message(message), to_size(limits_.mailbox_max_messages),
+               to_size(limits_.mailbox_max_bytes), to_size(limits_.store_max_bytes),
+               to_size(limits_.sender_share_messages), to_size(limits_.sender_share_bytes),
+               to_size(limits_.store_max_bytes / limits_.sender_share_of_store),
+               // Whom the script tells once the message is stored (server/redis_arrivals.h).
+               global_key("arrivals"), recipient};
+  std::shared_ptr<PutBatch> batch = open_batch();
+  const std::size_t index = batch->puts.size();
+  batch->puts.push_back({recipient, std::move(call)});
+  return std::make_unique<BatchedPut>(*this, std::move(batch), index, std::move(message.id));
+}
+
+std::shared_ptr<RedisStore::PutBatch> RedisStore::open_batch() {
+  std::lock_guard lock(batches_mutex_);
+  std::weak_ptr<PutBatch>& open = open_batches_[std::this_thread::get_id()];
+  std::shared_ptr<PutBatch> batch = open.lock();
+  if (!batch || batch->sent) {
+    batch = std::make_shared<PutBatch>();
+    open = batch;
+  }
+  return batch;
+}
+
+void RedisStore::send(PutBatch& batch) {
   {
-    auto connection = pool_->lease();
-    auto stored = scripts_->put.run(*connection, keys, args);
-    if (!stored.ok()) {
-      outcome = stored.error();
-    } else {
-      static constexpr std::array kOutcomes = {
-          PutResult::kStored,    PutResult::kNoSuchUser,      PutResult::kMailboxFull,
-          PutResult::kStoreFull, PutResult::kSenderShareFull, PutResult::kSenderStoreShareFull};
-      const std::int64_t code = stored.value().view().integer();
-      if (code < 0 || static_cast<std::size_t>(code) >= kOutcomes.size()) {
-        outcome = Error{Errc::kIo, "storage unavailable: the put script answered " + number(code)};
-      } else {
-        outcome = kOutcomes[static_cast<std::size_t>(code)];
-      }
+    // Puts begun after this one go in a batch of their own.
+    std::lock_guard lock(batches_mutex_);
+    auto open = open_batches_.find(std::this_thread::get_id());
+    if (open != open_batches_.end() && open->second.lock().get() == &batch) {
+      open_batches_.erase(open);
     }
   }
-  if (outcome.ok() && outcome.value() == PutResult::kStored) {
-    messages_stored_ += 1;
-    // At once, not after Redis's round trip, nor only while subscribed; the publication
-    // wakes it again, harmlessly, and the waiters on other servers.
-    wake(recipient);
+  std::vector<RedisScript::Call> calls;
+  calls.reserve(batch.puts.size());
+  for (const PutBatch::Put& put : batch.puts) calls.push_back(put.call);
+  std::vector<Result<RedisReply>> replies;
+  {
+    auto connection = pool_->lease();
+    replies = scripts_->put.run_all(*connection, calls);
   }
-  return std::make_unique<FinishedPut>(std::move(message.id), std::move(outcome));
+  batch.sent = true;
+  for (std::size_t i = 0; i < batch.puts.size(); ++i) {
+    batch.outcomes.push_back(put_outcome(replies[i]));
+    if (batch.outcomes.back().ok() && batch.outcomes.back().value() == PutResult::kStored) {
+      messages_stored_ += 1;
+      // At once, not after the publication's trip, nor only while subscribed; the
+      // publication wakes it again, harmlessly, and the waiters on other servers.
+      wake(batch.puts[i].recipient);
+    }
+  }
 }
 
 Result<std::vector<MessagePtr>> RedisStore::read_mailbox(const std::string& phone,
@@ -340,7 +396,8 @@ Result<std::vector<MessagePtr>> RedisStore::read_mailbox(const std::string& phon
   const ReplyView pairs = read.value().view();
   out.reserve(pairs.size() / 2);
   for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
-    auto message = decode_redis_message(std::string(pairs[i].text()), pairs[i + 1].text());
+    auto message =
+        decode_redis_message(std::string(pairs[i].text()), pairs[i + 1].text(), sender_keys_);
     if (!message) return Error{Errc::kIo, "storage unavailable: a damaged message in redis"};
     out.push_back(std::make_shared<const StoredMessage>(std::move(*message)));
   }

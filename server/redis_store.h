@@ -32,8 +32,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
+#include "server/public_key_cache.h"
 #include "server/redis_url.h"
 #include "server/store.h"
 
@@ -86,6 +88,11 @@ class RedisStore final : public Store {
   void shutdown() override;
   StoreCounts counts() const override;
 
+  // The puts one connection began and has not finished (redis_store.cc).
+  struct PutBatch;
+  // Runs a batch's puts in one round trip and keeps their outcomes.
+  void send(PutBatch& batch);
+
  private:
   // The long-polls of one mailbox waiting on this server.
   struct Waiters {
@@ -116,6 +123,16 @@ class RedisStore final : public Store {
   std::mutex waiters_mutex_;  // guards waiters_ and stopping_
   std::unordered_map<std::string, Waiters> waiters_;
   bool stopping_ = false;
+
+  // This thread's batch of puts begun and not sent yet, if any.
+  std::shared_ptr<PutBatch> open_batch();
+
+  // Accounts' and senders' keys as parsed from Redis (find_user, fetch).
+  mutable PublicKeyCache sender_keys_;
+
+  std::mutex batches_mutex_;  // guards open_batches_
+  // Each connection's thread's open batch (connections are served one thread each).
+  std::unordered_map<std::thread::id, std::weak_ptr<PutBatch>> open_batches_;
 
   std::atomic<std::uint64_t> messages_stored_{0};
   std::atomic<std::uint64_t> messages_fetched_{0};

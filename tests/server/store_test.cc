@@ -320,6 +320,37 @@ TEST_P(SenderShareTest, OneSenderHoldsOnlyItsShareOfTheStore) {
   EXPECT_EQ(try_put("+15550000013", bob_, 48), PutResult::kStored);
 }
 
+// Sends a connection has in flight are begun together and finished in order (one disk
+// sync, one Redis round trip for them all): each still meets the limits as if alone.
+TEST_P(SmallLimitsTest, PutsBegunTogetherFinishInOrderEachWithinTheLimits) {
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
+  std::vector<std::unique_ptr<PutInProgress>> puts;
+  for (int i = 0; i < 5; ++i) puts.push_back(store_->start_put(bob_, make_message(alice_, 16)));
+  puts.push_back(store_->start_put("+15550000099", make_message(alice_, 16)));
+  std::vector<PutResult> outcomes;
+  for (auto& put : puts) outcomes.push_back(put->finish().value());
+  EXPECT_EQ(outcomes, (std::vector<PutResult>{PutResult::kStored, PutResult::kStored,
+                                              PutResult::kStored, PutResult::kMailboxFull,
+                                              PutResult::kMailboxFull, PutResult::kNoSuchUser}));
+  std::vector<std::string> stored = {puts[0]->id(), puts[1]->id(), puts[2]->id()};
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, seconds(0)).value()), stored);
+
+  // Begun after the others were finished: a batch of its own, within the limit again.
+  ASSERT_EQ(store_->ack(bob_, {stored[0]}).value().deleted, 1);
+  auto later = store_->start_put(bob_, make_message(alice_, 16));
+  EXPECT_EQ(later->finish().value(), PutResult::kStored);
+}
+
+TEST_P(StoreTest, APutNeverFinishedIsFinishedWhenItEnds) {
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
+  std::string id;
+  {
+    auto put = store_->start_put(bob_, make_message(alice_));
+    id = put->id();
+  }
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, seconds(0)).value()), std::vector<std::string>{id});
+}
+
 TEST_P(SmallLimitsTest, FullByCountUntilOneIsAcknowledged) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   std::vector<std::string> ids;
