@@ -102,41 +102,6 @@ Result<RedisReply> reply_or_refusal(redisReply* node) {
 
 }  // namespace
 
-std::vector<Result<RedisReply>> RedisConnection::pipeline(
-    const std::vector<std::vector<std::string_view>>& commands) {
-  std::vector<Result<RedisReply>> outcomes;
-  outcomes.reserve(commands.size());
-  const auto fail_rest = [&](const Error& error) {
-    while (outcomes.size() < commands.size()) outcomes.emplace_back(error);
-    return std::move(outcomes);
-  };
-  if (!context_) {
-    if (Status connected = connect(); !connected.ok()) return fail_rest(connected.error());
-  }
-  std::vector<const char*> pointers;
-  std::vector<std::size_t> lengths;
-  for (const auto& args : commands) {
-    pointers.clear();
-    lengths.clear();
-    for (std::string_view arg : args) {
-      pointers.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(args.size()), pointers.data(),
-                               lengths.data()) != REDIS_OK) {
-      return fail_rest(lost(context_->err != 0 ? context_->errstr : "cannot queue a command"));
-    }
-  }
-  while (outcomes.size() < commands.size()) {
-    void* raw = nullptr;
-    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) {
-      return fail_rest(lost(context_ && context_->err != 0 ? context_->errstr : "no reply"));
-    }
-    outcomes.push_back(reply_or_refusal(static_cast<redisReply*>(raw)));
-  }
-  return outcomes;
-}
-
 Result<RedisReply> RedisConnection::send(const std::vector<std::string_view>& args) {
   std::vector<const char*> pointers;
   std::vector<std::size_t> lengths;

@@ -73,11 +73,6 @@ class RedisConnection {
   // Sends args as one command (each binary-safe) and reads its reply; connects first (with
   // AUTH and SELECT) when not connected.
   Result<RedisReply> command(const std::vector<std::string_view>& args);
-  // Sends every command, then reads their replies in order: one round trip for them all.
-  // Each outcome is what command() would give; when the connection fails, every command not
-  // answered yet fails (Redis may have run some of them).
-  std::vector<Result<RedisReply>> pipeline(
-      const std::vector<std::vector<std::string_view>>& commands);
   // True when the error is Redis saying it does not know a script's SHA (after a restart
   // or SCRIPT FLUSH): the caller loads it again.
   static bool is_unknown_script(const Error& error);

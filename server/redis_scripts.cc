@@ -79,45 +79,74 @@ redis.call('HSET', KEYS[1], 'failures', 0, 'locks', locks + 1,
 return 0
 )lua";
 
-// KEYS: 1 the recipient's account, 2 its mailbox {bytes, seq}, 3 its order (id by arrival),
-//       4 its messages (id -> record), 5 its senders' shares ("<phone>:n", "<phone>:b"),
-//       6 the store's totals, 7 what each sender holds in all mailboxes (bytes).
-// ARGV: 1 id, 2 sender, 3 ciphertext bytes, 4 envelope bytes, 5 the record, then the
-//       limits: 6 mailbox messages, 7 mailbox bytes, 8 store bytes, 9 share messages,
-//       10 share bytes, 11 a sender's bytes in the whole store; then 12 the
-//       arrivals channel and 13 the recipient's phone, published when the message is stored
-//       (server/redis_arrivals.h): in the same step, so no server hears of one it cannot read.
-// Returns 0 stored, 1 no such user, 2 mailbox full, 3 store full, 4 the sender's share of
-// the mailbox used up, 5 the sender's share of the store used up (PutResult's order).
+// Stores the messages of one batch (a connection's sends in flight), in order, each within
+// every limit as if alone: one script for the batch, so that Redis runs and logs one
+// transaction, not one per message.
+// KEYS: 1 the store's totals, 2 what each sender holds in all mailboxes (bytes); then five
+//       per message: its recipient's account, mailbox {bytes, seq}, order (id by arrival),
+//       messages (id -> record) and senders' shares ("<phone>:n", "<phone>:b").
+// ARGV: the limits: 1 mailbox messages, 2 mailbox bytes, 3 store bytes, 4 share messages,
+//       5 share bytes, 6 a sender's bytes in the whole store; 7 the arrivals channel; then
+//       six per message: recipient, id, sender, ciphertext bytes, envelope bytes, record.
+// Each recipient is published on the channel once its messages are stored
+// (server/redis_arrivals.h): in the same step, so no server hears of one it cannot read.
+// Returns one code per message: 0 stored, 1 no such user, 2 mailbox full, 3 store full, 4
+// the sender's share of the mailbox used up, 5 the sender's share of the store used up
+// (PutResult's order).
 constexpr std::string_view kPut = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
-local size = tonumber(ARGV[3])
-local sender = ARGV[2]
-local box_bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0')
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) or box_bytes + size > tonumber(ARGV[7]) then
-  return 2
+local max_messages, max_bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max_stored, max_share_n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local max_share_b, max_held = tonumber(ARGV[5]), tonumber(ARGV[6])
+-- The store's counts and each sender's holdings, read once and written once at the end.
+local totals = redis.call('HMGET', KEYS[1], 'bytes', 'envelope_bytes', 'messages')
+local stored = tonumber(totals[1] or '0')
+local envelopes, messages = tonumber(totals[2] or '0'), tonumber(totals[3] or '0')
+local held, held_changed = {}, {}
+local published = {}
+local codes = {}
+
+local function put(user, box_key, order_key, messages_key, shares_key,
+                   recipient, id, sender, size, envelope, record)
+  if redis.call('EXISTS', user) == 0 then return 1 end
+  local box = redis.call('HMGET', box_key, 'bytes', 'seq')
+  local box_bytes = tonumber(box[1] or '0')
+  if redis.call('ZCARD', order_key) >= max_messages or box_bytes + size > max_bytes then
+    return 2
+  end
+  if stored + size > max_stored then return 3 end
+  local share = redis.call('HMGET', shares_key, sender .. ':n', sender .. ':b')
+  local share_n, share_b = tonumber(share[1] or '0'), tonumber(share[2] or '0')
+  if share_n > 0 and (share_n + 1 > max_share_n or share_b + size > max_share_b) then
+    return 4
+  end
+  if held[sender] == nil then held[sender] = tonumber(redis.call('HGET', KEYS[2], sender) or '0') end
+  if held[sender] + size > max_held then return 5 end
+  local order = tonumber(box[2] or '0') + 1
+  redis.call('ZADD', order_key, order, id)
+  redis.call('HSET', messages_key, id, record)
+  redis.call('HSET', box_key, 'bytes', box_bytes + size, 'seq', order)
+  redis.call('HSET', shares_key, sender .. ':n', share_n + 1, sender .. ':b', share_b + size)
+  stored, envelopes, messages = stored + size, envelopes + envelope, messages + 1
+  held[sender] = held[sender] + size
+  held_changed[sender] = true
+  if not published[recipient] then
+    published[recipient] = true
+    redis.call('PUBLISH', ARGV[7], recipient)  -- to every server's waiters
+  end
+  return 0
 end
-local stored = tonumber(redis.call('HGET', KEYS[6], 'bytes') or '0')
-if stored + size > tonumber(ARGV[8]) then return 3 end
-local share_n = tonumber(redis.call('HGET', KEYS[5], sender .. ':n') or '0')
-local share_b = tonumber(redis.call('HGET', KEYS[5], sender .. ':b') or '0')
-if share_n > 0 and (share_n + 1 > tonumber(ARGV[9]) or share_b + size > tonumber(ARGV[10])) then
-  return 4
+
+for i = 0, (#ARGV - 7) / 6 - 1 do
+  local k, a = 2 + 5 * i, 7 + 6 * i
+  codes[#codes + 1] = put(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5],
+                          ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]),
+                          tonumber(ARGV[a + 5]), ARGV[a + 6])
 end
-local held = tonumber(redis.call('HGET', KEYS[7], sender) or '0')
-if held + size > tonumber(ARGV[11]) then return 5 end
-local order = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-redis.call('ZADD', KEYS[3], order, ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
-redis.call('HINCRBY', KEYS[2], 'bytes', size)
-redis.call('HINCRBY', KEYS[5], sender .. ':n', 1)
-redis.call('HINCRBY', KEYS[5], sender .. ':b', size)
-redis.call('HINCRBY', KEYS[6], 'bytes', size)
-redis.call('HINCRBY', KEYS[6], 'envelope_bytes', tonumber(ARGV[4]))
-redis.call('HINCRBY', KEYS[6], 'messages', 1)
-redis.call('HINCRBY', KEYS[7], sender, size)
-redis.call('PUBLISH', ARGV[12], ARGV[13])  -- the recipient, to every server's waiters
-return 0
+if next(held_changed) then
+  redis.call('HSET', KEYS[1], 'bytes', stored, 'envelope_bytes', envelopes, 'messages', messages)
+  for sender in pairs(held_changed) do redis.call('HSET', KEYS[2], sender, held[sender]) end
+end
+return codes
 )lua";
 
 // KEYS: the mailbox's order and messages. ARGV: how many at most.
@@ -125,10 +154,11 @@ return 0
 // Lua's unpack() has a limit on how many values it can spread.)
 constexpr std::string_view kFetch = R"lua(
 local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return {} end
+local records = redis.call('HMGET', KEYS[2], unpack(ids))
 local out = {}
-for _, id in ipairs(ids) do
-  local record = redis.call('HGET', KEYS[2], id)
-  if record then out[#out + 1] = id; out[#out + 1] = record end
+for i, id in ipairs(ids) do
+  if records[i] then out[#out + 1] = id; out[#out + 1] = records[i] end
 end
 return out
 )lua";
@@ -138,31 +168,54 @@ return out
 // Deletes the ids that are there (each once) and gives their room back to the mailbox, the
 // sender's shares and the store. Returns {deleted, still waiting}.
 constexpr std::string_view kAck = R"lua(
-local deleted = 0
-for i = 1, #ARGV do
-  local id = ARGV[i]
-  local record = redis.call('HGET', KEYS[2], id)
-  if record then
-    local size, envelope, sender = string.match(record, '^(%d+) (%d+) %-?%d+ (%S+) ')
-    size = tonumber(size)
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('HINCRBY', KEYS[3], 'bytes', -size)
-    if redis.call('HINCRBY', KEYS[4], sender .. ':n', -1) <= 0 then
-      redis.call('HDEL', KEYS[4], sender .. ':n', sender .. ':b')
-    else
-      redis.call('HINCRBY', KEYS[4], sender .. ':b', -size)
+local found, seen = {}, {}
+local records = {}
+-- In slices: Lua's unpack takes a few thousand values at most, and a frame may hold more ids.
+for first = 1, #ARGV, 500 do
+  local slice = redis.call('HMGET', KEYS[2], unpack(ARGV, first, math.min(first + 499, #ARGV)))
+  for i, record in ipairs(slice) do
+    local id = ARGV[first + i - 1]
+    if record and not seen[id] then
+      seen[id] = true
+      found[#found + 1] = id
+      records[#records + 1] = record
     end
-    redis.call('HINCRBY', KEYS[5], 'bytes', -size)
-    redis.call('HINCRBY', KEYS[5], 'envelope_bytes', -tonumber(envelope))
-    redis.call('HINCRBY', KEYS[5], 'messages', -1)
-    if redis.call('HINCRBY', KEYS[6], sender, -size) <= 0 then
-      redis.call('HDEL', KEYS[6], sender)
-    end
-    deleted = deleted + 1
   end
 end
-return {deleted, redis.call('ZCARD', KEYS[1])}
+-- What the deleted messages held, in all and per sender: each count changes once.
+local bytes, envelopes, senders = 0, 0, {}
+for _, record in ipairs(records) do
+  local size, envelope, sender = string.match(record, '^(%d+) (%d+) %-?%d+ (%S+) ')
+  size = tonumber(size)
+  bytes = bytes + size
+  envelopes = envelopes + tonumber(envelope)
+  local share = senders[sender]
+  if not share then share = {0, 0}; senders[sender] = share end
+  share[1] = share[1] + 1
+  share[2] = share[2] + size
+end
+for first = 1, #found, 500 do
+  local last = math.min(first + 499, #found)
+  redis.call('ZREM', KEYS[1], unpack(found, first, last))
+  redis.call('HDEL', KEYS[2], unpack(found, first, last))
+end
+if #found > 0 then
+  redis.call('HINCRBY', KEYS[3], 'bytes', -bytes)
+  for sender, share in pairs(senders) do
+    if redis.call('HINCRBY', KEYS[4], sender .. ':n', -share[1]) <= 0 then
+      redis.call('HDEL', KEYS[4], sender .. ':n', sender .. ':b')
+    else
+      redis.call('HINCRBY', KEYS[4], sender .. ':b', -share[2])
+    end
+    if redis.call('HINCRBY', KEYS[6], sender, -share[2]) <= 0 then
+      redis.call('HDEL', KEYS[6], sender)
+    end
+  end
+  redis.call('HINCRBY', KEYS[5], 'bytes', -bytes)
+  redis.call('HINCRBY', KEYS[5], 'envelope_bytes', -envelopes)
+  redis.call('HINCRBY', KEYS[5], 'messages', -#found)
+end
+return {#found, redis.call('ZCARD', KEYS[1])}
 )lua";
 
 // KEYS: 1 the account, 2 its lockout hash, 3 its mailbox {bytes, seq}, 4 its order, 5 its
@@ -254,31 +307,6 @@ Result<std::string> RedisScript::loaded_sha(RedisConnection& connection) const {
     if (!sha_.empty()) return sha_;
   }
   return load(connection);
-}
-
-std::vector<Result<RedisReply>> RedisScript::run_all(RedisConnection& connection,
-                                                     const std::vector<Call>& calls) const {
-  auto sha = loaded_sha(connection);
-  std::vector<Result<RedisReply>> outcomes;
-  if (!sha.ok()) {
-    for (std::size_t i = 0; i < calls.size(); ++i) outcomes.emplace_back(sha.error());
-    return outcomes;
-  }
-  std::vector<std::string> key_counts;
-  key_counts.reserve(calls.size());
-  std::vector<std::vector<std::string_view>> commands;
-  commands.reserve(calls.size());
-  for (const Call& call : calls) {
-    key_counts.push_back(std::to_string(call.keys.size()));
-    commands.push_back(evalsha_command(sha.value(), key_counts.back(), call.keys, call.args));
-  }
-  outcomes = connection.pipeline(commands);
-  for (std::size_t i = 0; i < calls.size(); ++i) {
-    if (!outcomes[i].ok() && RedisConnection::is_unknown_script(outcomes[i].error())) {
-      outcomes[i] = run(connection, calls[i].keys, calls[i].args);
-    }
-  }
-  return outcomes;
 }
 
 Result<RedisReply> RedisScript::run(RedisConnection& connection,

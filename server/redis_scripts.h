@@ -22,15 +22,6 @@ class RedisScript {
   Result<RedisReply> run(RedisConnection& connection, const std::vector<std::string>& keys,
                          const std::vector<std::string>& args) const;
 
-  struct Call {
-    std::vector<std::string> keys;
-    std::vector<std::string> args;
-  };
-  // Runs every call, in order, in one round trip (RedisConnection::pipeline); a call Redis
-  // did not know the script for (it was not run) is run again after loading it.
-  std::vector<Result<RedisReply>> run_all(RedisConnection& connection,
-                                          const std::vector<Call>& calls) const;
-
  private:
   Result<std::string> load(RedisConnection& connection) const;
   Result<RedisReply> evalsha(RedisConnection& connection, const std::string& sha,

@@ -267,7 +267,8 @@ std::mutex& RedisStore::connect_mutex(const std::string& phone) {
 struct RedisStore::PutBatch {
   struct Put {
     std::string recipient;
-    RedisScript::Call call;
+    std::vector<std::string> keys;  // the put script's five of this message
+    std::vector<std::string> args;  // and its six
   };
   std::vector<Put> puts;
   std::vector<Result<PutResult>> outcomes;  // one per put, once sent
@@ -302,12 +303,11 @@ class BatchedPut final : public PutInProgress {
   std::string id_;
 };
 
-Result<PutResult> put_outcome(const Result<RedisReply>& stored) {
-  if (!stored.ok()) return stored.error();
+Result<PutResult> put_outcome(ReplyView reply) {
   static constexpr std::array kOutcomes = {
       PutResult::kStored,    PutResult::kNoSuchUser,      PutResult::kMailboxFull,
       PutResult::kStoreFull, PutResult::kSenderShareFull, PutResult::kSenderStoreShareFull};
-  const std::int64_t code = stored.value().view().integer();
+  const std::int64_t code = reply.is_integer() ? reply.integer() : -1;
   if (code < 0 || static_cast<std::size_t>(code) >= kOutcomes.size()) {
     return Error{Errc::kIo, "storage unavailable: the put script answered " + number(code)};
   }
@@ -323,24 +323,15 @@ std::unique_ptr<PutInProgress> RedisStore::start_put(const std::string& recipien
   message.stored_at_ms = time_.unix_ms();
   const std::size_t size = message.ciphertext_size();
   const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
-  RedisScript::Call call;
-  call.keys = {account_key(recipient, "user"),
-               account_key(recipient, "box"),
-               account_key(recipient, "order"),
-               account_key(recipient, "messages"),
-               account_key(recipient, "shares"),
-               global_key("totals"),
-               global_key("held")};
-  call.args = {message.id, message.sender_phone, to_size(size), to_size(message.envelope.size()),
-               encode_redis_message(message), to_size(limits_.mailbox_max_messages),
-               to_size(limits_.mailbox_max_bytes), to_size(limits_.store_max_bytes),
-               to_size(limits_.sender_share_messages), to_size(limits_.sender_share_bytes),
-               to_size(limits_.store_max_bytes / limits_.sender_share_of_store),
-               // Whom the script tells once the message is stored (server/redis_arrivals.h).
-               global_key("arrivals"), recipient};
+  PutBatch::Put put{recipient,
+                    {account_key(recipient, "user"), account_key(recipient, "box"),
+                     account_key(recipient, "order"), account_key(recipient, "messages"),
+                     account_key(recipient, "shares")},
+                    {recipient, message.id, message.sender_phone, to_size(size),
+                     to_size(message.envelope.size()), encode_redis_message(message)}};
   std::shared_ptr<PutBatch> batch = open_batch();
   const std::size_t index = batch->puts.size();
-  batch->puts.push_back({recipient, std::move(call)});
+  batch->puts.push_back(std::move(put));
   return std::make_unique<BatchedPut>(*this, std::move(batch), index, std::move(message.id));
 }
 
@@ -364,17 +355,31 @@ void RedisStore::send(PutBatch& batch) {
       open_batches_.erase(open);
     }
   }
-  std::vector<RedisScript::Call> calls;
-  calls.reserve(batch.puts.size());
-  for (const PutBatch::Put& put : batch.puts) calls.push_back(put.call);
-  std::vector<Result<RedisReply>> replies;
-  {
-    auto connection = pool_->lease();
-    replies = scripts_->put.run_all(*connection, calls);
+  const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
+  std::vector<std::string> keys = {global_key("totals"), global_key("held")};
+  std::vector<std::string> args = {to_size(limits_.mailbox_max_messages),
+                                   to_size(limits_.mailbox_max_bytes),
+                                   to_size(limits_.store_max_bytes),
+                                   to_size(limits_.sender_share_messages),
+                                   to_size(limits_.sender_share_bytes),
+                                   to_size(limits_.store_max_bytes / limits_.sender_share_of_store),
+                                   global_key("arrivals")};
+  for (const PutBatch::Put& put : batch.puts) {
+    keys.insert(keys.end(), put.keys.begin(), put.keys.end());
+    args.insert(args.end(), put.args.begin(), put.args.end());
   }
+  Result<RedisReply> reply = scripts_->put.run(*pool_->lease(), keys, args);
   batch.sent = true;
-  for (std::size_t i = 0; i < batch.puts.size(); ++i) {
-    batch.outcomes.push_back(put_outcome(replies[i]));
+  const std::size_t count = batch.puts.size();
+  if (reply.ok() && reply.value().view().size() != count) {
+    reply = Error{Errc::kIo, "storage unavailable: the put script answered no codes"};
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!reply.ok()) {
+      batch.outcomes.emplace_back(reply.error());
+      continue;
+    }
+    batch.outcomes.push_back(put_outcome(reply.value().view()[i]));
     if (batch.outcomes.back().ok() && batch.outcomes.back().value() == PutResult::kStored) {
       messages_stored_ += 1;
       // At once, not after the publication's trip, nor only while subscribed; the

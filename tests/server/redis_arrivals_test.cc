@@ -26,6 +26,7 @@ using shido::test::RedisServer;
 const std::string kChannel = "shido:{global}:arrivals";
 const std::string kAlice = "+15550000001";
 const std::string kBob = "+15550000002";
+const std::string kCarol = "+15550000003";
 // Short, so that a test does not wait long for a reconnection.
 constexpr RedisBackoff kQuick{10ms, 100ms};
 
@@ -180,21 +181,32 @@ TEST(RedisArrivalsTest, AWrongPasswordIsReportedWithoutThePassword) {
 }
 
 // The put script's own announcement, without the store: keys and arguments as
-// server/redis_scripts.cc lists them.
+// server/redis_scripts.cc lists them, one batch of messages from Alice.
 Result<RedisReply> put(RedisConnection& connection, const RedisScripts& scripts,
-                       const std::string& to, const std::string& id) {
-  const auto key = [&](const std::string& part) { return "shido:{" + to + "}:" + part; };
-  return scripts.put.run(connection,
-                         {key("user"), key("box"), key("order"), key("messages"), key("shares"),
-                          "shido:{global}:totals", "shido:{global}:held"},
-                         {id, kAlice, "32", "100", "32 100 0 " + kAlice + " record", "100",
-                          "100000", "1000000", "100", "100000", "1000000", kChannel, to});
+                       const std::vector<std::pair<std::string, std::string>>& to_and_ids) {
+  std::vector<std::string> keys = {"shido:{global}:totals", "shido:{global}:held"};
+  std::vector<std::string> args = {"100",    "100000",  "1000000", "100",
+                                   "100000", "1000000", kChannel};
+  for (const auto& [to, id] : to_and_ids) {
+    for (const char* part : {"user", "box", "order", "messages", "shares"}) {
+      keys.push_back("shido:{" + to + "}:" + part);
+    }
+    args.insert(args.end(), {to, id, kAlice, "32", "100", "32 100 0 " + kAlice + " record"});
+  }
+  return scripts.put.run(connection, keys, args);
+}
+
+std::vector<std::int64_t> codes_of(const RedisReply& reply) {
+  std::vector<std::int64_t> codes;
+  for (std::size_t i = 0; i < reply.view().size(); ++i) codes.push_back(reply.view()[i].integer());
+  return codes;
 }
 
 TEST(RedisArrivalsTest, ThePutScriptAnnouncesWhatItStores) {
   RedisServer& redis = shido::test::shared_redis_server();
   ASSERT_EQ(redis.command("FLUSHALL"), "+OK");
   ASSERT_EQ(redis.command("HSET shido:{" + kBob + "}:user email bob@example.com"), ":1");
+  ASSERT_EQ(redis.command("HSET shido:{" + kCarol + "}:user email carol@example.com"), ":1");
   Heard heard;
   auto arrivals = listen(redis, heard);
   ASSERT_TRUE(eventually([&] { return heard.subscriptions() == 1; }));
@@ -202,15 +214,16 @@ TEST(RedisArrivalsTest, ThePutScriptAnnouncesWhatItStores) {
   RedisConnection connection(address_of(redis.url()), RedisTimeouts{});
   const RedisScripts scripts;
   // Refused (no such user): nothing stored, nothing announced.
-  auto refused = put(connection, scripts, kAlice, "m1");
+  auto refused = put(connection, scripts, {{kAlice, "m1"}});
   ASSERT_TRUE(refused.ok()) << refused.error().message;
-  EXPECT_EQ(refused.value().view().integer(), 1);
-  auto stored = put(connection, scripts, kBob, "m2");
+  EXPECT_EQ(codes_of(refused.value()), std::vector<std::int64_t>{1});
+  // A batch: each recipient is announced once, however many of its messages it holds.
+  auto stored = put(connection, scripts, {{kBob, "m2"}, {kBob, "m3"}, {kCarol, "m4"}});
   ASSERT_TRUE(stored.ok()) << stored.error().message;
-  EXPECT_EQ(stored.value().view().integer(), 0);
+  EXPECT_EQ(codes_of(stored.value()), (std::vector<std::int64_t>{0, 0, 0}));
   // Redis delivers in order: an announcement of the refused put would come first.
-  ASSERT_TRUE(eventually([&] { return !heard.phones().empty(); }));
-  EXPECT_EQ(heard.phones(), std::vector<std::string>{kBob});
+  ASSERT_TRUE(eventually([&] { return heard.phones().size() >= 2; }));
+  EXPECT_EQ(heard.phones(), (std::vector<std::string>{kBob, kCarol}));
 }
 
 }  // namespace

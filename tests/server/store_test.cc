@@ -214,6 +214,25 @@ TEST_P(StoreTest, AckDeletesListedIdsAndIgnoresOthers) {
   EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {}).value()), std::vector<std::string>{c});
 }
 
+// One acknowledgement may list thousands of ids (a frame holds about 30,000): the Redis store
+// reads and deletes them in slices (Lua unpacks at most about 8,000 values at once).
+TEST_P(StoreTest, AckOfThousandsOfIdsDeletesThoseThere) {
+  ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
+  const std::string a = put(bob_), b = put(bob_), c = put(bob_);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 9000; ++i) ids.push_back("unknown-" + std::to_string(i));
+  ids.insert(ids.begin() + 10, a);
+  ids.insert(ids.begin() + 8500, c);
+  ids.push_back(a);
+  const AckResult result = store_->ack(bob_, ids).value();
+  EXPECT_EQ(result.deleted, 2);
+  EXPECT_EQ(result.waiting, 1);
+  EXPECT_EQ(ids_of(store_->fetch(bob_, 10, {}).value()), std::vector<std::string>{b});
+  const StoreCounts counts = store_->counts();
+  EXPECT_EQ(counts.messages, 1u);
+  EXPECT_EQ(counts.ciphertext_bytes, make_message(alice_).ciphertext_size());
+}
+
 TEST_P(StoreTest, UnacknowledgedMessagesAreDeliveredAgainWithTheSameId) {
   ASSERT_EQ(store_->add_user(make_user(bob_)).value(), AddUserResult::kAdded);
   const std::string id = put(bob_);
