@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "server/redis_connection.h"
+#include "server/redis_health.h"
 #include "server/redis_url.h"
 #include "shido/net/socket.h"
 
@@ -30,13 +31,6 @@ struct ArrivalCallbacks {
   // up: subscribed (why says where); down: lost, or the first attempt failed (why says why,
   // and when the next attempt comes). Only changes are reported.
   std::function<void(bool up, const std::string& why)> state;
-};
-
-// How long to wait before connecting again: `first`, doubled after each failed attempt up
-// to `longest`; `first` again once subscribed.
-struct RedisBackoff {
-  std::chrono::milliseconds first{100};
-  std::chrono::milliseconds longest{5000};
 };
 
 class RedisArrivals {

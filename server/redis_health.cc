@@ -10,7 +10,8 @@ std::string in_ms(std::chrono::milliseconds delay) { return std::to_string(delay
 
 }  // namespace
 
-RedisHealth::RedisHealth(std::string where, const TimeSource& time, Report report, BackOff back_off)
+RedisHealth::RedisHealth(std::string where, const TimeSource& time, Report report,
+                         RedisBackoff back_off)
     : where_(std::move(where)), time_(time), report_(std::move(report)), back_off_(back_off) {}
 
 std::optional<RedisHealth::Attempt> RedisHealth::begin(std::string& why) {
@@ -46,7 +47,7 @@ void RedisHealth::failed(const Attempt& attempt, const std::string& error) {
   if (attempt.probe) probing_ = false;
   last_error_ = error;
   if (down_) {
-    delay_ = std::min(delay_ * 2, back_off_.most);
+    delay_ = std::min(delay_ * 2, back_off_.longest);
     next_try_ = time_.now() + delay_;
     return;
   }

@@ -21,16 +21,19 @@
 
 namespace shido::server {
 
+// How long to wait before connecting to Redis again: `first`, doubled after each failed
+// attempt up to `longest`; `first` again once connected. (Shared by the pool's health and
+// the arrivals subscription.)
+struct RedisBackoff {
+  std::chrono::milliseconds first{100};
+  std::chrono::milliseconds longest{5000};
+};
+
 class RedisHealth {
  public:
   // reachable false: detail is "redis at HOST:PORT/DB: ERROR; retrying in 100 ms";
   // reachable true: "redis at HOST:PORT/DB".
   using Report = std::function<void(bool reachable, const std::string& detail)>;
-
-  struct BackOff {
-    std::chrono::milliseconds first{100};
-    std::chrono::milliseconds most{5000};
-  };
 
   // A connect the health allowed; its outcome goes back with succeeded() or failed().
   struct Attempt {
@@ -38,9 +41,9 @@ class RedisHealth {
   };
 
   // where: RedisAddress::describe(). time must outlive the health; report may be empty.
-  RedisHealth(std::string where, const TimeSource& time, Report report, BackOff back_off);
+  RedisHealth(std::string where, const TimeSource& time, Report report, RedisBackoff back_off);
   RedisHealth(std::string where, const TimeSource& time, Report report)
-      : RedisHealth(std::move(where), time, std::move(report), BackOff{}) {}
+      : RedisHealth(std::move(where), time, std::move(report), RedisBackoff{}) {}
 
   // An attempt when a connect may be tried now; otherwise nullopt and `why` says why
   // ("ERROR; next attempt in 60 ms").
@@ -57,7 +60,7 @@ class RedisHealth {
   const std::string where_;
   const TimeSource& time_;
   const Report report_;
-  const BackOff back_off_;
+  const RedisBackoff back_off_;
 
   mutable std::mutex mutex_;  // guards what follows
   bool down_ = false;

@@ -283,7 +283,12 @@ class BatchedPut final : public PutInProgress {
              std::string id)
       : store_(store), batch_(std::move(batch)), index_(index), id_(std::move(id)) {}
   ~BatchedPut() override {
-    if (!batch_->sent) store_.send(*batch_);
+    // Begun is sent, as Store promises; a failure here (out of memory) has no one to tell,
+    // and its outcome was never promised to the client.
+    try {
+      if (!batch_->sent) store_.send(*batch_);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+    }
   }
   BatchedPut(const BatchedPut&) = delete;
   BatchedPut& operator=(const BatchedPut&) = delete;
