@@ -47,7 +47,10 @@ struct RedisScripts;
 
 struct RedisStoreOptions {
   RedisAddress address;
-  std::size_t pool_size = 8;  // connections shared by the connection threads
+  // Connections shared by the connection threads. A busy sender or receiver waits on Redis
+  // about half its time: 8 held 32 busy threads to 0.27x of the memory store's relay rate,
+  // 32 to 0.45x (docs/BENCHMARKS.md), and an idle connection costs Redis a few KiB.
+  std::size_t pool_size = 32;
   // Told when Redis stops answering and when it answers again (see server/redis_health.h).
   std::function<void(bool reachable, const std::string& detail)> on_reachability = nullptr;
   // The arrivals subscription went down (why: the cause and the next attempt) or came up:
