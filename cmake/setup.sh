@@ -19,9 +19,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # through which CMake finds hiredis (the Redis store's client library).
 server_packages=(g++ cmake ninja-build libssl-dev nlohmann-json3-dev libcli11-dev pkg-config libhiredis-dev)
 # The tests add GoogleTest, GoogleMock (a package of its own on Debian 12, not part of
-# libgtest-dev), Google Benchmark for the micro-benchmarks, and redis-server, which the Redis
-# store's tests start on a port of their own (its system service is never used).
-test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev redis-server)
+# libgtest-dev), Google Benchmark for the micro-benchmarks, redis-server, which the Redis
+# store's tests start on a port of their own (its system service is never used), and
+# python3, with which the benchmark scripts pick free ports and sum up their runs (a ctest
+# runs tests/bench/compare_redis.sh once, so that it keeps working).
+test_packages=("${server_packages[@]}" googletest libgtest-dev libgmock-dev libbenchmark-dev redis-server python3)
 # The checks every change must pass (CI runs them): Debian 12's clang-format and clang-tidy.
 lint_packages=("${test_packages[@]}" clang-format clang-tidy)
 # The fuzzers (docs/FUZZING.md): Debian 12's clang, its runtimes (libFuzzer, ASan, UBSan),
