@@ -51,6 +51,7 @@ std::string address_key(const std::string& address, std::string_view part) {
 std::string global_key(std::string_view part) { return "shido:{global}:" + std::string(part); }
 
 std::string number(std::int64_t value) { return std::to_string(value); }
+std::string size_number(std::size_t value) { return number(static_cast<std::int64_t>(value)); }
 std::string milliseconds(Clock::duration duration) {
   return number(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
 }
@@ -66,7 +67,8 @@ std::int64_t integer_of(ReplyView reply, std::int64_t fallback = 0) {
   return value;
 }
 
-// What a refusal says when Redis could not be asked: fail closed, for a moment.
+// How long a long-poll that could not read Redis waits before its error, so that a client
+// asking again at once does not spin.
 constexpr auto kUnavailableWait = std::chrono::seconds(1);
 
 }  // namespace
@@ -85,6 +87,13 @@ RedisStore::RedisStore(const RedisStoreOptions& options, const TimeSource& time,
       pool_(std::make_unique<RedisPool>(options.address, options.pool_size, RedisTimeouts{}, time,
                                         options.on_reachability)),
       scripts_(std::make_unique<const RedisScripts>()),
+      put_arguments_{size_number(limits.mailbox_max_messages),
+                     size_number(limits.mailbox_max_bytes),
+                     size_number(limits.store_max_bytes),
+                     size_number(limits.sender_share_messages),
+                     size_number(limits.sender_share_bytes),
+                     size_number(limits.store_max_bytes / limits.sender_share_of_store),
+                     global_key("arrivals")},
       arrivals_(std::make_unique<RedisArrivals>(
           options.address, global_key("arrivals"),
           ArrivalCallbacks{
@@ -184,7 +193,7 @@ Result<std::optional<RateRefusal>> RedisStore::take_slots(const std::vector<Rate
                                                           const std::string& address) {
   std::vector<std::string> keys;
   std::vector<std::string> args = {number(time_.unix_ms()), to_hex(random_bytes(8)),
-                                   number(static_cast<std::int64_t>(counted))};
+                                   size_number(counted)};
   for (RateLimit limit : checks) {
     Window window = window_of(limit, limits_, phone, address);
     keys.push_back(std::move(window.key));
@@ -327,13 +336,12 @@ std::unique_ptr<PutInProgress> RedisStore::start_put(const std::string& recipien
   message.id = to_hex(random_bytes(16));
   message.stored_at_ms = time_.unix_ms();
   const std::size_t size = message.ciphertext_size();
-  const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
   PutBatch::Put put{recipient,
                     {account_key(recipient, "user"), account_key(recipient, "box"),
                      account_key(recipient, "order"), account_key(recipient, "messages"),
                      account_key(recipient, "shares")},
-                    {recipient, message.id, message.sender_phone, to_size(size),
-                     to_size(message.envelope.size()), encode_redis_message(message)}};
+                    {recipient, message.id, message.sender_phone, size_number(size),
+                     size_number(message.envelope.size()), encode_redis_message(message)}};
   std::shared_ptr<PutBatch> batch = open_batch();
   const std::size_t index = batch->puts.size();
   batch->puts.push_back(std::move(put));
@@ -360,15 +368,8 @@ void RedisStore::send(PutBatch& batch) {
       open_batches_.erase(open);
     }
   }
-  const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
   std::vector<std::string> keys = {global_key("totals"), global_key("held")};
-  std::vector<std::string> args = {to_size(limits_.mailbox_max_messages),
-                                   to_size(limits_.mailbox_max_bytes),
-                                   to_size(limits_.store_max_bytes),
-                                   to_size(limits_.sender_share_messages),
-                                   to_size(limits_.sender_share_bytes),
-                                   to_size(limits_.store_max_bytes / limits_.sender_share_of_store),
-                                   global_key("arrivals")};
+  std::vector<std::string> args = put_arguments_;
   for (const PutBatch::Put& put : batch.puts) {
     keys.insert(keys.end(), put.keys.begin(), put.keys.end());
     args.insert(args.end(), put.args.begin(), put.args.end());
@@ -399,9 +400,9 @@ Result<std::vector<MessagePtr>> RedisStore::read_mailbox(const std::string& phon
   std::vector<MessagePtr> out;
   if (max == 0) return out;
   auto connection = pool_->lease();
-  auto read = scripts_->fetch.run(
-      *connection, {account_key(phone, "order"), account_key(phone, "messages")},
-      {number(static_cast<std::int64_t>(std::min<std::size_t>(max, INT32_MAX)))});
+  auto read = scripts_->fetch.run(*connection,
+                                  {account_key(phone, "order"), account_key(phone, "messages")},
+                                  {size_number(std::min<std::size_t>(max, INT32_MAX))});
   if (!read.ok()) return read.error();
   const ReplyView pairs = read.value().view();
   out.reserve(pairs.size() / 2);
@@ -542,7 +543,6 @@ Result<bool> RedisStore::holds_accounts() const {
 Status RedisStore::import_account(const ImportedAccount& account) {
   const std::string& phone = account.user.phone;
   const auto text = [](const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); };
-  const auto to_size = [](std::size_t value) { return number(static_cast<std::int64_t>(value)); };
   const std::vector<std::string> keys = {
       account_key(phone, "user"),     account_key(phone, "lock"),
       account_key(phone, "box"),      account_key(phone, "order"),
@@ -559,8 +559,8 @@ Status RedisStore::import_account(const ImportedAccount& account) {
   for (const MessagePtr& message : account.mailbox) {
     args.push_back(message->id);
     args.push_back(message->sender_phone);
-    args.push_back(to_size(message->ciphertext_size()));
-    args.push_back(to_size(message->envelope.size()));
+    args.push_back(size_number(message->ciphertext_size()));
+    args.push_back(size_number(message->envelope.size()));
     args.push_back(encode_redis_message(*message));
   }
   auto connection = pool_->lease();

@@ -34,6 +34,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "server/public_key_cache.h"
 #include "server/redis_url.h"
@@ -121,6 +122,9 @@ class RedisStore final : public Store {
   const Limits limits_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<const RedisScripts> scripts_;
+  // The put script's first arguments: the limits and the arrivals channel, the same for
+  // every batch.
+  const std::vector<std::string> put_arguments_;
   std::array<std::mutex, 64> connect_stripes_;  // see Store::connect_mutex
 
   std::mutex waiters_mutex_;  // guards waiters_ and stopping_
